@@ -1,0 +1,3 @@
+from usqlrw.cli import main
+
+raise SystemExit(main())

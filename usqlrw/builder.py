@@ -1,0 +1,508 @@
+"""Parse-tree callbacks that build the typed AST (usqlrw.ast) while the LALR parser runs.
+
+Lark calls one method per grammar alias with the alias's children: tokens (keywords, punctuation
+and values, all kept) and nodes already built. There is no intermediate tree. A node's span runs
+from its first child's start to its last child's end. Aliases with no method here become generic
+:class:`usqlrw.ast.Construct` subclasses via ``__default__``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from lark import Token, Tree
+
+from . import ast as A
+from .source import Span
+
+# Tokens that carry a value (everything else is a keyword or punctuation).
+VALUE_TOKENS = frozenset({
+    "NAME", "QUOTED_ID", "VARIABLE", "SYSVAR", "STRING", "VERBATIM_STRING", "CHAR", "NUMBER",
+    "TYPEARGS", "CAST", "LAMBDA_PARAMS", "ARRAY_BRACKETS",
+})
+
+_KEYWORD = re.compile(r"[A-Z][A-Z_]*$")
+
+
+def span_of(first, last) -> Span:
+    if isinstance(first, Token):
+        start, line, col = first.start_pos, first.line, first.column
+    else:
+        s = first.span
+        start, line, col = s.start, s.line, s.column
+    if isinstance(last, Token):
+        end, eline, ecol = last.end_pos, last.end_line, last.end_column
+    else:
+        s = last.span
+        end, eline, ecol = s.end, s.end_line, s.end_column
+    return Span(start, end, line, col, eline, ecol)
+
+
+def tok_span(t: Token) -> Span:
+    return Span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
+
+
+def _span(c) -> Span:
+    return span_of(c[0], c[-1])
+
+
+def _nodes(c) -> list:
+    return [x for x in c if isinstance(x, A.Node)]
+
+
+def _kw(c) -> set:
+    return {x.value for x in c if isinstance(x, Token) and x.type not in VALUE_TOKENS}
+
+
+def _first(c, cls):
+    for x in c:
+        if isinstance(x, cls):
+            return x
+    return None
+
+
+def _tok(c, type_):
+    for x in c:
+        if isinstance(x, Token) and x.type == type_:
+            return x
+    return None
+
+
+_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f",
+            "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_ESC_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{1,4}|.)", re.S)
+
+
+def unescape(body: str) -> str:
+    """The value of a regular C# string or char literal body (without its quotes)."""
+    if "\\" not in body:
+        return body
+
+    def one(m):
+        e = m.group(1)
+        if e[0] in "uUx" and len(e) > 1:
+            try:
+                return chr(int(e[1:], 16))
+            except ValueError:
+                return e
+        return _ESCAPES.get(e, e)
+    return _ESC_RE.sub(one, body)
+
+
+def token_node(t: Token) -> A.Node:
+    """A leaf node for a value token."""
+    sp = tok_span(t)
+    ty = t.type
+    if ty == "NAME":
+        return A.Identifier(sp, t.value, False)
+    if ty == "QUOTED_ID":
+        return A.Identifier(sp, t.value[1:-1].replace("]]", "]"), True)
+    if ty in ("VARIABLE", "SYSVAR"):
+        return A.Variable(sp, t.value)
+    if ty == "STRING":
+        return A.StringLiteral(sp, unescape(t.value[1:-1]), False)
+    if ty == "VERBATIM_STRING":
+        return A.StringLiteral(sp, t.value[2:-1].replace('""', '"'), True)
+    if ty == "CHAR":
+        return A.CharLiteral(sp, unescape(t.value[1:-1]))
+    if ty == "NUMBER":
+        return A.NumberLiteral(sp, t.value)
+    return A.node_class("token")(sp, (), (t.value,))
+
+
+# Roles of the catalog names in each construct, in the order the names appear.
+ROLES: dict[str, tuple] = {
+    "use_database": (("database", "use"),),
+    "use_schema": (("schema", "use"),),
+    "create_database": (("database", "create"),),
+    "create_schema": (("schema", "create"),),
+    "reference_assembly": (("assembly", "reference"),),
+    "reference_system_assembly": (("system_assembly", "reference"),),
+    "export_assembly": (("assembly", "reference"),),
+    "export_system_assembly": (("system_assembly", "reference"),),
+    "import_package": (("package", "reference"),),
+    "procedure_call": (("procedure", "call"),),
+    "tvf_call": (("tvf", "call"),),
+    "tvf_ref": (("tvf", "call"),),
+    "table_ref": (("rowset", "read"),),
+    "external_rowset": (("data_source", "read"),),
+    "insert": (("table", "write"),),
+    "create_table": (("table", "create"),),
+    "create_table_as": (("table", "create"),),
+    "create_external_table": (("table", "create"), ("data_source", "reference")),
+    "alter_table_rebuild": (("table", "alter"),),
+    "alter_table_add_column": (("table", "alter"),),
+    "alter_table_drop_column": (("table", "alter"),),
+    "alter_table_add_partition": (("table", "alter"),),
+    "alter_table_drop_partition": (("table", "alter"),),
+    "truncate_table": (("table", "write"),),
+    "create_index": (("table", "alter"),),
+    "create_statistics": (("table", "alter"),),
+    "update_statistics": (("table", "alter"),),
+    "create_view": (("view", "create"),),
+    "create_function": (("tvf", "create"),),
+    "create_procedure": (("procedure", "create"),),
+    "create_package": (("package", "create"),),
+    "create_type": (("type", "create"),),
+    "create_assembly": (("assembly", "create"),),
+    "create_data_source": (("data_source", "create"),),
+    "alter_data_source": (("data_source", "alter"),),
+    "credential_option": (("credential", "reference"),),
+    "create_credential": (("credential", "create"),),
+    "alter_credential": (("credential", "alter"),),
+}
+
+_DROP_KINDS = {"DATABASE": "database", "SCHEMA": "schema", "TABLE": "table", "VIEW": "view",
+               "FUNCTION": "tvf", "PROCEDURE": "procedure", "PACKAGE": "package", "TYPE": "type",
+               "ASSEMBLY": "assembly", "CREDENTIAL": "credential", "STATISTICS": "statistics",
+               "INDEX": "index", "DATA": "data_source"}
+
+
+def _with_roles(rule: str, c: list) -> list:
+    roles = ROLES.get(rule)
+    if not roles:
+        return c
+    out, i = [], 0
+    for x in c:
+        if isinstance(x, A.ObjectName) and i < len(roles):
+            x = replace(x, object_kind=roles[i][0], action=roles[i][1])
+            i += 1
+        out.append(x)
+    return out
+
+
+def _alias(c):
+    return _first(c, A.node_class("alias"))
+
+
+class Builder:
+    """The transformer handed to Lark. Method names are grammar aliases."""
+
+    def __default__(self, rule, c, _meta):
+        if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
+            return Tree(rule, c)
+        c = _with_roles(rule, c)
+        items, kws = [], []
+        for x in c:
+            if isinstance(x, A.Node):
+                items.append(x)
+            elif x.type in VALUE_TOKENS:
+                items.append(token_node(x))
+            elif _KEYWORD.match(x.value) or " " in x.value or "\t" in x.value or "\n" in x.value:
+                kws.append(" ".join(x.value.split()))
+        return A.node_class(rule)(_span(c), tuple(items), tuple(kws))
+
+    # -- names --
+
+    def identifier(self, c):
+        return token_node(c[0])
+
+    def object_name(self, c):
+        return A.ObjectName(_span(c), tuple(_nodes(c)))
+
+    def dotted_name(self, c):
+        return A.DottedName(_span(c), tuple(x.value for x in c if x.type == "NAME"))
+
+    def type(self, c):
+        dn = c[0]
+        text = "".join(x.value if isinstance(x, Token) else ".".join(x.names) for x in c)
+        return A.Type(_span(c), ".".join(dn.names), text, _tok(c, "QMARK") is not None)
+
+    # -- script and statements --
+
+    def script(self, c):
+        return A.Script(_span(c) if c else Span(0, 0, 1, 1, 1, 1), tuple(_nodes(c)))
+
+    def statement_list(self, c):
+        return tuple(_nodes(c))
+
+    def use_database(self, c):
+        n = _nodes(c)[0]
+        if isinstance(n, A.Identifier):
+            n = A.ObjectName(n.span, (n,))
+        return A.UseDatabase(_span(c), replace(n, object_kind="database", action="use"))
+
+    def use_schema(self, c):
+        return A.UseSchema(_span(c), _with_roles("use_schema", _nodes(c))[0])
+
+    def declare(self, c):
+        kws = _kw(c)
+        var = token_node(_tok(c, "VARIABLE"))
+        n = _nodes(c)
+        typ = _first(n, A.Type)
+        return A.Declare(_span(c), var, typ, n[-1], "EXTERNAL" in kws, "CONST" in kws)
+
+    def set_option(self, c):
+        var = _tok(c, "SYSVAR") or _tok(c, "VARIABLE")
+        return A.SetOption(_span(c), token_node(var), _nodes(c)[-1])
+
+    def _if(self, c):
+        branches, otherwise, i = [], (), 0
+        cond = None
+        for x in c:
+            if isinstance(x, tuple):
+                branches.append((cond, x))
+            elif isinstance(x, A.Node) and x.kind == "ElseIf":
+                branches.append(x.items_pair)
+            elif isinstance(x, A.Node):
+                cond = x
+        return branches
+
+    def if_(self, c):  # pragma: no cover - Lark calls "if" through getattr below
+        raise AssertionError
+
+    def else_if(self, c):
+        cond = _nodes(c)[0]
+        stmts = next(x for x in c if isinstance(x, tuple))
+        return _ElseIf(_span(c), cond, stmts)
+
+    def else_(self, c):  # pragma: no cover
+        raise AssertionError
+
+    def reference_assembly(self, c):
+        return A.ReferenceAssembly(_span(c), _with_roles("reference_assembly", _nodes(c))[0], False)
+
+    def reference_system_assembly(self, c):
+        return A.ReferenceAssembly(_span(c), _with_roles("reference_system_assembly", _nodes(c))[0], True)
+
+    def deploy_resource(self, c):
+        return A.DeployResource(_span(c), tuple(_nodes(c)))
+
+    def procedure_call(self, c):
+        n = _with_roles("procedure_call", _nodes(c))
+        return A.ProcedureCall(_span(c), n[0], _args(n[1:]))
+
+    def rowset_assignment(self, c):
+        targets = tuple(token_node(x) for x in c if isinstance(x, Token) and x.type == "VARIABLE")
+        n = _nodes(c)
+        opt = n[-1] if n[-1].kind == "OptionClause" else None
+        return A.RowsetAssignment(_span(c), targets, n[0], opt)
+
+    # -- queries --
+
+    def extract(self, c):
+        n = _nodes(c)
+        cols = tuple(x for x in n if isinstance(x, A.ColumnDefinition))
+        using = n[-1] if n[-1].kind == "Using" else None
+        sources = tuple(x for x in n if not isinstance(x, A.ColumnDefinition) and x is not using)
+        return A.Extract(_span(c), cols, sources, using)
+
+    def column_definitions(self, c):
+        return tuple(_nodes(c))
+
+    def column_definition(self, c):
+        n = _nodes(c)
+        return A.ColumnDefinition(_span(c), n[0], n[1])
+
+    def tvf_call(self, c):
+        n = _with_roles("tvf_call", _nodes(c))
+        return A.TvfCall(_span(c), n[0], _args(n[1:]))
+
+    def tvf_ref(self, c):
+        n = _with_roles("tvf_ref", _nodes(c))
+        return A.TvfCall(_span(c), n[0], _args(n[1:]), _alias(n[1:]))
+
+    def table_ref(self, c):
+        n = _with_roles("table_ref", _nodes(c))
+        return A.TableRef(_span(c), n[0], _alias(n[1:]))
+
+    def rowset_ref(self, c):
+        return A.RowsetRef(_span(c), token_node(c[0]), _alias(_nodes(c)))
+
+    def external_rowset(self, c):
+        n = _with_roles("external_rowset", _nodes(c))
+        mode = "EXECUTE" if "EXECUTE" in _kw(c) else "LOCATION"
+        return A.ExternalRowset(_span(c), n[0], mode, n[1])
+
+    # -- OUTPUT and DML --
+
+    def output(self, c):
+        n = _nodes(c)
+        using = n[-1] if n[-1].kind == "Using" else None
+        order = _first(n, A.node_class("order_by"))
+        return A.Output(_span(c), n[0], n[1], using, order)
+
+    def insert(self, c):
+        n = _with_roles("insert", _nodes(c))
+        table = n[0]
+        cols = next((x for x in c if isinstance(x, tuple)), ())
+        part = _first(n, A.node_class("partition_label"))
+        integ = _first(n, A.node_class("integrity_clause"))
+        rest = [x for x in n[1:] if x is not part and x is not integ and x.kind != "OptionClause"]
+        return A.Insert(_span(c), table, cols, part, integ, rest[-1] if rest else None)
+
+    def ident_list(self, c):
+        return tuple(_nodes(c))
+
+    # -- DDL --
+
+    def create_assembly(self, c):
+        n = _with_roles("create_assembly", _nodes(c))
+        extra = _first(n, A.node_class("additional_files"))
+        return A.CreateAssembly(_span(c), n[0], n[1], extra.items if extra else (),
+                                "IF" in _kw(c))
+
+    def create_external_table(self, c):
+        n = _with_roles("create_external_table", _nodes(c))
+        names = [x for x in n if isinstance(x, A.ObjectName)]
+        cols = next(x for x in c if isinstance(x, tuple))
+        return A.CreateExternalTable(_span(c), names[0], cols, names[1], n[-1], "IF" in _kw(c))
+
+    def _create_table(self, rule, c):
+        n = _with_roles(rule, _nodes(c))
+        schema = _first(n, A.node_class("table_schema"))
+        spec = _first(n, A.node_class("partition_specification"))
+        query = n[-1] if rule == "create_table_as" else None
+        return A.CreateTable(_span(c), n[0], schema.items if schema else (),
+                             spec.items if spec else (), query, "IF" in _kw(c))
+
+    def create_table(self, c):
+        return self._create_table("create_table", c)
+
+    def create_table_as(self, c):
+        return self._create_table("create_table_as", c)
+
+    def create_view(self, c):
+        n = _with_roles("create_view", _nodes(c))
+        return A.CreateView(_span(c), n[0], n[-1], "IF" in _kw(c))
+
+    def _routine(self, cls, rule, c):
+        n = _with_roles(rule, _nodes(c))
+        tuples = [x for x in c if isinstance(x, tuple)]
+        params = tuples[0] if len(tuples) == 2 else ()
+        body = tuples[-1]
+        returns = _first(n, A.node_class("returns"))
+        return cls(_span(c), n[0], params, body, returns, "IF" in _kw(c[:4]))
+
+    def create_function(self, c):
+        return self._routine(A.CreateFunction, "create_function", c)
+
+    def create_procedure(self, c):
+        return self._routine(A.CreateProcedure, "create_procedure", c)
+
+    def create_package(self, c):
+        return self._routine(A.CreatePackage, "create_package", c)
+
+    def parameters(self, c):
+        return tuple(_nodes(c))
+
+    def drop(self, c):
+        kind = _DROP_KINDS[c[1].value]
+        n = _nodes(c)
+        names = [x for x in n if isinstance(x, A.ObjectName)]
+        obj = replace(names[0], object_kind=kind, action="drop")
+        on = replace(names[1], object_kind="table", action="alter") if len(names) > 1 else None
+        return A.Drop(_span(c), obj, kind, on, "EXISTS" in _kw(c))
+
+    def partition_labels(self, c):
+        return A.node_class("partition_labels")(_span(c), tuple(_nodes(c)), ())
+
+    # -- scalar expressions --
+
+    def string_literal(self, c):
+        return token_node(c[0])
+
+    def char_literal(self, c):
+        return token_node(c[0])
+
+    def number_literal(self, c):
+        return token_node(c[0])
+
+    def bool_literal(self, c):
+        return A.BoolLiteral(_span(c), c[0].value.lower() == "true")
+
+    def null_literal(self, c):
+        return A.NullLiteral(_span(c))
+
+    def variable_ref(self, c):
+        return token_node(c[0])
+
+    def name(self, c):
+        return A.Name(_span(c), c[0])
+
+    def member_access(self, c):
+        return A.MemberAccess(_span(c), c[0], c[2] if isinstance(c[2], A.Node) else token_node(c[2]),
+                              c[1].value == "?.")
+
+    def binary_op(self, c):
+        return A.BinaryOp(_span(c), c[1].value, c[0], c[2])
+
+    def unary_op(self, c):
+        return A.UnaryOp(_span(c), c[0].value, c[1])
+
+    def cast(self, c):
+        return A.Cast(_span(c), c[0].value[1:-1].strip(), c[1])
+
+    def conditional(self, c):
+        n = _nodes(c)
+        return A.Conditional(_span(c), n[0], n[1], n[2])
+
+    def paren(self, c):
+        return A.Paren(_span(c), c[1])
+
+    def call(self, c):
+        func = c[0]
+        args = next((x for x in c[1:] if isinstance(x, A.Node) and x.kind == "Arguments"), None)
+        over = _first(c[1:], A.node_class("over"))
+        wg = _first(c[1:], A.node_class("within_group"))
+        return A.Call(_span(c), func, args.items if args else (),
+                      bool(args and "DISTINCT" in args.keywords), over, wg)
+
+    def index(self, c):
+        return A.Index(_span(c), c[0], tuple(_nodes(c[1:])))
+
+    def named_argument(self, c):
+        return A.NamedArgument(_span(c), c[0].value, _nodes(c)[-1])
+
+    def new(self, c):
+        n = _nodes(c)
+        typ = _first(n, A.Type)
+        args = _first(n, A.node_class("arguments"))
+        init = _first(n, A.node_class("initializer"))
+        return A.New(_span(c), typ, args.items if args else (), init)
+
+    def lambda_(self, c):  # pragma: no cover
+        raise AssertionError
+
+    def _lambda(self, c):
+        p = c[0]
+        params = tuple(re.findall(r"(?!\d)\w+", p.value))
+        return A.Lambda(_span(c), params, _nodes(c)[-1])
+
+
+def _args(n) -> tuple:
+    for x in n:
+        if x.kind == "Arguments":
+            return x.items
+    return ()
+
+
+@A._nd
+class _ElseIf(A.Node):
+    condition: A.Node
+    statements: tuple
+
+
+def _if(self, c):
+    branches, otherwise = [], ()
+    n = [x for x in c if isinstance(x, (A.Node, tuple))]
+    branches.append((n[0], n[1]))
+    for x in n[2:]:
+        if isinstance(x, _ElseIf):
+            branches.append((x.condition, x.statements))
+        elif isinstance(x, tuple):
+            otherwise = x
+        else:  # the ELSE clause node
+            otherwise = x
+    return A.If(_span(c), tuple(branches), otherwise)
+
+
+def _else(self, c):
+    return next((x for x in c if isinstance(x, tuple)), ())
+
+
+# Python keywords cannot be method names; Lark looks the callbacks up with getattr.
+setattr(Builder, "if", _if)
+setattr(Builder, "else", _else)
+setattr(Builder, "lambda", Builder._lambda)
+del Builder.if_, Builder.else_, Builder.lambda_, Builder._if

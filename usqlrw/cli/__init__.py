@@ -1,0 +1,76 @@
+"""The ``usqlrw`` command: a thin click shell over the Python API.
+
+Each subcommand lives in its own module and is imported only when it runs, so ``usqlrw check``
+on one file starts without loading the Azure SDK, Pygments or the rewrite engine.
+Exit codes: 0 ok, 1 findings or errors, 2 usage.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> (module, attribute, one-line help). The help is here so `usqlrw --help` imports nothing.
+COMMANDS = {
+    "check": ("usqlrw.cli.check", "check", "Parse and lint U-SQL scripts; report errors with file:line:col."),
+    "ast": ("usqlrw.cli.ast_cmd", "ast_cmd", "Print the typed AST of a script as JSON."),
+    "rewrite": ("usqlrw.cli.rewrite", "rewrite", "Rewrite scripts for failover with a DR config."),
+    "refs": ("usqlrw.cli.rewrite", "refs", "List every catalog reference and location in scripts."),
+    "rules": ("usqlrw.cli.check", "rules", "List the lint rules, or explain one."),
+    "replicate": ("usqlrw.cli.replicate", "replicate", "Generate catalog-sync and replication scripts."),
+    "submit": ("usqlrw.cli.jobs", "submit", "Submit scripts as jobs to an ADLA account."),
+    "dr-copy": ("usqlrw.cli.jobs", "dr_copy", "Copy the primary's recurring jobs for the secondary."),
+    "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
+    "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return [n for n, (mod, _, _) in COMMANDS.items() if importlib.util.find_spec(mod) is not None]
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        mod, attr, _ = COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(mod), attr)
+        except ModuleNotFoundError as e:
+            if e.name == mod:
+                return None
+            raise
+
+    def format_commands(self, ctx, formatter):
+        rows = [(n, COMMANDS[n][2]) for n in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="usqlrw")
+def cli():
+    """Parse, check and rewrite U-SQL scripts for Azure Data Lake Analytics disaster recovery."""
+
+
+def main(argv=None):
+    """Entry point: click's usage errors exit 2, everything else as the command says."""
+    import importlib.util  # noqa: F401  (used by LazyGroup.list_commands)
+    try:
+        rc = cli.main(args=argv, prog_name="usqlrw", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return 2 if isinstance(e, click.UsageError) else 1
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return rc or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
