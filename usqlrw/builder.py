@@ -186,6 +186,8 @@ class Builder:
         for x in c:
             if isinstance(x, A.Node):
                 items.append(x)
+            elif isinstance(x, tuple):  # a list rule (column definitions, statements, ...)
+                items.extend(x)
             elif x.type in VALUE_TOKENS:
                 items.append(token_node(x))
             elif _KEYWORD.match(x.value) or " " in x.value or "\t" in x.value or "\n" in x.value:

@@ -12,6 +12,8 @@ def check_bytes(data: bytes | str, path: str = "<string>", rules=None) -> list[D
         script = parse(data, path=path)
     except USqlSyntaxError as e:
         return [from_syntax_error(e)]
+    except Exception as e:  # a bug in usqlrw: say so on one line, and let the batch go on
+        return [Diagnostic(path, 1, 1, "INT", f"internal error while parsing ({type(e).__name__}: {e}); please report it")]
     if rules is None:
         return []
     return sorted(rules(script, path), key=lambda d: (d.line, d.column, d.code))
