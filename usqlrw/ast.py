@@ -81,6 +81,10 @@ class ObjectName(Node):
     ``object_kind`` is database, schema, rowset (table or view read), table, view, tvf, procedure,
     package, type, assembly, system_assembly, data_source, credential, statistics or index;
     ``action`` is use, read, write, call, create, alter, drop or reference.
+
+    Script-bound objects (``DECLARE FUNCTION @f``, ``DECLARE ASSEMBLY @a``) are not in the catalog:
+    where one is used by name its ObjectName has a single :class:`Variable` part and the kind
+    ``script_tvf`` or ``script_assembly``, so catalog rewrites can tell them apart.
     """
     parts: tuple
     object_kind: str = ""
@@ -217,8 +221,23 @@ class New(Node):
 
 @_nd
 class Lambda(Node):
+    """``x => expr``, ``(a, b) => expr``, ``(string s) => expr`` or ``p => { statements }``."""
     params: tuple
-    body: Node
+    body: Node            # an expression, or a CSharpBlock for a statement lambda
+
+
+@_nd
+class CSharpBlock(Node):
+    """The ``{ ... }`` body of a C# statement lambda, kept as opaque text (braces included)."""
+    text: str
+
+
+@_nd
+class Case(Node):
+    """``CASE [operand] WHEN a THEN b ... [ELSE c] END``."""
+    operand: Node | None
+    whens: tuple               # ((when, then), ...)
+    otherwise: Node | None = None
 
 
 # -- Statements -------------------------------------------------------------------------------
@@ -247,6 +266,35 @@ class Declare(Node):
     value: Node
     external: bool = False
     const: bool = False
+
+
+@_nd
+class DeclareFunction(Node):
+    """``DECLARE FUNCTION @f(params) RETURNS ... AS BEGIN ... END``: a script-bound TVF."""
+    variable: Variable
+    params: tuple
+    body: tuple
+    returns: Node | None = None
+
+
+@_nd
+class DeclareAssembly(Node):
+    """``DECLARE ASSEMBLY @a FROM path [WITH ADDITIONAL_FILES = (...)]``: a script-bound assembly."""
+    variable: Variable
+    source: Node
+    additional_files: tuple = ()
+
+
+@_nd
+class Raise(Node):
+    """``RAISE ERROR message`` or ``RAISE WARNING message``."""
+    level: str                 # ERROR or WARNING
+    message: Node
+
+
+@_nd
+class Return(Node):
+    """``RETURN`` in a function body."""
 
 
 @_nd
@@ -281,9 +329,25 @@ class RowsetAssignment(Node):
 
 @_nd
 class Extract(Node):
+    """``columns`` holds ColumnDefinition, VirtualColumn (``uri = FILE.URI()``) and
+    TableTypeColumns (``type1.*``); ``clauses`` the REQUIRED and SORTED BY clauses."""
     columns: tuple
     sources: tuple
     using: Node | None = None
+    clauses: tuple = ()
+
+
+@_nd
+class VirtualColumn(Node):
+    """An EXTRACT column computed from the file set, e.g. ``uri = FILE.URI()``."""
+    name: Identifier
+    value: Node
+
+
+@_nd
+class TableTypeColumns(Node):
+    """``EXTRACT type1.*``: the columns of a table type from the catalog."""
+    type: ObjectName
 
 
 @_nd
@@ -298,6 +362,7 @@ class Output(Node):
     target: Node
     using: Node | None = None
     order_by: Node | None = None
+    expiration: Node | None = None   # EXPIRATION expr
 
 
 @_nd
@@ -396,6 +461,15 @@ class CreatePackage(Routine):
 class CreateView(Node):
     view: ObjectName
     query: Node
+    if_not_exists: bool = False
+
+
+@_nd
+class RenameTable(Node):
+    """``RENAME TABLE [IF EXISTS] old TO [IF NOT EXISTS] new``."""
+    table: ObjectName
+    new_name: ObjectName
+    if_exists: bool = False
     if_not_exists: bool = False
 
 

@@ -18,7 +18,7 @@ from .source import Span
 # Tokens that carry a value (everything else is a keyword or punctuation).
 VALUE_TOKENS = frozenset({
     "NAME", "QUOTED_ID", "VARIABLE", "SYSVAR", "STRING", "VERBATIM_STRING", "CHAR", "NUMBER",
-    "TYPEARGS", "CAST", "LAMBDA_PARAMS", "ARRAY_BRACKETS",
+    "TYPEARGS", "CAST", "LAMBDA_PARAMS", "ARRAY_BRACKETS", "STATEMENT_BLOCK",
 })
 
 _KEYWORD = re.compile(r"[A-Z][A-Z_]*$")
@@ -42,8 +42,24 @@ def tok_span(t: Token) -> Span:
     return Span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
 
 
+def _edge(c, step):
+    """The first (step 1) or last (step -1) token or node of children ``c``, looking into lists."""
+    for x in (c if step == 1 else reversed(c)):
+        if isinstance(x, tuple):
+            x = _edge(x, step)
+            if x is None:
+                continue
+        return x
+    return None
+
+
 def _span(c) -> Span:
-    return span_of(c[0], c[-1])
+    first, last = c[0], c[-1]
+    if isinstance(first, tuple):
+        first = _edge(c, 1)
+    if isinstance(last, tuple):
+        last = _edge(c, -1)
+    return span_of(first, last)
 
 
 def _nodes(c) -> list:
@@ -122,6 +138,8 @@ ROLES: dict[str, tuple] = {
     "export_system_assembly": (("system_assembly", "reference"),),
     "import_package": (("package", "reference"),),
     "procedure_call": (("procedure", "call"),),
+    "rename_table": (("table", "alter"), ("table", "create")),
+    "table_type_columns": (("type", "reference"),),
     "tvf_call": (("tvf", "call"),),
     "tvf_ref": (("tvf", "call"),),
     "table_ref": (("rowset", "read"),),
@@ -169,6 +187,11 @@ def _with_roles(rule: str, c: list) -> list:
             i += 1
         out.append(x)
     return out
+
+
+def _content(n):
+    """Child nodes without the IF [NOT] EXISTS markers (they come before the name)."""
+    return [x for x in n if x.kind not in ("IfNotExists", "IfExists")]
 
 
 def _alias(c):
@@ -224,6 +247,13 @@ class Builder:
             n = A.ObjectName(n.span, (n,))
         return A.UseDatabase(_span(c), replace(n, object_kind="database", action="use"))
 
+    def create_database(self, c):
+        n = _nodes(c)[-1]
+        if isinstance(n, A.Identifier):
+            n = A.ObjectName(n.span, (n,))
+        n = replace(n, object_kind="database", action="create")
+        return A.node_class("create_database")(_span(c), (n,), tuple(sorted(_kw(c))))
+
     def use_schema(self, c):
         return A.UseSchema(_span(c), _with_roles("use_schema", _nodes(c))[0])
 
@@ -274,6 +304,43 @@ class Builder:
         n = _with_roles("procedure_call", _nodes(c))
         return A.ProcedureCall(_span(c), n[0], _args(n[1:]))
 
+    def declare_function(self, c):
+        n = _nodes(c)
+        tuples = [x for x in c if isinstance(x, tuple)]
+        params = tuples[0] if len(tuples) == 2 else ()
+        returns = _first(n, A.node_class("returns"))
+        return A.DeclareFunction(_span(c), token_node(c[2]), params, tuples[-1], returns)
+
+    def declare_assembly(self, c):
+        n = _nodes(c)
+        extra = _first(n, A.node_class("additional_files"))
+        return A.DeclareAssembly(_span(c), token_node(c[2]), n[0], extra.items if extra else ())
+
+    def reference_script_assembly(self, c):
+        var = token_node(c[-1])
+        return A.ReferenceAssembly(_span(c), A.ObjectName(var.span, (var,), "script_assembly", "reference"))
+
+    def script_tvf_call(self, c):
+        var = token_node(c[0])
+        name = A.ObjectName(var.span, (var,), "script_tvf", "call")
+        return A.TvfCall(_span(c), name, _args(_nodes(c)))
+
+    def script_tvf_ref(self, c):
+        var = token_node(c[0])
+        name = A.ObjectName(var.span, (var,), "script_tvf", "call")
+        n = _nodes(c)
+        return A.TvfCall(_span(c), name, _args(n), _alias(n))
+
+    def raise_(self, c):  # pragma: no cover - Lark calls "raise" through getattr below
+        raise AssertionError
+
+    def rename_table(self, c):
+        n = _with_roles("rename_table", _nodes(c))
+        names = [x for x in n if isinstance(x, A.ObjectName)]
+        return A.RenameTable(_span(c), names[0], names[1],
+                             _first(n, A.node_class("if_exists")) is not None,
+                             _first(n, A.node_class("if_not_exists")) is not None)
+
     def rowset_assignment(self, c):
         targets = tuple(token_node(x) for x in c if isinstance(x, Token) and x.type == "VARIABLE")
         n = _nodes(c)
@@ -284,10 +351,22 @@ class Builder:
 
     def extract(self, c):
         n = _nodes(c)
-        cols = tuple(x for x in n if isinstance(x, A.ColumnDefinition))
         using = n[-1] if n[-1].kind == "Using" else None
-        sources = tuple(x for x in n if not isinstance(x, A.ColumnDefinition) and x is not using)
-        return A.Extract(_span(c), cols, sources, using)
+        i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
+        cols = tuple(_nodes(c[:i]))
+        rest = [x for x in _nodes(c[i:]) if x is not using]
+        clauses = tuple(x for x in rest if x.kind in ("Required", "SortedBy"))
+        sources = tuple(x for x in rest if x.kind not in ("Required", "SortedBy"))
+        return A.Extract(_span(c), cols, sources, using, clauses)
+
+    def virtual_column(self, c):
+        n = _nodes(c)
+        return A.VirtualColumn(_span(c), n[0], n[1])
+
+    def table_type_columns(self, c):
+        parts = tuple(_nodes(c))
+        name = A.ObjectName(span_of(parts[0], parts[-1]), parts, "type", "reference")
+        return A.TableTypeColumns(_span(c), name)
 
     def column_definitions(self, c):
         return tuple(_nodes(c))
@@ -322,7 +401,8 @@ class Builder:
         n = _nodes(c)
         using = n[-1] if n[-1].kind == "Using" else None
         order = _first(n, A.node_class("order_by"))
-        return A.Output(_span(c), n[0], n[1], using, order)
+        exp = _first(n, A.node_class("expiration"))
+        return A.Output(_span(c), n[0], n[1], using, order, exp.items[0] if exp else None)
 
     def insert(self, c):
         n = _with_roles("insert", _nodes(c))
@@ -339,7 +419,7 @@ class Builder:
     # -- DDL --
 
     def create_assembly(self, c):
-        n = _with_roles("create_assembly", _nodes(c))
+        n = _content(_with_roles("create_assembly", _nodes(c)))
         extra = _first(n, A.node_class("additional_files"))
         return A.CreateAssembly(_span(c), n[0], n[1], extra.items if extra else (),
                                 "IF" in _kw(c))
@@ -351,7 +431,7 @@ class Builder:
         return A.CreateExternalTable(_span(c), names[0], cols, names[1], n[-1], "IF" in _kw(c))
 
     def _create_table(self, rule, c):
-        n = _with_roles(rule, _nodes(c))
+        n = _content(_with_roles(rule, _nodes(c)))
         schema = _first(n, A.node_class("table_schema"))
         spec = _first(n, A.node_class("partition_specification"))
         query = n[-1] if rule == "create_table_as" else None
@@ -365,11 +445,11 @@ class Builder:
         return self._create_table("create_table_as", c)
 
     def create_view(self, c):
-        n = _with_roles("create_view", _nodes(c))
+        n = _content(_with_roles("create_view", _nodes(c)))
         return A.CreateView(_span(c), n[0], n[-1], "IF" in _kw(c))
 
     def _routine(self, cls, rule, c):
-        n = _with_roles(rule, _nodes(c))
+        n = _content(_with_roles(rule, _nodes(c)))
         tuples = [x for x in c if isinstance(x, tuple)]
         params = tuples[0] if len(tuples) == 2 else ()
         body = tuples[-1]
@@ -450,6 +530,13 @@ class Builder:
         return A.Call(_span(c), func, args.items if args else (),
                       bool(args and "DISTINCT" in args.keywords), over, wg)
 
+    def case(self, c):
+        n = _nodes(c)
+        whens = [x for x in n if x.kind == "When"]
+        operand = n[0] if n[0].kind != "When" else None
+        otherwise = n[-1] if n[-1].kind != "When" else None
+        return A.Case(_span(c), operand, tuple((w.items[0], w.items[1]) for w in whens), otherwise)
+
     def index(self, c):
         return A.Index(_span(c), c[0], tuple(_nodes(c[1:])))
 
@@ -467,9 +554,15 @@ class Builder:
         raise AssertionError
 
     def _lambda(self, c):
-        p = c[0]
-        params = tuple(re.findall(r"(?!\d)\w+", p.value))
-        return A.Lambda(_span(c), params, _nodes(c)[-1])
+        p = c[0].value
+        if p.startswith("("):  # (a, b) or typed: (string a, int b): the name is each last word
+            params = tuple(w.split()[-1] for w in p[1:-1].replace("?", " ").split(",") if w.strip())
+        else:
+            params = (p,)
+        body = c[-1]
+        if isinstance(body, Token):
+            body = A.CSharpBlock(tok_span(body), body.value)
+        return A.Lambda(_span(c), params, body)
 
 
 def _args(n) -> tuple:
@@ -499,6 +592,14 @@ def _if(self, c):
     return A.If(_span(c), tuple(branches), otherwise)
 
 
+def _raise(self, c):
+    return A.Raise(_span(c), c[1].value, _nodes(c)[-1])
+
+
+def _return(self, c):
+    return A.Return(_span(c))
+
+
 def _else(self, c):
     return next((x for x in c if isinstance(x, tuple)), ())
 
@@ -507,4 +608,6 @@ def _else(self, c):
 setattr(Builder, "if", _if)
 setattr(Builder, "else", _else)
 setattr(Builder, "lambda", Builder._lambda)
-del Builder.if_, Builder.else_, Builder.lambda_, Builder._if
+setattr(Builder, "raise", _raise)
+setattr(Builder, "return", _return)
+del Builder.if_, Builder.else_, Builder.lambda_, Builder._if, Builder.raise_
