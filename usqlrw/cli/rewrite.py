@@ -1,0 +1,173 @@
+"""usqlrw rewrite / usqlrw refs: the failover rewrite of whole repositories, and what it touches."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .check import _use_color
+
+
+def _load_config(path):
+    from ..config import ConfigError, load_config
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--config") from None
+
+
+def _color_diff(diff: str) -> str:
+    out = []
+    for line in diff.splitlines(keepends=True):
+        if line.startswith("+++") or line.startswith("---"):
+            out.append("\x1b[1m" + line.rstrip("\n") + "\x1b[0m\n")
+        elif line.startswith("+"):
+            out.append("\x1b[32m" + line.rstrip("\n") + "\x1b[0m\n")
+        elif line.startswith("-"):
+            out.append("\x1b[31m" + line.rstrip("\n") + "\x1b[0m\n")
+        elif line.startswith("@@"):
+            out.append("\x1b[36m" + line.rstrip("\n") + "\x1b[0m\n")
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+@click.command("rewrite")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The DR config (TOML) that says what the primary's names and locations become.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Write every script under DIR, at its path relative to the folder argument it was "
+                   "found under (or under its own name for a file argument).")
+@click.option("-i", "--in-place", is_flag=True, help="Rewrite the files where they are (atomically).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of every change.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; exit 1 if any script would change.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes to use (default: all cores for large batches).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Summary format.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--fail-on-warning", is_flag=True, help="Exit 1 when any warning is reported.")
+@click.option("--stdin-filename", default="<stdin>", help="Name to report for '-' (standard input).")
+def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, fmt, color,
+            fail_on_warning, stdin_filename):
+    """Rewrite U-SQL scripts so they read and write the secondary region.
+
+    Locations (EXTRACT FROM, OUTPUT TO, file sets, assembly files, DEPLOY RESOURCE, DECLAREd
+    values and parts of concatenations) move to the secondary stores; catalog names (resolved to
+    database.schema.object) follow the config's renames. Only the bytes that must change do;
+    encoding, BOM, line endings and comments stay as they are.
+
+    A script that does not parse is reported and left alone; the rest of the batch goes on.
+    With '-' as the only path and no --out/--in-place, the rewritten script goes to standard output.
+
+    Exit status: 0 ok; 1 if any script failed (or would change, with --check, or had warnings,
+    with --fail-on-warning); 2 on usage errors.
+    """
+    from ..batch import rewrite_many
+    from ..diagnostics import render_text
+    from ..files import iter_inputs, write_atomic
+
+    if out_dir and in_place:
+        raise click.UsageError("--out and --in-place exclude each other")
+    to_stdout = list(paths) == ["-"] and not (out_dir or in_place or show_diff or check_only)
+    if not (out_dir or in_place or show_diff or check_only or to_stdout):
+        raise click.UsageError("say what to do: --out DIR, --in-place, --diff or --check")
+    if "-" in paths and in_place:
+        raise click.UsageError("standard input cannot be rewritten in place")
+    config = _load_config(config_path)
+    from ..parser import get_parser
+    get_parser()  # build once, before worker processes fork
+
+    inputs = list(iter_inputs(paths, stdin_filename))
+    use_color = _use_color(color)
+    err_tty = sys.stderr.isatty()
+
+    def progress(done, total):
+        if err_tty and total > 20 and (done % 25 == 0 or done == total):
+            click.echo(f"\rrewriting {done}/{total}", err=True, nl=done == total)
+
+    n_changed = n_failed = n_warn = 0
+    report = []
+    for r in rewrite_many(inputs, config, jobs, progress):
+        entry = {"path": r.path, "status": r.status, "edits": len(r.edits),
+                 "warnings": [w.to_dict() for w in r.warnings]}
+        if r.status == "failed":
+            n_failed += 1
+            entry["error"] = r.error.to_dict()
+            if fmt == "text":
+                click.echo(render_text([r.error], color=use_color), err=True)
+            report.append(entry)
+            continue
+        n_warn += len(r.warnings)
+        if r.status == "changed":
+            n_changed += 1
+        if show_diff and r.status == "changed":
+            d = r.diff()
+            click.echo(_color_diff(d) if use_color else d, nl=False)
+        if to_stdout:
+            sys.stdout.buffer.write(r.data)
+            sys.stdout.flush()
+        elif out_dir and not check_only:
+            dest = os.path.join(out_dir, r.relative)
+            os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+            write_atomic(dest, r.data)
+            entry["written"] = dest
+        elif in_place and not check_only and r.status == "changed":
+            write_atomic(r.path, r.data)
+            entry["written"] = r.path
+        if fmt == "text":
+            if r.warnings:
+                click.echo(render_text(r.warnings, color=use_color, show_source=False), err=True)
+            if r.status == "changed":
+                verb = "would change" if check_only else "rewritten"
+                click.echo(f"{r.path}: {verb}, {len(r.edits)} edit{'s' if len(r.edits) != 1 else ''}"
+                           + (f", {len(r.warnings)} warning{'s' if len(r.warnings) != 1 else ''}" if r.warnings else ""),
+                           err=True)
+        report.append(entry)
+    if fmt == "json":
+        click.echo(json.dumps({"files": report, "changed": n_changed, "failed": n_failed,
+                               "warnings": n_warn}, indent=2))
+    else:
+        click.echo(f"{len(inputs)} script{'s' if len(inputs) != 1 else ''}: {n_changed} "
+                   f"{'would change' if check_only else 'changed'}, {n_failed} failed, {n_warn} warnings",
+                   err=True)
+    failed = n_failed or (check_only and n_changed) or (fail_on_warning and n_warn) or not inputs
+    sys.exit(1 if failed else 0)
+
+
+@click.command("refs")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="A DR config: also show what each name and location becomes.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--stdin-filename", default="<stdin>")
+def refs(paths, config_path, fmt, stdin_filename):
+    """List every catalog reference (resolved to account.database.schema.object) and every
+    location of the scripts, and with --config what a failover turns them into."""
+    from ..diagnostics import render_text
+    from ..files import iter_inputs
+    from ..refs import collect
+
+    config = _load_config(config_path) if config_path else None
+    rows, failed = [], 0
+    for inp in iter_inputs(paths, stdin_filename):
+        got, err = collect(inp, config)
+        if err is not None:
+            failed += 1
+            click.echo(render_text([err]), err=True)
+        rows += got
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        cols = ["location", "what", "role", "primary", "secondary"]
+        table = [[f"{r['path']}:{r['line']}:{r['column']}", r["what"], r["role"], r["primary"],
+                  r.get("secondary", "") if r.get("secondary") != r["primary"] else "="] for r in rows]
+        widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
+        click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+        for t in table:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(t, widths)).rstrip())
+    sys.exit(1 if failed else 0)
