@@ -25,10 +25,8 @@ class Node:
         return type(self).__name__
 
     def children(self) -> Iterator["Node"]:
-        for f in fields(self):
-            if f.name == "span":
-                continue
-            v = getattr(self, f.name)
+        for name in _child_fields(type(self)):
+            v = getattr(self, name)
             if isinstance(v, Node):
                 yield v
             elif isinstance(v, tuple):
@@ -50,6 +48,19 @@ class Node:
                 v = f"<{len(v)} items>"
             vals.append(f"{f.name}={v!r}")
         return f"{self.kind}({', '.join(vals)} @{self.span.line}:{self.span.column})"
+
+
+_CHILD_FIELDS: dict = {}
+
+
+def _child_fields(cls) -> tuple:
+    """Names of the fields that may hold child nodes (cached per class)."""
+    try:
+        return _CHILD_FIELDS[cls]
+    except KeyError:
+        names = tuple(f.name for f in fields(cls) if f.name not in ("span", "source", "comments"))
+        _CHILD_FIELDS[cls] = names
+        return names
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -69,7 +69,7 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     """
     from ..batch import rewrite_many
     from ..diagnostics import render_text
-    from ..files import iter_inputs, write_atomic
+    from ..files import fsync_dir, iter_inputs, write_atomic
 
     if out_dir and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
@@ -91,7 +91,7 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
             click.echo(f"\rrewriting {done}/{total}", err=True, nl=done == total)
 
     n_changed = n_failed = n_warn = 0
-    report = []
+    report, written_dirs = [], set()
     for r in rewrite_many(inputs, config, jobs, progress):
         entry = {"path": r.path, "status": r.status, "edits": len(r.edits),
                  "warnings": [w.to_dict() for w in r.warnings]}
@@ -114,10 +114,12 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         elif out_dir and not check_only:
             dest = os.path.join(out_dir, r.relative)
             os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-            write_atomic(dest, r.data)
+            write_atomic(dest, r.data, sync_dir=False)
+            written_dirs.add(os.path.dirname(os.path.abspath(dest)))
             entry["written"] = dest
         elif in_place and not check_only and r.status == "changed":
-            write_atomic(r.path, r.data)
+            write_atomic(r.path, r.data, sync_dir=False)
+            written_dirs.add(os.path.dirname(os.path.abspath(r.path)))
             entry["written"] = r.path
         if fmt == "text":
             if r.warnings:
@@ -128,6 +130,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
                            + (f", {len(r.warnings)} warning{'s' if len(r.warnings) != 1 else ''}" if r.warnings else ""),
                            err=True)
         report.append(entry)
+    for d in sorted(written_dirs):
+        fsync_dir(d)
     if fmt == "json":
         click.echo(json.dumps({"files": report, "changed": n_changed, "failed": n_failed,
                                "warnings": n_warn}, indent=2))
