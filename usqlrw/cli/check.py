@@ -1,55 +1,192 @@
-"""usqlrw check PATH...: syntax (and rule) errors with file:line:col."""
+"""``usqlrw check PATH...`` and ``usqlrw rules [CODE]``.
+
+check: syntax errors and lint findings with file:line:col, in text (with the highlighted source
+line and a caret on a terminal), json, sarif or github format. Settings come from the closest
+``usqlrw.toml`` or ``pyproject.toml`` ``[tool.usqlrw]`` above each file (``--config`` names one,
+``--isolated`` ignores them); ``--select``/``--ignore`` override them.
+Exit status: 0 clean, 1 findings, 2 usage or configuration errors.
+"""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
+_FORMATS = ["text", "json", "sarif", "github"]
 
-def _use_color(choice: str) -> bool:
+
+def _use_color(choice: str, stream=None) -> bool:
     if choice == "always":
         return True
     if choice == "never":
         return False
-    import os
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
+
+
+def _split(values) -> list:
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+class _Runner:
+    """Per-file settings, rules and DR config, each computed once per folder or file."""
+
+    def __init__(self, select, ignore, config_file, isolated, dr_config):
+        from ..lint.settings import Settings, load_settings
+        self.cli_select, self.cli_ignore = select or None, ignore
+        self.fixed = load_settings(config_file) if config_file else (Settings() if isolated else None)
+        self.cli_dr = dr_config
+        self._dr: dict = {}
+        self._rules: dict = {}
+        self.warnings: list = list(self.fixed.warnings) if self.fixed else []
+
+    def settings_for(self, path: str):
+        if self.fixed is not None:
+            return self.fixed
+        from ..lint.settings import find_settings
+        s = find_settings(path if path not in ("-", "<stdin>") else os.getcwd())
+        for w in s.warnings:
+            if w not in self.warnings:
+                self.warnings.append(w)
+                click.echo(f"warning: {w}", err=True)
+        return s
+
+    def dr_config(self, path):
+        if path is None:
+            return None
+        if path not in self._dr:
+            from ..config import ConfigError, load_config
+            try:
+                self._dr[path] = load_config(path)
+            except ConfigError as e:
+                raise click.UsageError(f"DR config: {e}") from None
+        return self._dr[path]
+
+    def rules_for(self, path: str):
+        from ..lint import run_rules
+        from ..lint.registry import SelectionError, select_rules
+        s = self.settings_for(path)
+        select = self.cli_select if self.cli_select else s.select
+        ignore = list(s.ignore) + list(self.cli_ignore) + s.ignored_for(path)
+        dr = self.dr_config(self.cli_dr or s.dr_config)
+        key = (tuple(select or ()), tuple(ignore), id(dr))
+        if key not in self._rules:
+            try:
+                chosen = select_rules(select, ignore)
+            except SelectionError as e:
+                raise click.UsageError(str(e)) from None
+            self._rules[key] = lambda script, p: run_rules(script, p, chosen, dr)
+        return self._rules[key]
 
 
 @click.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
+              help="Output format: text, json, sarif (SARIF 2.1.0) or github (workflow annotations).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour and highlighted source lines in text output (auto: on a terminal, unless NO_COLOR).")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rules: codes, prefixes (DR, SEM) or names, comma-separated. Overrides the config.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules (added to the config's ignore).")
+@click.option("--dr-config", type=click.Path(dir_okay=False), default=None,
+              help="DR mapping (TOML) for the rules that need it (DR003, DR005, DR006); overrides dr-config.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Use this usqlrw.toml/pyproject.toml instead of searching above each file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--stdin-filename", default="<stdin>", help="Name to report for '-' (standard input).")
+@click.option("--no-source", is_flag=True, help="Text format: no source line and caret under each finding.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the findings, no summary.")
-def check(paths, fmt, color, stdin_filename, quiet):
+def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, stdin_filename, no_source,
+          exit_zero, quiet):
     """Check U-SQL scripts: files, folders (searched for *.usql) or - for standard input.
 
     Prints path:line:col: CODE message for each finding, with the source line and a caret.
+    `usqlrw rules` lists the rules; silence one in a script with // usqlrw: ignore[CODE].
     Exit status: 0 when every script is clean, 1 when any has findings, 2 on usage errors.
     """
     from ..check import check_input
-    from ..diagnostics import render_json, render_text
+    from ..diagnostics import render_text
     from ..files import iter_inputs
+    from ..lint.settings import SettingsError
 
+    try:
+        runner = _Runner(_split(select), _split(ignore), config_file, isolated, dr_config)
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    for w in runner.warnings:
+        click.echo(f"warning: {w}", err=True)
+    use_color = fmt == "text" and _use_color(color)
     all_diags, n_files, bad_files = [], 0, 0
-    use_color = _use_color(color)
     for inp in iter_inputs(paths, stdin_filename):
         n_files += 1
-        diags = check_input(inp)
+        try:
+            rules = runner.rules_for(inp.path)
+        except SettingsError as e:
+            raise click.UsageError(str(e)) from None
+        diags = check_input(inp, rules)
         if diags:
             bad_files += 1
             all_diags += diags
             if fmt == "text":
-                click.echo(render_text(diags, color=use_color))
-    if fmt == "json":
-        click.echo(render_json(all_diags))
-    elif not quiet:
+                click.echo(render_text(diags, color=use_color, show_source=not no_source), color=use_color)
+    if fmt != "text":
+        from ..diagnostics import FORMATS
+        out = FORMATS[fmt](all_diags)
+        if out:
+            click.echo(out)
+    if not quiet:
         if n_files == 0:
             click.echo("no U-SQL scripts found", err=True)
         else:
-            msg = (f"{n_files} script{'s' if n_files != 1 else ''} checked, "
-                   f"{bad_files} with findings ({len(all_diags)} in all)" if bad_files
-                   else f"{n_files} script{'s' if n_files != 1 else ''} checked, all clean")
-            click.echo(msg, err=True)
-    sys.exit(1 if all_diags or n_files == 0 else 0)
+            s = "s" if n_files != 1 else ""
+            if bad_files:
+                errs = sum(d.severity == "error" for d in all_diags)
+                warns = len(all_diags) - errs
+                detail = f"{errs} error{'s' if errs != 1 else ''}" + (
+                    f", {warns} warning{'s' if warns != 1 else ''}" if warns else "")
+                click.echo(f"{n_files} script{s} checked, {bad_files} with findings ({detail})", err=True)
+            else:
+                click.echo(f"{n_files} script{s} checked, all clean", err=True)
+    sys.exit(0 if exit_zero else (1 if all_diags or n_files == 0 else 0))
+
+
+@click.command("rules")
+@click.argument("code", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(code, fmt):
+    """List the lint rules, or explain one (CODE or name) with a bad and a good example."""
+    import json
+
+    from ..lint.registry import get_rule, listed_rules
+    if code:
+        r = get_rule(code)
+        if r is None:
+            raise click.UsageError(f"no rule {code!r}; `usqlrw rules` lists them")
+        if fmt == "json":
+            click.echo(json.dumps(_rule_dict(r), indent=2))
+        else:
+            click.echo(r.explain())
+        return
+    rs = listed_rules()
+    if fmt == "json":
+        click.echo(json.dumps([_rule_dict(r) for r in rs], indent=2))
+        return
+    width = max(len(r.name) for r in rs)
+    for r in rs:
+        tag = " (needs a DR config)" if r.needs_config else ""
+        tag += " [warning]" if r.severity == "warning" else ""
+        click.echo(f"{r.code:<7} {r.name:<{width}}  {r.summary}{tag}")
+
+
+def _rule_dict(r) -> dict:
+    import textwrap
+    return {"code": r.code, "name": r.name, "summary": r.summary, "severity": r.severity,
+            "needs_config": r.needs_config, "selectable": r.selectable,
+            "explanation": " ".join(r.explanation.split()),
+            "bad": textwrap.dedent(r.bad).strip("\n"), "good": textwrap.dedent(r.good).strip("\n")}

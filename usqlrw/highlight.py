@@ -1,0 +1,108 @@
+"""A Pygments lexer for U-SQL, registered as a Pygments plugin (entry point ``usql``).
+
+    $ pygmentize -l usql script.usql
+
+Keywords (U-SQL keywords are upper case only: ``FROM`` is a keyword, ``from`` a name), built-in
+types, C# keywords and literals, regular and verbatim strings, character literals, comments,
+variables (``@x``) and system variables (``@@x``), [quoted identifiers], numbers, operators.
+The lexer never fails: anything it does not know becomes an ``Error`` token of one character, so
+the token values always add up to the input (use ``get_tokens_unprocessed`` to keep ``\\r\\n``,
+which Pygments' ``get_tokens`` normalises).
+"""
+from __future__ import annotations
+
+import re
+
+from pygments.lexer import RegexLexer, bygroups, words
+from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
+                            Whitespace)
+
+__all__ = ["USqlLexer"]
+
+USQL_KEYWORDS = (
+    "ADD", "ALL", "ALTER", "AND", "ANTISEMIJOIN", "ANY", "APPLY", "AS", "ASC", "ASSEMBLY", "BEGIN",
+    "BETWEEN", "BROADCASTLEFT", "BROADCASTRIGHT", "BY", "CASE", "CLUSTERED", "COLUMN", "COMBINE",
+    "CONST", "CREATE", "CREDENTIAL", "CROSS", "CURRENT", "DATA", "DATABASE", "DECLARE", "DEFAULT",
+    "DEPLOY", "DESC", "DIRECT", "DISJOINT", "DISTINCT", "DISTRIBUTED", "DROP", "ELSE", "ELSEIF", "END",
+    "ERROR", "ESCAPE", "EXCEPT", "EXCLUDE", "EXECUTE", "EXISTS", "EXPIRATION", "EXPLODE", "EXPORT",
+    "EXTERNAL", "EXTRACT", "FETCH", "FIRST", "FOLLOWING", "FOR", "FROM", "FULL", "FULLCROSS",
+    "FULLSCAN", "FUNCTION", "GROUP", "HASH", "HAVING", "IF", "IGNORE", "IMPORT", "IN", "INCLUDE",
+    "INCREMENTAL", "INDEX", "INDEXLOOKUP", "INNER", "INSERT", "INTEGRITY", "INTERSECT", "INTO", "IS",
+    "JOIN", "LEFT", "LIKE", "LOCATION", "LOOP", "MERGE", "MOVE", "NAME", "NEXT", "NOT", "NULLS", "OFF",
+    "OFFSET", "ON", "ONLY", "OPTION", "OR", "ORDER", "OUTER", "OUTPUT", "OVER", "PACKAGE", "PAIR",
+    "PARTITION", "PARTITIONED", "PIVOT", "PRECEDING", "PRESORT", "PROCEDURE", "PROCESS", "PRODUCE",
+    "RAISE", "RANGE", "READONLY", "REBUILD", "REDUCE", "REFERENCE", "REMOTABLE_TYPES", "RENAME",
+    "REQUIRED", "RESOURCE", "RETURN", "RETURNS", "RIGHT", "ROBIN", "ROUND", "ROW", "ROWS", "SAMPLE",
+    "SCHEMA", "SELECT", "SEMIJOIN", "SERIAL", "SET", "SORTED", "SOURCE", "STATISTICS", "SYSTEM",
+    "TABLE", "THEN", "TO", "TRUNCATE", "TYPE", "UNBOUNDED", "UNIFORM", "UNION", "UNIVERSE", "UNPIVOT",
+    "UPDATE", "USE", "USING", "VALUES", "VIEW", "VIOLATION", "WARNING", "WEIGHT", "WHEN", "WHERE",
+    "WITH", "WITHIN", "ADDITIONAL_FILES",
+)
+CSHARP_KEYWORDS = (
+    "as", "ascending", "base", "by", "checked", "default", "delegate", "descending", "else", "from",
+    "group", "if", "in", "into", "is", "join", "let", "new", "on", "orderby", "out", "ref", "return",
+    "select", "this", "typeof", "unchecked", "var", "where",
+)
+TYPES = (
+    "bool", "byte", "sbyte", "char", "decimal", "double", "float", "int", "uint", "long", "ulong",
+    "short", "ushort", "string", "object", "DateTime", "Guid", "SqlArray", "SqlMap", "MAP", "ARRAY",
+    "Boolean", "Byte", "Char", "Decimal", "Double", "Single", "Int16", "Int32", "Int64", "String",
+)
+CONSTANTS = ("true", "false", "null", "TRUE", "FALSE", "NULL")
+
+_ID = r"(?!\d)\w+"
+
+
+class USqlLexer(RegexLexer):
+    """U-SQL, the language of Azure Data Lake Analytics: SQL statements with C# expressions."""
+
+    name = "U-SQL"
+    aliases = ["usql", "u-sql"]
+    filenames = ["*.usql"]
+    mimetypes = ["text/x-usql"]
+    url = "https://learn.microsoft.com/u-sql/"
+    flags = re.MULTILINE | re.UNICODE
+
+    tokens = {
+        "root": [
+            (r"[\s\ufeff\u00a0]+", Whitespace),
+            (r"//.*?$", Comment.Single),
+            (r"/\*[\s\S]*?\*/", Comment.Multiline),
+            (r'@"(?:[^"]|"")*"', String.Double),          # verbatim string
+            (r'"', String.Double, "string"),
+            (r"'(?:[^'\\\n]|\\.)+'", String.Char),
+            (r"@@" + _ID, Name.Variable.Global),
+            (r"@" + _ID, Name.Variable),
+            (r"\[(?![\s\d])(?:[^\]\n\"'@]|\]\])*\]", Name.Other),   # [quoted identifier]
+            (r"0[xX][0-9a-fA-F]+[uUlL]*", Number.Hex),
+            (r"(?:\d+\.\d+|\.\d+)(?:[eE][+-]?\d+)?[fFdDmM]?|\d+[eE][+-]?\d+[fFdDmM]?|\d+[fFdDmM]", Number.Float),
+            (r"\d+[uUlL]*", Number.Integer),
+            (words(CONSTANTS, suffix=r"\b"), Keyword.Constant),
+            (r"(SQL)(\s*)(\.)(\s*)(MAP|ARRAY)\b", bygroups(Keyword.Type, Whitespace, Punctuation, Whitespace,
+                                                          Keyword.Type)),
+            (words(TYPES, suffix=r"\b"), Keyword.Type),
+            (words(USQL_KEYWORDS, suffix=r"\b"), Keyword),
+            (words(CSHARP_KEYWORDS, suffix=r"\b"), Keyword),
+            (_ID + r"(?=\s*\()", Name.Function),
+            (_ID, Name),
+            (r"=>|\?\?|\?\.|==|!=|<>|<=|>=|&&|\|\||<<|>>|[-+*/%<>!~&|^?:=]", Operator),
+            (r"[(),;.{}\[\]]", Punctuation),
+        ],
+        "string": [
+            (r'[^"\\\n]+', String.Double),
+            (r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{1,4}|.)", String.Escape),
+            (r'"', String.Double, "#pop"),
+            (r"\n", Whitespace, "#pop"),   # unterminated: do not swallow the rest of the script
+        ],
+    }
+
+    @staticmethod
+    def analyse_text(text):
+        score = 0.0
+        if re.search(r"\bUSING\s+(?:Extractors|Outputters)\.", text):
+            score += 0.5
+        if re.search(r"^\s*@\w+\s*=\s*(?:SELECT|EXTRACT)\b", text, re.M):
+            score += 0.3
+        if re.search(r"\bOUTPUT\s+@\w+\s+TO\b", text):
+            score += 0.2
+        return min(score, 1.0)
