@@ -350,3 +350,7 @@ def reference_markdown() -> str:
     for key, typ, req, desc in SCHEMA:
         rows.append(f"| `{key}` | {typ} | {'yes' if req else 'no'} | {desc} |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m usqlrw.config: print the reference (README's config section)
+    print(reference_markdown())
