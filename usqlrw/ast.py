@@ -13,7 +13,7 @@ from typing import Iterator
 
 from .source import Span
 
-__all__ = ["Node", "walk", "node_class", "to_dict"]
+__all__ = ["Node", "walk", "node_class", "to_dict", "to_json"]
 
 
 @dataclass(frozen=True, eq=False, repr=False, slots=True)
@@ -544,3 +544,46 @@ def to_dict(node: Node) -> dict:
             if f.name not in ("span", "source"):
                 d[f.name] = conv(getattr(n, f.name), None)
     return root
+
+
+def to_json(node: Node, indent: int | None = 2) -> str:
+    """``to_dict(node)`` as JSON text, written without recursion (trees may be thousands deep)."""
+    import json
+    enc = json.dumps
+    out: list[str] = []
+    nl = indent is not None
+    # Stack items: ("v", value, depth) to write a value, or ("s", text) to write text.
+    stack: list = [("v", to_dict(node), 0)]
+    while stack:
+        item = stack.pop()
+        if item[0] == "s":
+            out.append(item[1])
+            continue
+        _, v, depth = item
+        pad = ("\n" + " " * (indent * (depth + 1))) if nl else ""
+        end_pad = ("\n" + " " * (indent * depth)) if nl else ""
+        if isinstance(v, dict):
+            if not v:
+                out.append("{}")
+                continue
+            out.append("{")
+            parts = []
+            for i, (k, x) in enumerate(v.items()):
+                parts.append(("s", ("," if i else "") + pad + enc(k, ensure_ascii=False) + ": "))
+                parts.append(("v", x, depth + 1))
+            parts.append(("s", end_pad + "}"))
+            stack.extend(reversed(parts))
+        elif isinstance(v, list):
+            if not v:
+                out.append("[]")
+                continue
+            out.append("[")
+            parts = []
+            for i, x in enumerate(v):
+                parts.append(("s", ("," if i else "") + pad))
+                parts.append(("v", x, depth + 1))
+            parts.append(("s", end_pad + "]"))
+            stack.extend(reversed(parts))
+        else:
+            out.append(enc(v, ensure_ascii=False))
+    return "".join(out)

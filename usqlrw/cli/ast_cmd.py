@@ -1,7 +1,6 @@
 """usqlrw ast FILE: the typed AST as JSON."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -13,7 +12,7 @@ import click
 @click.option("--indent", type=int, default=2, show_default=True)
 def ast_cmd(path, stdin_filename, indent):
     """Print the typed AST of one script as JSON: kind, span and fields of every node."""
-    from ..ast import to_dict
+    from ..ast import to_json
     from ..files import iter_inputs
     from ..parser import USqlSyntaxError, parse
 
@@ -26,8 +25,4 @@ def ast_cmd(path, stdin_filename, indent):
     except USqlSyntaxError as e:
         click.echo(str(e), err=True)
         sys.exit(1)
-    try:
-        click.echo(json.dumps(to_dict(script), indent=indent, ensure_ascii=False))
-    except RecursionError:
-        click.echo(f"{inp.path}:1:1: the tree is nested too deeply to print as JSON", err=True)
-        sys.exit(1)
+    click.echo(to_json(script, indent=indent))

@@ -1,0 +1,23 @@
+import json
+import subprocess
+import sys
+
+import usqlrw
+from usqlrw.ast import to_dict, to_json
+
+
+def test_to_json_matches_json_dumps():
+    s = usqlrw.parse(open("examples/project/daily_ingest.usql", "rb").read())
+    assert to_json(s) == json.dumps(to_dict(s), indent=2, ensure_ascii=False)
+    assert to_json(s, indent=None) == json.dumps(to_dict(s), ensure_ascii=False, separators=(",", ": "))
+
+
+def test_ast_command_handles_very_deep_trees(tmp_path):
+    p = tmp_path / "deep.usql"
+    p.write_text("@a = SELECT " + "+".join(["x"] * 6000) + " AS y FROM @b;\n")
+    r = subprocess.run([sys.executable, "-m", "usqlrw", "ast", "--indent", "0", str(p)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    tree = json.loads(r.stdout)
+    assert tree["kind"] == "Script"
+    assert tree["statements"][0]["span"] == {"start": 0, "end": len(p.read_text()) - 1, "line": 1, "column": 1,
+                                             "end_line": 1, "end_column": len(p.read_text())}
