@@ -561,6 +561,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -----------------------------------------------------------------------------
     def _send(self, status: int, body=None, headers: dict | None = None):
         data = b"" if body is None else json.dumps(body).encode()
+        # recorded before answering, so a client that has its answer also sees the record
+        self.emulator.requests.append((self.command, urlsplit(self.path).path, status))
         self.send_response(status)
         self.send_header("x-ms-request-id", str(uuid.uuid4()))
         if body is not None:
@@ -571,7 +573,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if data:
             self.wfile.write(data)
-        self.emulator.requests.append((self.command, urlsplit(self.path).path, status))
 
     def _error(self, status: int, code: str, message: str, headers=None):
         self._send(status, {"error": {"code": code, "message": message}}, headers)
