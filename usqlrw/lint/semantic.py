@@ -241,6 +241,7 @@ class _Analysis:
             self.report(var, "SEM001", f"rowset {name} is used before it is assigned "
                         f"(line {scope.assigned_later[name].span.line})")
         elif name in scope.declared_later:
+            scope.used.add(name)   # one finding is enough: not "unused" as well
             self.report(var, "SEM003", f"variable {name} is used before it is declared "
                         f"(line {scope.declared_later[name].span.line})")
         elif not scope.imports:
@@ -421,18 +422,21 @@ _rule("SEM001", "rowset-used-before-assignment", "a rowset variable is read befo
       OUTPUT @result TO "/out.csv" USING Outputters.Csv();
       """)
 
-_rule("SEM002", "rowset-assigned-twice", "a rowset variable is assigned more than once",
+_rule("SEM002", "rowset-assigned-twice", "a rowset variable is assigned again before its value is used",
       """
-      Each rowset variable in a U-SQL script names one rowset: assigning the same name again (or
-      using the name of a DECLAREd variable or a parameter) is a compile error. Give each step a name
-      of its own. Assignments in different branches of an IF are not counted twice.
+      A rowset variable is assigned a second time while nothing has read its first value, so the
+      first query is lost (U-SQL lets a name be reassigned, as in @t = SELECT ... FROM @t, which
+      reads the old value first and is not reported). Also reported: a rowset assigned to the name
+      of a DECLAREd variable or of a parameter, which the compiler rejects. Assignments in different
+      branches of an IF are not counted twice.
       """, """
-      @rows = EXTRACT id int FROM "/in.csv" USING Extractors.Csv();
-      @rows = SELECT id FROM @rows WHERE id > 0;
+      @rows = EXTRACT id int FROM "/2024/in.csv" USING Extractors.Csv();
+      @rows = EXTRACT id int FROM "/2025/in.csv" USING Extractors.Csv();
       OUTPUT @rows TO "/out.csv" USING Outputters.Csv();
       """, """
-      @raw = EXTRACT id int FROM "/in.csv" USING Extractors.Csv();
-      @rows = SELECT id FROM @raw WHERE id > 0;
+      @rows2024 = EXTRACT id int FROM "/2024/in.csv" USING Extractors.Csv();
+      @rows2025 = EXTRACT id int FROM "/2025/in.csv" USING Extractors.Csv();
+      @rows = SELECT * FROM @rows2024 UNION ALL SELECT * FROM @rows2025;
       OUTPUT @rows TO "/out.csv" USING Outputters.Csv();
       """)
 
