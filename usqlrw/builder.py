@@ -194,6 +194,9 @@ def _content(n):
     return [x for x in n if x.kind not in ("IfNotExists", "IfExists")]
 
 
+_GENERIC: dict = {}   # grammar alias -> its generic Construct class
+
+
 def _alias(c):
     return _first(c, A.node_class("alias"))
 
@@ -202,9 +205,13 @@ class Builder:
     """The transformer handed to Lark. Method names are grammar aliases."""
 
     def __default__(self, rule, c, _meta):
-        if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
-            return Tree(rule, c)
-        c = _with_roles(rule, c)
+        cls = _GENERIC.get(rule)
+        if cls is None:
+            if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
+                return Tree(rule, c)
+            cls = _GENERIC[rule] = A.node_class(rule)
+        if rule in ROLES:
+            c = _with_roles(rule, c)
         items, kws = [], []
         for x in c:
             if isinstance(x, A.Node):
@@ -215,7 +222,7 @@ class Builder:
                 items.append(token_node(x))
             elif _KEYWORD.match(x.value) or " " in x.value or "\t" in x.value or "\n" in x.value:
                 kws.append(" ".join(x.value.split()))
-        return A.node_class(rule)(_span(c), tuple(items), tuple(kws))
+        return cls(_span(c), tuple(items), tuple(kws))
 
     # -- names --
 
@@ -500,20 +507,29 @@ class Builder:
         return token_node(c[0])
 
     def name(self, c):
-        return A.Name(_span(c), c[0])
+        t = c[0]
+        return A.Name(tok_span(t), token_node(t))
 
     def member_access(self, c):
         return A.MemberAccess(_span(c), c[0], c[2] if isinstance(c[2], A.Node) else token_node(c[2]),
                               c[1].value == "?.")
 
-    def binary_op(self, c):
-        return A.BinaryOp(_span(c), c[1].value, c[0], c[2])
+    def operation(self, c):
+        if len(c) == 1:
+            return c[0]
+        return arrange(c)
 
-    def unary_op(self, c):
-        return A.UnaryOp(_span(c), c[0].value, c[1])
+    def is_null_test(self, c):
+        return _Test("is_null", c)
 
-    def cast(self, c):
-        return A.Cast(_span(c), c[0].value[1:-1].strip(), c[1])
+    def in_test(self, c):
+        return _Test("in_list", c)
+
+    def type_test(self, c):
+        return _Test("type_test", c)
+
+    def type_as(self, c):
+        return _Test("type_as", c)
 
     def conditional(self, c):
         n = _nodes(c)
@@ -563,6 +579,134 @@ class Builder:
         if isinstance(body, Token):
             body = A.CSharpBlock(tok_span(body), body.value)
         return A.Lambda(_span(c), params, body)
+
+
+# -- operator precedence ------------------------------------------------------------------------
+# The grammar hands each operation over as a flat list (see "Operators" in usql.lark); arrange()
+# builds the tree with the shunting-yard algorithm, iteratively, so 5,000-long chains are fine.
+
+_CMP = 6
+#: infix operator -> (precedence, right-associative); higher binds tighter
+PRECEDENCE = {
+    "??": (1, True), "OR": (2, False), "||": (2, False), "AND": (3, False), "&&": (3, False),
+    # 4: prefix NOT
+    "|": (5, False), "^": (5, False), "&": (5, False),
+    "==": (_CMP, False), "!=": (_CMP, False), "<>": (_CMP, False), "<=": (_CMP, False),
+    ">=": (_CMP, False), "<": (_CMP, False), ">": (_CMP, False), "LIKE": (_CMP, False),
+    "BETWEEN": (_CMP, False), "ESCAPE": (7, False),
+    "<<": (8, False), ">>": (8, False), "+": (9, False), "-": (9, False),
+    "*": (10, False), "/": (10, False), "%": (10, False),
+}
+_PREFIX = {"!": 11, "~": 11, "+": 11, "-": 11, "NOT": 4}
+_CAST_PREC = 11
+
+
+class _Test:
+    """A postfix test (IS NULL, IN (...), is T, as T) waiting for its operand."""
+    __slots__ = ("rule", "c")
+
+    def __init__(self, rule, c):
+        self.rule, self.c = rule, c
+
+
+class _Op:
+    __slots__ = ("prec", "right", "tok", "kws", "prefix", "awaiting_and")
+
+    def __init__(self, prec, right, tok, kws, prefix=False):
+        self.prec, self.right, self.tok, self.kws, self.prefix = prec, right, tok, kws, prefix
+        self.awaiting_and = bool(kws) and kws[-1] == "BETWEEN"
+
+
+def _error_at(tok, message):
+    from .parser import USqlSyntaxError
+    return USqlSyntaxError(message, tok.line, tok.column, offset=tok.start_pos)
+
+
+def _apply(op: _Op, out: list) -> None:
+    tok = op.tok
+    if op.prefix:
+        x = out.pop()
+        sp = span_of(tok, x)
+        if tok.type == "CAST":
+            out.append(A.Cast(sp, tok.value[1:-1].strip(), x))
+        else:
+            out.append(A.UnaryOp(sp, tok.value, x))
+        return
+    if op.awaiting_and:
+        raise _error_at(tok, "BETWEEN needs AND: x BETWEEN low AND high")
+    right = out.pop()
+    left = out.pop()
+    kind = op.kws[-1]
+    if kind == "BETWEEN":
+        low = out.pop()
+        left, low = low, left
+        out.append(A.node_class("between")(span_of(left, right), (left, low, right), op.kws))
+    elif kind == "LIKE":
+        if isinstance(right, A.BinaryOp) and right.op == "ESCAPE":
+            items, kws = (left, right.left, right.right), op.kws + ("ESCAPE",)
+        else:
+            items, kws = (left, right), op.kws
+        out.append(A.node_class("like")(span_of(left, right), items, kws))
+    else:
+        out.append(A.BinaryOp(span_of(left, right), tok.value, left, right))
+
+
+def _apply_test(t: _Test, out: list) -> None:
+    x = out.pop()
+    c = t.c
+    items = [x]
+    for y in c:
+        if isinstance(y, A.Node):
+            items.append(y)
+    kws = tuple(y.value for y in c if isinstance(y, Token) and y.value.isupper() and y.type not in VALUE_TOKENS)
+    out.append(A.node_class(t.rule)(span_of(x, c[-1]), tuple(items), kws))
+
+
+def arrange(c: list) -> A.Node:
+    """The tree of a flat operation list: operands, operator tokens and postfix tests."""
+    out: list = []
+    ops: list = []
+    expect_operand = True
+    pending_not = None
+    for x in c:
+        if expect_operand:
+            if isinstance(x, Token):
+                if x.type == "CAST":
+                    ops.append(_Op(_CAST_PREC, True, x, (), prefix=True))
+                else:
+                    ops.append(_Op(_PREFIX[x.value], True, x, (x.value,), prefix=True))
+                continue
+            out.append(x)
+            expect_operand = False
+            continue
+        if isinstance(x, _Test):
+            while ops and ops[-1].prec >= _CMP:
+                _apply(ops.pop(), out)
+            _apply_test(x, out)
+            continue
+        v = x.value
+        if v == "NOT":  # NOT LIKE, NOT BETWEEN
+            pending_not = x
+            continue
+        if v == "AND":
+            while ops and ops[-1].prec > _CMP:
+                _apply(ops.pop(), out)
+            if ops and ops[-1].awaiting_and:
+                ops[-1].awaiting_and = False
+                expect_operand = True
+                continue
+        prec, right = PRECEDENCE[v]
+        while ops and (ops[-1].prec > prec or (ops[-1].prec == prec and not right)):
+            _apply(ops.pop(), out)
+        if pending_not is not None:
+            ops.append(_Op(prec, right, pending_not, ("NOT", v)))
+            pending_not = None
+        else:
+            ops.append(_Op(prec, right, x, (v,)))
+        expect_operand = True
+    while ops:
+        _apply(ops.pop(), out)
+    return out[0]
 
 
 def _args(n) -> tuple:

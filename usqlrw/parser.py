@@ -7,6 +7,7 @@ Lark, Python and usqlrw versions, so a stale cache is never loaded. Syntax error
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -67,6 +68,16 @@ def _on_comment(tok):
     return tok
 
 
+def lark_options(**overrides) -> dict:
+    """The options usqlrw builds its Lark parser with (tests build a reference parser from them)."""
+    from .builder import Builder
+    opts = dict(parser="lalr", lexer="contextual", start="script", keep_all_tokens=True,
+                maybe_placeholders=False, transformer=Builder(),
+                lexer_callbacks={"LINE_COMMENT": _on_comment, "BLOCK_COMMENT": _on_comment})
+    opts.update(overrides)
+    return opts
+
+
 def get_parser():
     """The Lark parser, built (or loaded from the cache) on first use."""
     global _parser
@@ -75,13 +86,10 @@ def get_parser():
     with _lock:
         if _parser is None:
             import lark
-            from .builder import Builder
             text = grammar_path().read_text(encoding="utf-8")
             key = hashlib.sha256("\0".join(
                 (text, lark.__version__, sys.version, __version__)).encode()).hexdigest()[:20]
-            opts = dict(parser="lalr", lexer="contextual", start="script", keep_all_tokens=True,
-                        maybe_placeholders=False, transformer=Builder(),
-                        lexer_callbacks={"LINE_COMMENT": _on_comment, "BLOCK_COMMENT": _on_comment})
+            opts = lark_options()
             cache = None
             try:
                 d = _cache_dir()
@@ -91,10 +99,231 @@ def get_parser():
             except OSError:
                 cache = None
             try:
-                _parser = lark.Lark(text, cache=cache, **opts) if cache else lark.Lark(text, **opts)
+                p = lark.Lark(text, cache=cache, **opts) if cache else lark.Lark(text, **opts)
             except OSError:  # unwritable cache file: build without it
-                _parser = lark.Lark(text, **opts)
+                p = lark.Lark(text, **opts)
+            _install_fast_lexer(p)
+            _parser = p
     return _parser
+
+
+# -- the LALR driver -----------------------------------------------------------------------------
+#
+# Lark's loop (ParserState.feed_token) with the same tables, callbacks and errors, in one function:
+# the parse table is flattened once into plain tuples, so a reduction costs no Rule hashing, and the
+# lexer's tokens are fed without a method call each. Lark's own ``Lark.parse`` gives the same
+# results (tests/test_parser_lexer.py checks both on every fixture and on mutated ones).
+
+_tables: dict = {}
+
+
+def _flat_table(lalr):
+    """{state: {terminal or rule name: (True, next state) | (False, size, callback, origin)}}."""
+    key = id(lalr)
+    t = _tables.get(key)
+    if t is None:
+        from lark.parsers.lalr_analysis import Shift
+        callbacks = lalr.parser.callbacks
+        t = {}
+        for state, actions in lalr._parse_table.states.items():
+            row = {}
+            for name, (action, arg) in actions.items():
+                if action is Shift:
+                    row[name] = (True, arg)
+                else:
+                    row[name] = (False, len(arg.expansion), callbacks[arg], arg.origin.name)
+            t[state] = row
+        _tables[key] = t
+    return t
+
+
+def _drive(p, text: str):
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
+    from lark.lexer import LexerThread, Token
+    from lark.parsers.lalr_interactive_parser import InteractiveParser
+    from lark.parsers.lalr_parser_state import ParseConf, ParserState
+    frontend = p.parser
+    lalr = frontend.parser            # lark.parsers.lalr_parser.LALR_Parser
+    table = _flat_table(lalr)
+    conf = ParseConf(lalr._parse_table, lalr.parser.callbacks, "script")
+    thread = LexerThread.from_text(frontend.lexer, text)
+    state = ParserState(conf, thread)
+    states, values = state.state_stack, state.value_stack
+    end_state = conf.end_state
+    token = None
+    try:
+        for token in thread.lex(state):
+            ttype = token.type
+            while True:
+                act = table[states[-1]].get(ttype)
+                if act is None:
+                    expected = {s for s in table[states[-1]] if s.isupper()}
+                    raise UnexpectedToken(token, expected, state=state, interactive_parser=None)
+                if act[0]:
+                    states.append(act[1])
+                    values.append(token)
+                    break
+                size = act[1]
+                if size:
+                    s = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    s = []
+                values.append(act[2](s))
+                states.append(table[states[-1]][act[3]][1])
+        token = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+        while True:
+            act = table[states[-1]].get("$END")
+            if act is None:
+                expected = {s for s in table[states[-1]] if s.isupper()}
+                raise UnexpectedToken(token, expected, state=state, interactive_parser=None)
+            size = act[1]
+            if size:
+                s = values[-size:]
+                del states[-size:]
+                del values[-size:]
+            else:
+                s = []
+            values.append(act[2](s))
+            states.append(table[states[-1]][act[3]][1])
+            if states[-1] == end_state:
+                return values[-1]
+    except UnexpectedInput as e:
+        e.interactive_parser = InteractiveParser(lalr, state, thread)
+        raise
+
+
+# -- a faster contextual lexer -------------------------------------------------------------------
+#
+# Lark's contextual lexer runs one regular expression per parser state, and one loop iteration per
+# whitespace run or comment. This one gives the same tokens with a single expression for the whole
+# grammar, whose alternatives are Lark's terminals in Lark's own order and which skips whitespace
+# as a prefix. The first terminal that matches there is also the first that matches among the
+# terminals the parser accepts in its current state, so when the parser accepts it, it is the
+# token Lark would give. Only a word needs the state: it is a keyword where the keyword is
+# accepted, else an identifier. In every other case (a terminal the state does not accept, text
+# no terminal matches) the token is handed to Lark's own lexer, which also words the error.
+
+def _install_fast_lexer(p) -> None:
+    from lark.lexer import ContextualLexer
+    lexer = getattr(p.parser, "lexer", None)
+    if type(lexer) is ContextualLexer:
+        lexer.__class__ = _make_fast_lexer_class()
+
+
+@functools.lru_cache(maxsize=None)
+def _make_fast_lexer_class():
+    import re
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+    from lark.lexer import ContextualLexer, Token
+
+    new_str = str.__new__
+
+    class FastContextualLexer(ContextualLexer):
+        _fast = None
+
+        def _setup(self):
+            root = self.root_lexer
+            scanner = root.scanner
+            ws_name = "WS"
+            ws = root.terminals_by_name[ws_name].pattern.to_regexp()
+            alts = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                            for t in scanner.terminals if t.name != ws_name)
+            master = re.compile(f"(?:{ws})?(?:{alts})", root.g_regex_flags)
+            keywords = {}
+            cb = root.callback.get("NAME")
+            if cb is not None:  # Lark's UnlessCallback: keyword text -> keyword terminal
+                for t in cb.scanner.terminals:
+                    keywords[t.pattern.value] = t.name
+            skip = re.compile(ws)
+            ignore = root.ignore_types
+            callbacks = {k: v for k, v in root.user_callbacks.items()}
+            self._fast = (master, keywords, skip, ignore, callbacks)
+            return self._fast
+
+        def lex(self, lexer_state, parser_state):
+            master, keywords, skip, ignore, callbacks = self._fast or self._setup()
+            states = parser_state.parse_conf.parse_table.states
+            stack = parser_state.state_stack
+            ctr = lexer_state.line_ctr
+            text = lexer_state.text.text
+            end = lexer_state.text.end
+            pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
+            match = master.match
+            while True:
+                m = match(text, pos)
+                if m is not None:
+                    kind = m.lastgroup
+                    start = m.start(kind)
+                    if start != pos:  # the whitespace before the token
+                        if "\n" in text[pos:start]:
+                            line += text.count("\n", pos, start)
+                            line_start = text.rindex("\n", pos, start) + 1
+                        pos = start
+                    value = m.group(kind)
+                    accepts = states[stack[-1]]
+                    if kind == "NAME":
+                        kw = keywords.get(value)
+                        if kw is not None and kw in accepts:
+                            kind = kw
+                        elif "NAME" not in accepts:
+                            kind = None
+                    elif kind not in accepts and kind not in ignore:
+                        kind = None
+                    if kind is not None:
+                        t = new_str(Token, value)
+                        t.type = kind
+                        t.value = value
+                        t.start_pos = start
+                        t.line = line
+                        t.column = start - line_start + 1
+                        pos = m.end()
+                        if "\n" in value:
+                            line += value.count("\n")
+                            line_start = start + value.rindex("\n") + 1
+                        t.end_line = line
+                        t.end_column = pos - line_start + 1
+                        t.end_pos = pos
+                        if kind in ignore:
+                            f = callbacks.get(kind)
+                            if f is not None:
+                                f(t)
+                            continue
+                        lexer_state.last_token = t
+                        yield t
+                        continue
+                else:
+                    sm = skip.match(text, pos)
+                    if sm is not None:
+                        start = sm.end()
+                        if "\n" in text[pos:start]:
+                            line += text.count("\n", pos, start)
+                            line_start = text.rindex("\n", pos, start) + 1
+                        pos = start
+                    if pos >= end:
+                        return
+                # The slow path: Lark's own lexer for this state, from the current position.
+                ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
+                ctr.column = pos - line_start + 1
+                lexer = self.lexers[parser_state.position]
+                try:
+                    t = lexer.next_token(lexer_state, parser_state)
+                except EOFError:
+                    return
+                except UnexpectedCharacters as e:
+                    try:
+                        last = lexer_state.last_token
+                        token = self.root_lexer.next_token(lexer_state, parser_state)
+                        raise UnexpectedToken(token, e.allowed, state=parser_state, token_history=[last],
+                                              terminals_by_name=self.root_lexer.terminals_by_name)
+                    except UnexpectedCharacters:
+                        raise e from None
+                pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
+                yield t
+
+    return FastContextualLexer
+
 
 
 def parse(data: bytes | str, path: str | None = None) -> Script:
@@ -116,13 +345,15 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     p = get_parser()
     _local.comments = comments = []
     try:
-        script = p.parse(src.text)
+        script = _drive(p, src.text)
     except UnexpectedInput as e:
         raise _syntax_error(e, src.text, path) from None
-    except VisitError as e:  # a builder check on a construct the grammar is lenient about
+    except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
+        raise _with_context(e, src.text, path) from None
+    except VisitError as e:
         inner = e.orig_exc
         if isinstance(inner, USqlSyntaxError):
-            raise inner.with_path(path) from None
+            raise _with_context(inner, src.text, path) from None
         raise
     except RecursionError:
         raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
@@ -130,6 +361,13 @@ def parse_source(src: Source, path: str | None = None) -> Script:
         _local.comments = None
     from .builder import tok_span
     return replace(script, comments=tuple((tok_span(t), t.value) for t in comments), source=src)
+
+
+def _with_context(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
+    if e.source_line is None:
+        lines = text.splitlines()
+        e.source_line = lines[e.line - 1] if 0 < e.line <= len(lines) else ""
+    return e.with_path(path)
 
 
 # -- friendly syntax errors ------------------------------------------------------------------
