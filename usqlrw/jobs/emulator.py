@@ -86,10 +86,13 @@ class ApiError(Exception):
 @dataclass
 class Fault:
     """One injected fault: for requests matching ``method``/``path`` (a regex searched in the path),
-    answer ``status``, or wait ``delay`` seconds first, or ``drop`` the connection; ``times`` requests."""
+    answer ``status``, or wait ``delay`` seconds first, or ``drop`` the connection unanswered, or
+    ``drop_after`` carrying the request out and then dropping the answer (a lost response);
+    ``times`` requests."""
     status: int | None = None
     delay: float = 0.0
     drop: bool = False
+    drop_after: bool = False
     times: int = 1
     method: str | None = None
     path: str | None = None
@@ -204,6 +207,8 @@ class Emulator:
         self.max_lifetime = max_lifetime
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int]] = []   # (method, path without query, status)
+        self.created: list[tuple[str, str]] = []         # (account, job id) of every job created
+        self.inflight = self.max_inflight = 0            # requests being handled, and the most at once
         self._flock = threading.Lock()
         self._server = None
         self._thread = None
@@ -267,9 +272,10 @@ class Emulator:
     def add_account(self, name: str, store: str | None = None):
         self.store.add_account(name, store)
 
-    def inject(self, status: int | None = None, *, delay: float = 0.0, drop: bool = False, times: int = 1,
-               method: str | None = None, path: str | None = None, retry_after: float | None = None) -> Fault:
-        f = Fault(status, delay, drop, times, method, path, retry_after)
+    def inject(self, status: int | None = None, *, delay: float = 0.0, drop: bool = False, drop_after: bool = False,
+               times: int = 1, method: str | None = None, path: str | None = None,
+               retry_after: float | None = None) -> Fault:
+        f = Fault(status, delay, drop, drop_after, times, method, path, retry_after)
         with self._flock:
             self.faults.append(f)
         return f
@@ -417,6 +423,7 @@ class Emulator:
                                f"A different job with id {job_id} already exists in account {account}.")
             errors, _ = _compile(script)
             self.store.insert_job(account, job_id, req, self._job_doc(account, job_id, req, errors), errors)
+            self.created.append((account, job_id))
             return json.loads(self.store.job_row(account, job_id)[3])
 
     def get_job(self, account: str, job_id: str, advance: bool = True) -> dict:
@@ -563,6 +570,14 @@ class _Handler(BaseHTTPRequestHandler):
         data = b"" if body is None else json.dumps(body).encode()
         # recorded before answering, so a client that has its answer also sees the record
         self.emulator.requests.append((self.command, urlsplit(self.path).path, status))
+        if getattr(self, "_drop_answer", False):   # a lost response: done, but never answered
+            self._drop_answer = False
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self.send_response(status)
         self.send_header("x-ms-request-id", str(uuid.uuid4()))
         if body is not None:
@@ -589,6 +604,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         emu = self.emulator
+        with emu._flock:
+            emu.inflight += 1
+            emu.max_inflight = max(emu.max_inflight, emu.inflight)
+        try:
+            self._handle_request()
+        finally:
+            with emu._flock:
+                emu.inflight -= 1
+
+    def _handle_request(self):
+        emu = self.emulator
         try:
             body = self._body()
         except ApiError as e:
@@ -606,7 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
                     pass
                 emu.requests.append((self.command, parts.path, 0))
                 return
-            if fault.status:
+            if fault.drop_after:
+                self._drop_answer = True
+            elif fault.status:
                 hdrs = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
                 code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}.get(
                     fault.status, "InjectedFault")
@@ -875,7 +903,7 @@ class _Handler(BaseHTTPRequestHandler):
         if segs == ["health"]:
             return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()]})
         if segs == ["faults"] and self.command == "POST":
-            allowed = {"status", "delay", "drop", "times", "method", "path", "retry_after"}
+            allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after"}
             f = emu.inject(**{k: v for k, v in (body or {}).items() if k in allowed})
             return self._send(200, {"fault": {k: getattr(f, k) for k in allowed}})
         if segs == ["faults"] and self.command == "DELETE":

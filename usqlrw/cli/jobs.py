@@ -1,0 +1,359 @@
+"""usqlrw submit / dr-copy / emulator: thin shells over usqlrw.jobs.
+
+The Azure SDK is imported only inside the commands (through usqlrw.jobs.client).
+Exit status: 0 all well, 1 a job could not be submitted, failed, or does not compile, 2 usage.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _err(msg: str):
+    from ..jobs.client import redact
+    click.echo(redact(msg), err=True)
+
+
+def _load_config(path):
+    if not path:
+        return None
+    from ..config import ConfigError, load_config
+    try:
+        return load_config(path)
+    except (ConfigError, OSError) as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _config_endpoint(cfg, side: str):
+    """The endpoint a DR config names for a side: [side].endpoint, or 'emulator' with options.emulator."""
+    if cfg is None:
+        return None
+    raw = getattr(cfg, "raw", {}) or {}
+    ep = (raw.get(side) or {}).get("endpoint")
+    if ep:
+        return ep
+    return "emulator" if getattr(cfg, "emulator", False) else None
+
+
+def _endpoint(value, cfg, side, state):
+    from ..jobs.client import resolve_endpoint
+    value = value if value is not None else _config_endpoint(cfg, side)
+    state_dir = Path(cfg.path).parent if cfg is not None and getattr(cfg, "path", None) else Path(".")
+    try:
+        return resolve_endpoint(value, state_dir=state_dir, state_file=state)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _rewriter(cfg):
+    if cfg is None:
+        return None
+    from ..rewrite import rewrite_text
+
+    def rw(text, path):
+        res = rewrite_text(text, cfg, path=path)
+        ws = [f"{getattr(w, 'line', '?')}:{getattr(w, 'column', '?')}: {getattr(w, 'message', w)}"
+              for w in res.warnings]
+        return res.text, ws
+    return rw
+
+
+_endpoint_opts = [
+    click.option("--endpoint", default=None, metavar="URL|emulator",
+                 help="Where jobs go: empty for Azure, an emulator URL, or 'emulator' for an embedded one. "
+                      "Default: $USQLRW_ADLA_ENDPOINT, then the DR config."),
+    click.option("--state", "state", default=None, type=click.Path(dir_okay=False),
+                 help="SQLite state file of the embedded emulator (default: beside the DR config)."),
+    click.option("--dns-suffix", default=None, help="ADLA DNS suffix for sovereign clouds "
+                 "(default azuredatalakeanalytics.net)."),
+]
+
+
+def _with(opts):
+    def deco(f):
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+# -- submit ---------------------------------------------------------------------------------
+
+@click.command("submit")
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("-a", "--account", help="The ADLA account to submit to (bundle jobs name their own).")
+@click.option("--bundle", type=click.Path(), help="Submit a job bundle (from dr-copy) in its manifest's order.")
+@click.option("--name", help="Job name (default: the script's file name; for one script only).")
+@click.option("--job-id", help="Job id (a GUID; default: derived from account, script, parameters, name).")
+@click.option("--run-key", default="", help="Extra text in the derived job id: a new key makes new jobs.")
+@click.option("--au", "--analytics-units", "analytics_units", type=click.IntRange(1), default=None,
+              help="Analytics units (degree of parallelism), default 1.")
+@click.option("--priority", type=click.IntRange(1), default=None, help="Job priority (lower runs first).")
+@click.option("--runtime", "runtime_version", default=None, help="U-SQL runtime version.")
+@click.option("--compile-mode", type=click.Choice(["Semantic", "Full", "SingleBox"]), default=None)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME[:TYPE]=VALUE",
+              help="A job parameter, prepended as DECLARE (overrides DECLARE EXTERNAL). Repeatable.")
+@click.option("--rewrite", "rewrite_config", type=click.Path(dir_okay=False),
+              help="Rewrite each script with this DR config on the way.")
+@click.option("--build-only", is_flag=True, help="Only compile on the service (buildJob); submit nothing.")
+@click.option("--wait", is_flag=True, help="Wait for the jobs to end, showing progress; exit 1 if any fails.")
+@click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; contact nothing.")
+@click.option("--max-parallel", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--ledger", type=click.Path(dir_okay=False), default="usqlrw-submissions.jsonl", show_default=True,
+              help="Submission ledger: reruns skip what it records as submitted.")
+@click.option("--no-ledger", is_flag=True, help="Keep no ledger (derived ids still prevent doubles).")
+@click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
+              help="Retries of 429/5xx answers and dropped connections, with backoff.")
+@click.option("--retry-backoff", type=click.FloatRange(0), default=1.0, show_default=True, hidden=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_with(_endpoint_opts)
+def submit(paths, account, bundle, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
+           params, rewrite_config, build_only, wait, poll_interval, dry_run, max_parallel, ledger, no_ledger,
+           retries, retry_backoff, fmt, endpoint, state, dns_suffix):
+    """Submit U-SQL scripts (files, folders, - for standard input) or a bundle as ADLA jobs.
+
+    Submitting is idempotent: job ids derive from (account, script bytes, parameters, name), and the
+    ledger records each submission, so a rerun after a crash starts nothing twice.
+    """
+    from ..files import iter_inputs
+    from ..jobs.client import describe_error, redact
+    from ..jobs.drcopy import BundleError, read_bundle
+    from ..jobs.submit import Ledger, ParamError, RetryPolicy, Submitter, parse_param, prepare_request
+
+    if not paths and not bundle:
+        raise click.UsageError("give scripts to submit, or --bundle")
+    try:
+        plist = [parse_param(p) for p in params]
+    except ParamError as e:
+        raise click.UsageError(str(e)) from None
+    cfg = _load_config(rewrite_config)
+    rewrite = _rewriter(cfg)
+    if account is None and cfg is not None and not bundle:
+        account = cfg.secondary_analytics
+    items = []   # (source, data, per-job settings)
+    if bundle:
+        try:
+            _, entries = read_bundle(bundle)
+        except BundleError as e:
+            raise click.UsageError(str(e)) from None
+        for e in entries:
+            try:
+                data = Path(e["scriptPath"]).read_bytes()
+            except OSError as x:
+                raise click.UsageError(f"{e['script']}: {x.strerror}") from None
+            items.append((e["script"], data, dict(
+                account=account or e.get("account"), name=e.get("name"), related=e.get("related"),
+                analytics_units=analytics_units or e.get("analyticsUnits") or 1,
+                priority=priority if priority is not None else e.get("priority"),
+                runtime_version=runtime_version or e.get("runtimeVersion"))))
+    for inp in iter_inputs(paths, "<stdin>"):
+        if inp.data is None:
+            raise click.UsageError(f"{inp.path}: {inp.error}")
+        items.append((inp.path, inp.data, dict(account=account, name=None, related=None,
+                                               analytics_units=analytics_units or 1, priority=priority,
+                                               runtime_version=runtime_version)))
+    if not items:
+        _err("no U-SQL scripts found")
+        sys.exit(1)
+    if (name or job_id) and len(items) > 1:
+        raise click.UsageError("--name and --job-id apply to a single script")
+    reqs = []
+    for source, data, s in items:
+        if not s["account"]:
+            raise click.UsageError(f"{source}: no account: give --account")
+        try:
+            reqs.append(prepare_request(
+                s["account"], data, source=source, name=name or s["name"], params=plist, job_id=job_id,
+                run_key=run_key, rewrite=rewrite, analytics_units=s["analytics_units"], priority=s["priority"],
+                runtime_version=s["runtime_version"], compile_mode=compile_mode, related=s["related"]))
+        except ParamError as e:
+            raise click.UsageError(str(e)) from None
+        except Exception as e:   # a script that cannot be decoded or rewritten
+            _err(f"{source}: {e}")
+            sys.exit(1)
+    for r in reqs:
+        for w in r.warnings:
+            _err(f"{r.source}: warning: {w}")
+    led = Ledger(None if no_ledger else ledger)
+    if led.skipped_lines:
+        _err(f"{ledger}: ignored {led.skipped_lines} unreadable line(s) (an interrupted write)")
+
+    if dry_run:
+        _dry_run(reqs, led, build_only, fmt)
+        return
+
+    ep = _endpoint(endpoint, cfg, "secondary", state)
+    if dns_suffix:
+        ep.dns_suffix = dns_suffix
+    from ..jobs.client import make_clients
+    starts: dict = {}
+
+    def progress(req, what, detail="", elapsed=None):
+        if fmt == "json":
+            return
+        if what == "state":
+            t = f" {elapsed:5.0f}s" if elapsed is not None else ""
+            _err(f"{req.name} [{req.job_id[:8]}]{t} {detail}")
+        else:
+            _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
+    try:
+        sub = Submitter(lambda: make_clients(ep), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
+                        max_parallel=max_parallel, wait=wait, poll_interval=poll_interval, progress=progress)
+        if fmt == "text":
+            _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
+        try:
+            outcomes = sub.build_all(reqs) if build_only else sub.submit_all(reqs)
+        except RuntimeError as e:   # no credentials available
+            _err(str(e))
+            sys.exit(1)
+    finally:
+        ep.close()
+    bad = [o for o in outcomes if not o.ok]
+    if fmt == "json":
+        click.echo(redact(json.dumps([{
+            "source": o.request.source, "account": o.request.account, "jobId": o.request.job_id,
+            "name": o.request.name, "status": o.status, "state": o.state, "result": o.result,
+            "error": o.error, "errors": o.errors} for o in outcomes], indent=2)))
+    else:
+        for o in outcomes:
+            line = f"{o.status:17} {o.request.account}/{o.request.job_id}  {o.request.name}"
+            if o.result and o.result != "None":
+                line += f"  {o.result}"
+            if o.error:
+                line += f"  ({o.error})"
+            click.echo(redact(line))
+            for e in o.errors:
+                click.echo(redact(f"    {o.request.source}: {e}"))
+        _err(f"{len(outcomes) - len(bad)} of {len(outcomes)} ok" + (f", {len(bad)} failed" if bad else ""))
+    sys.exit(1 if bad else 0)
+
+
+def _dry_run(reqs, led, build_only, fmt):
+    from ..jobs.client import redact
+    from ..jobs.submit import declare_prelude
+    rows = []
+    for r in reqs:
+        d = r.summary()
+        prior = led.status(r.job_id)
+        d["ledger"] = prior.get("event") if prior else None
+        d["declarations"] = declare_prelude(r.params).splitlines()
+        d["action"] = "build" if build_only else ("skip (already submitted)" if d["ledger"] in (
+            "submitted", "ended") else "submit")
+        rows.append(d)
+    if fmt == "json":
+        click.echo(redact(json.dumps(rows, indent=2)))
+        return
+    for d in rows:
+        click.echo(redact(f"would {d['action']}: {d['source']} -> {d['account']} job {d['jobId']} "
+                          f"name {d['name']!r} AUs {d['analyticsUnits']} priority {d['priority'] or '-'} "
+                          f"runtime {d['runtimeVersion'] or 'default'} script {d['scriptBytes']} bytes "
+                          f"sha256 {d['scriptSha256'][:12]}"))
+        for line in d["declarations"]:
+            click.echo(redact(f"    {line}"))
+        if d["related"]:
+            click.echo(redact(f"    related: {json.dumps(d['related'], sort_keys=True)}"))
+
+
+# -- dr-copy --------------------------------------------------------------------------------
+
+@click.command("dr-copy")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="DR config: the accounts, and the rewrite applied to each script.")
+@click.option("--from", "primary", help="Primary ADLA account (default: the config's).")
+@click.option("--to", "secondary", help="Secondary ADLA account (default: the config's).")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
+@click.option("--since-days", type=click.FloatRange(0, min_open=True), default=14, show_default=True,
+              help="How far back to look for recurring jobs.")
+@click.option("--no-rewrite", is_flag=True, help="Copy the scripts unchanged (no config needed).")
+@click.option("--retries", type=click.IntRange(0), default=5, show_default=True)
+@_with(_endpoint_opts)
+def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retries, endpoint, state, dns_suffix):
+    """Copy the primary's recurring jobs (latest run of each recurrence) into a DR job bundle.
+
+    Each script is rewritten through the DR config and must still parse; `usqlrw submit --bundle OUT`
+    then submits them on the secondary.
+    """
+    from ..jobs.client import describe_error, make_clients
+    from ..jobs.drcopy import dr_copy as run
+    from ..jobs.submit import RetryPolicy
+    cfg = _load_config(config_path)
+    if cfg is None and not no_rewrite:
+        raise click.UsageError("give --config (the DR config), or --no-rewrite to copy scripts unchanged")
+    primary = primary or (cfg.primary_analytics if cfg else None)
+    secondary = secondary or (cfg.secondary_analytics if cfg else None)
+    if not primary or not secondary:
+        raise click.UsageError("give --from and --to, or a config naming both accounts")
+    ep = _endpoint(endpoint, cfg, "primary", state)
+    if dns_suffix:
+        ep.dns_suffix = dns_suffix
+    try:
+        clients = make_clients(ep)
+        res = run(clients, primary, secondary, out, rewrite=None if no_rewrite else _rewriter(cfg),
+                  since_days=since_days, retry=RetryPolicy(attempts=retries + 1), progress=_err)
+    except RuntimeError as e:
+        _err(str(e))
+        sys.exit(1)
+    except Exception as e:
+        if type(e).__module__.startswith(("msrest", "requests", "urllib3", "azure")):
+            _err(f"dr-copy: {describe_error(e)}")
+            sys.exit(1)
+        raise
+    finally:
+        ep.close()
+    for name, w in res.warnings:
+        _err(f"{name}: warning: {w}")
+    click.echo(f"{res.manifest_path}: {len(res.jobs)} job(s) for {secondary}")
+    sys.exit(1 if res.parse_errors else 0)
+
+
+# -- emulator -------------------------------------------------------------------------------
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8642, show_default=True)
+@click.option("--state", default="usqlrw-emulator.sqlite", show_default=True,
+              help="SQLite state file (':memory:' for none).")
+@click.option("--account", "accounts", multiple=True, metavar="NAME[=STORE]",
+              help="An account to create, with its default Data Lake Store account. Repeatable.")
+@click.option("--step-seconds", type=click.FloatRange(0, min_open=True), default=None,
+              help="Move jobs one state on every this many seconds (default: one state per read).")
+@click.option("--no-auth", is_flag=True, help="Accept requests without a bearer token.")
+@click.option("--fixed-accounts", is_flag=True, help="Answer 404 for accounts not created with --account.")
+def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts):
+    """Run a local ADLA REST emulator for failover drills (Ctrl-C stops it).
+
+    Point usqlrw at it with --endpoint http://HOST:PORT (or [primary]/[secondary] endpoint in the DR
+    config). Accounts are the first path segment; unknown ones are created on first use.
+    """
+    import logging
+
+    from ..jobs.emulator import Emulator
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _err(f"warning: listening on {host}: the emulator has no real authentication")
+    accts = {}
+    for a in accounts:
+        n, _, s = a.partition("=")
+        accts[n.strip()] = s.strip() or None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    emu = Emulator(state, host=host, port=port, accounts=accts, step_seconds=step_seconds,
+                   require_auth=not no_auth, auto_create_accounts=not fixed_accounts)
+    try:
+        emu.start()
+    except OSError as e:
+        _err(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        sys.exit(1)
+    click.echo(f"ADLA emulator on {emu.url} (state: {state}); accounts: "
+               f"{', '.join(a[0] for a in emu.store.accounts()) or 'created on first use'}", err=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.close()
