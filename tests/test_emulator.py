@@ -315,3 +315,42 @@ def test_emulator_logs_no_tokens(emulator, caplog):
     run_to_end(job, PRIMARY, jid)
     assert caplog.records   # the emulator and the SDK did log
     assert "very-secret-token-123" not in caplog.text
+
+
+def test_usqlrw_emulator_command_serves_the_sdk(tmp_path):
+    """`usqlrw emulator` in a child process: accounts from the command line, stopped by its pid."""
+    import os
+    import re
+    import signal
+    import subprocess
+    proc = subprocess.Popen([sys.executable, "-m", "usqlrw", "emulator", "--port", "0", "--state",
+                             str(tmp_path / "e.sqlite"), "--account", f"{PRIMARY}={PRIMARY_STORE}"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        line = proc.stderr.readline()
+        m = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
+        assert m, line
+        emu = type("E", (), {"url": m.group(1)})()
+        job, _, arm = sdk_clients(emu)
+        jid = new_id()
+        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+        assert run_to_end(job, PRIMARY, jid)[1].result.value == "Succeeded"
+        assert arm.accounts.get("rg", PRIMARY).default_data_lake_store_account == PRIMARY_STORE
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert (tmp_path / "e.sqlite").exists()
+
+
+def test_jobs_modules_do_not_load_the_sdk_on_import():
+    import subprocess
+    code = ("import sys, usqlrw.cli.jobs, usqlrw.jobs.emulator, usqlrw.jobs.submit, usqlrw.jobs.drcopy, "
+            "usqlrw.jobs.client, usqlrw.jobs.ddl\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('azure', 'msrest', 'adal'))))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
