@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import os
 import sys
 import threading
@@ -400,13 +401,64 @@ def _describe_expected(names, terminals) -> list[str]:
     # Everything that can start an expression, said in one word.
     starters = {"a number", "a string", "a verbatim string", "a character literal", "a cast",
                 "'new'", "'typeof'", "'default'", "'true'", "'false'", "'null'", "'!'", "'~'", "'-'",
-                "'+'", "TRUE", "FALSE", "NULL", "lambda parameters", "a @@system variable"}
+                "'+'", "TRUE", "FALSE", "NULL", "lambda parameters", "a @@system variable", "CASE",
+                "NOT", "'from'"}
     if {"a number", "a string", "an identifier"} <= words:
         words = (words - starters - {"an identifier", "a [quoted identifier]", "a @variable", "'('"}) | {"an expression"}
+    # After an operand every operator is possible: say so once.
+    operators = words & _OPERATORS
+    if len(operators) >= 4:
+        words = (words - _OPERATORS) | {"an operator"}
     def key(w):
         bare = w.strip("'")
         return (_PREFERRED.index(bare) if bare in _PREFERRED else len(_PREFERRED), w)
     return sorted(words, key=key)
+
+
+_OPERATORS = {f"'{o}'" for o in ("!=", "%", "&&", "&", "*", "+", "-", "/", "<", "<<", "<=", "<>", "==",
+                                  ">", ">=", ">>", "?", "??", "?.", "^", "|", "||", ".", "[", "is", "as")} | {
+    "AND", "OR", "IS", "IN", "LIKE", "BETWEEN", "NOT", "ESCAPE", "a cast"}
+
+
+@functools.lru_cache(maxsize=None)
+def _keywords() -> frozenset:
+    """The upper-case keywords of the grammar."""
+    return frozenset(t.pattern.value for t in get_parser().terminals
+                     if t.pattern.type == "str" and t.pattern.value.isalpha() and t.pattern.value.isupper())
+
+
+_WORD_BEFORE = re.compile(r"(?<![@\w.])(?!\d)(\w+)\s*$")
+
+
+def _lowercase_keyword(text: str, tok) -> tuple | None:
+    """(offset, word) of a keyword written in lower or mixed case at or just before ``tok``."""
+    kws = _keywords()
+    cands = []
+    if tok.type == "NAME":
+        cands.append((tok.start_pos, tok.value))
+    m = _WORD_BEFORE.search(text, 0, tok.start_pos if tok.type != "$END" else len(text))
+    if m:
+        cands.insert(0, (m.start(1), m.group(1)))
+    for off, word in cands:
+        if word != word.upper() and word.upper() in kws:
+            return off, word
+    return None
+
+
+_WORD_AT = re.compile(r"\w+")
+_STATEMENT_START = re.compile(r"(?:^|;|\bTHEN|\bELSE|\bBEGIN)(?:\s|//[^\n]*|/\*[\s\S]*?\*/)*$")
+
+
+def _keyword_starting_statement(text: str, tok) -> tuple | None:
+    """(offset, keyword) when the error follows an upper-case keyword that starts a statement but
+    cannot (it was read as a name, e.g. ``SELECT ...`` with no ``@rows =``)."""
+    end = tok.start_pos if tok.type != "$END" else len(text)
+    m = _WORD_BEFORE.search(text, 0, end)
+    if m is None or m.group(1) not in _keywords():
+        return None
+    if not _STATEMENT_START.search(text, 0, m.start(1)):
+        return None
+    return m.start(1), m.group(1)
 
 
 def _describe_token(tok) -> str:
@@ -431,12 +483,26 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
     terminals = {t.name: t for t in get_parser().terminals}
     if isinstance(e, UnexpectedToken):
         tok = e.token
-        expected = _describe_expected(e.accepts or e.expected, terminals)
-        if tok.type == "$END":
-            offset = len(text)
+        names = e.accepts or e.expected
+        expected = _describe_expected(names, terminals)
+        stmt_kw = _keyword_starting_statement(text, tok)
+        if stmt_kw is not None:
+            offset, word = stmt_kw
+            line, col = line_col(text, offset)
+            msg, expected = f"a statement cannot start with {word}", []
+            if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES"):
+                msg += f" (assign the query to a rowset: @rows = {word} ...)"
+        elif tok.type == "$END":
+            offset = len(text.rstrip())
             line, col = line_col(text, offset)
             msg = "unexpected end of script"
-            if "';'" in expected:
+            lower = _lowercase_keyword(text, tok)
+            if lower is not None:
+                offset, word = lower
+                line, col = line_col(text, offset)
+                msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
+                expected = []
+            elif "';'" in expected:
                 # Point at the end of the last statement, where the ';' belongs.
                 stripped = len(text.rstrip())
                 line, col = line_col(text, stripped)
@@ -445,7 +511,31 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         else:
             offset = tok.start_pos
             line, col = tok.line, tok.column
-            msg = f"unexpected {_describe_token(tok)}"
+            word = _WORD_AT.match(text, offset)
+            if word is not None and word.end() > tok.end_pos:  # a keyword cut out of a longer word
+                msg = f"unexpected identifier '{word.group()}'"
+            else:
+                msg = f"unexpected {_describe_token(tok)}"
+            before = text[:offset].rstrip()
+            rest = text[offset:offset + 2]
+            lower = _lowercase_keyword(text, tok)
+            if lower is not None:
+                offset, word = lower
+                line, col = line_col(text, offset)
+                msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
+                expected = []
+            elif rest == "/*":
+                msg, expected = "unterminated /* comment", []
+            elif tok.value == "[" and "]" not in text[offset:].split("\n", 1)[0]:
+                msg, expected = "unterminated [quoted identifier]", []
+            elif tok.value == "=" and any(n in terminals and terminals[n].pattern.value == "=="
+                                          for n in names):
+                msg, expected = "unexpected '=': U-SQL compares with == (C# syntax)", []
+            elif "';'" in expected and before and line_col(text, len(before))[0] < line:
+                # The statement ended on an earlier line: the ';' belongs after it.
+                offset = len(before)
+                line, col = line_col(text, offset)
+                msg, expected = "missing ';' at the end of the statement", []
         if expected and not msg.startswith("missing"):
             shown = expected[:8]
             more = f" (or {len(expected) - 8} more)" if len(expected) > 8 else ""
