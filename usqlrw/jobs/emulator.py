@@ -28,6 +28,7 @@ The emulator never records or prints request headers, so tokens do not leak into
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -197,12 +198,14 @@ class Emulator:
                  accounts: dict | None = None, auto_create_accounts: bool = True,
                  step_seconds: float | None = None, running_reads: int = 1, page_size: int = 100,
                  require_auth: bool = True, subscription_id: str = "00000000-0000-0000-0000-000000000000",
-                 resource_group: str = "usqlrw-emulator", max_lifetime: float | None = None):
+                 resource_group: str = "usqlrw-emulator", max_lifetime: float | None = None,
+                 expected_token: str | None = None):
         self.store = Store(db)
         self.host, self.port = host, port
         self.auto_create_accounts = auto_create_accounts
         self.step_seconds, self.running_reads, self.page_size = step_seconds, running_reads, page_size
         self.require_auth = require_auth
+        self.expected_token = expected_token   # if set, only this bearer token is accepted
         self.subscription_id, self.resource_group = subscription_id, resource_group
         self.max_lifetime = max_lifetime
         self.faults: list[Fault] = []
@@ -644,8 +647,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if segs and segs[0] == "_emulator":
                 return self._control(segs[1:], body)
-            if emu.require_auth and not (self.headers.get("Authorization") or "").startswith("Bearer "):
+            auth = self.headers.get("Authorization") or ""
+            if emu.require_auth and not auth.startswith("Bearer "):
                 return self._error(401, "AuthenticationFailed", "The request is not authenticated.")
+            if emu.expected_token is not None and not hmac.compare_digest(
+                    auth.encode(), f"Bearer {emu.expected_token}".encode()):
+                return self._error(401, "AuthenticationFailed", "The bearer token is not valid.")
             if len(segs) >= 2 and segs[0].lower() == "subscriptions":
                 return self._arm(segs, query)
             if not segs:
