@@ -1,0 +1,66 @@
+"""usqlrw replicate: the replication bundle for a set of scripts (a thin shell over usqlrw.replicate)."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("replicate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The DR config (TOML): accounts, stores, renames and replication.staging.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The bundle folder: catalog/, primary/, secondary/ and manifest.json.")
+@click.option("--previous-model", type=click.Path(dir_okay=False, exists=True),
+              help="catalog/model.json of an earlier bundle: the catalog script then holds only the changes.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any write cannot be replicated.")
+def replicate(paths, config_path, out_dir, previous_model, strict):
+    """Generate catalog-sync DDL, DR copies of the jobs, import and snapshot scripts.
+
+    Scripts are read in the order given (folders: sorted, recursively); DDL is applied in that
+    order to build the catalog model. A script that does not parse is reported on one line and
+    left out; the rest goes on. Exit 0 when the bundle was written, 1 when a script could not be
+    read or parsed (or, with --strict, a write could not be replicated), 2 on usage errors.
+    """
+    from ..config import ConfigError, load_config
+    from ..files import iter_inputs
+    from ..parser import USqlSyntaxError, parse
+    from ..replicate import build_bundle, write_bundle
+    from ..replicate.catalog import Model
+    from ..source import DecodeError
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--config") from None
+    previous = None
+    if previous_model:
+        try:
+            with open(previous_model, encoding="utf-8") as f:
+                previous = Model.from_json(f.read())
+        except (ValueError, OSError) as e:
+            raise click.BadParameter(f"{previous_model}: {e}", param_hint="--previous-model") from None
+
+    scripts, errors = [], []
+    for inp in iter_inputs(paths):
+        if inp.data is None:
+            errors.append(f"{inp.path}: {inp.error}")
+            continue
+        try:
+            scripts.append((inp.path, parse(inp.data, path=inp.path), inp.relative))
+        except USqlSyntaxError as e:
+            errors.append(str(e).splitlines()[0])
+        except DecodeError as e:
+            errors.append(f"{inp.path}:{e.line}:{e.column}: {e.message}")
+    for e in errors:
+        click.echo(e, err=True)
+
+    bundle = build_bundle(scripts, config, previous, errors)
+    write_bundle(bundle, out_dir)
+    for p in bundle.problems:
+        click.echo(f"not replicated: {p}", err=True)
+    for w in bundle.warnings:
+        click.echo(f"warning: {w}", err=True)
+    steps = bundle.manifest["steps"]
+    click.echo(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
+               f"{len(bundle.problems)} not replicated, {len(errors)} skipped", err=True)
+    raise SystemExit(1 if errors or (strict and bundle.problems) else 0)

@@ -1,0 +1,489 @@
+"""Replication of the rows jobs write: the DR copy of each job and its secondary import script.
+
+For every top-level statement of a job that writes a table (INSERT with a SELECT, a rowset or
+VALUES; with or without a column list, PARTITION label or ON INTEGRITY VIOLATION; CREATE TABLE AS),
+the **DR copy** (run on the primary instead of the job) differs from the job by three edits and
+nothing else:
+
+1. before the statement, ``@usqlrw_rows_N = <the statement's source>;`` binds the rows once;
+2. the statement's source becomes ``SELECT * FROM @usqlrw_rows_N``;
+3. after it, the same rowset is encoded (:mod:`.staging`) and written with OUTPUT to one staging
+   location on the secondary store, named from the table, the job and the values of the job's
+   ``DECLARE EXTERNAL`` parameters (``.../Sales.dbo.Orders/ingest/runDate=20240101T.../insert1.tsv``):
+   a rerun with the same parameters overwrites the file rather than adding a second one.
+
+Because the INSERT and the export read the same rowset variable, ``Guid.NewGuid()`` and
+``DateTime.Now`` in the source cannot make them differ.
+
+The **import script** (run on the secondary after the DR copy) replays, in job order, the job's
+table-state statements: DROP TABLE, TRUNCATE, ALTER TABLE ADD/DROP PARTITION, and for each staged
+write: EXTRACT of the staged rows (one ``string`` column per inserted column), a SELECT that decodes
+each column and casts it to the table's type, ``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` when
+the write names a partition, and the INSERT (or CREATE TABLE AS) with the same column list, label
+and integrity clause. The import is written with primary names and passed through the failover
+rewrite, so it names the mapped secondary database, schema and table.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import ast as A
+from ..resolve import Context, iter_statements
+from ..source import Edit, apply_edits
+from . import staging as S
+from .catalog import Column, Model, norm_type, qualify
+
+__all__ = ["JobPlan", "plan_job", "infer_columns", "staging_root", "safe_name"]
+
+_CI = "System.Globalization.CultureInfo.InvariantCulture"
+
+
+@dataclass
+class Write:
+    """One staged write of a job."""
+    ordinal: int
+    line: int
+    statement: str            # Insert or CreateTableAs
+    table: tuple              # (database, schema, name) on the primary
+    columns: list             # [Column] in staged (= inserted) order
+    column_list: bool         # the INSERT named its columns
+    partition: str | None     # the PARTITION label as written
+    integrity: str | None     # the ON INTEGRITY VIOLATION clause as written
+    location: str             # the staging location expression (U-SQL)
+    location_display: str     # the same with {param} placeholders
+
+
+@dataclass
+class JobPlan:
+    path: str
+    name: str
+    dr_copy: str | None = None          # the DR copy's text (None: nothing to stage)
+    import_script: str | None = None    # the secondary import's text (None: nothing to replay)
+    writes: list = field(default_factory=list)
+    replays: list = field(default_factory=list)   # (line, kind, table) of replayed statements
+    parameters: list = field(default_factory=list)
+    problems: list = field(default_factory=list)   # refused or unhandled writes, with instructions
+    warnings: list = field(default_factory=list)
+
+    @property
+    def moves(self) -> list:
+        out = [{"table": ".".join(w.table), "partition": w.partition, "statement": w.statement,
+                "line": w.line} for w in self.writes]
+        out += [{"table": ".".join(t), "partition": None, "statement": k, "line": ln}
+                for ln, k, t in self.replays]
+        return sorted(out, key=lambda m: m["line"])
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "script"
+
+
+def staging_root(config) -> str:
+    """The absolute staging folder on the secondary store (ends with '/')."""
+    st = config.staging
+    if "://" in st:
+        return st if st.endswith("/") else st + "/"
+    return f"adl://{config.secondary_store}.azuredatalakestore.net/{st.strip('/')}/"
+
+
+# -- column inference ----------------------------------------------------------------------------
+
+def _literal_type(n) -> str | None:
+    if isinstance(n, A.StringLiteral):
+        return "string"
+    if isinstance(n, A.BoolLiteral):
+        return "bool"
+    if isinstance(n, A.CharLiteral):
+        return "char"
+    if isinstance(n, A.NumberLiteral):
+        t = n.text.lower()
+        if t.endswith("ul") or t.endswith("lu"):
+            return "ulong"
+        if t.endswith("l"):
+            return "long"
+        if t.endswith("m"):
+            return "decimal"
+        if t.endswith("f"):
+            return "float"
+        if t.endswith("d") or "." in t or "e" in t:
+            return "double"
+        return "int"
+    return None
+
+
+def _sources(select) -> dict:
+    """alias/name (lower) -> column list or None, for the FROM items of a SELECT."""
+    out = {}
+    frm = next((x for x in getattr(select, "items", ()) if x.kind == "From"), None)
+    return out if frm is None else {"__from__": frm}
+
+
+def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None):
+    """[Column] (type may be None when unknown) of what ``query`` produces, or None if even the
+    names cannot be told. ``rowsets`` maps rowset variables (lower) to their inferred columns."""
+    ctx = ctx or Context()
+    if isinstance(query, A.Extract):
+        out = []
+        for c in query.columns:
+            if isinstance(c, A.ColumnDefinition):
+                out.append(Column(c.name.name, norm_type(c.type)))
+            elif isinstance(c, A.VirtualColumn):
+                out.append(Column(c.name.name, None))
+            else:
+                return None
+        return out
+    if query is None or query.kind != "Select":
+        return None
+    sel = next((x for x in query.items if x.kind == "SelectList"), None)
+    frm = next((x for x in query.items if x.kind == "From"), None)
+    srcs = {}
+    order = []
+    if frm is not None:
+        for it in _from_items(frm):
+            cols, alias = _source_columns(it, rowsets, model, ctx)
+            srcs[alias.lower() if alias else f"#{len(srcs)}"] = cols
+            order.append(cols)
+    if sel is None:
+        return None
+    out = []
+    for item in sel.items:
+        expr, alias = item, None
+        if item.kind == "AliasedItem":
+            expr = item.items[0]
+            alias = next((x.name for x in item.items[1:] if isinstance(x, A.Identifier)), None)
+        if expr.kind == "Star":
+            if len(order) != 1 or order[0] is None:
+                return None
+            out += [Column(c.name, c.type) for c in order[0]]
+            continue
+        if expr.kind == "QualifiedStar":
+            q = next((x for x in A.walk(expr) if isinstance(x, A.Identifier)), None)
+            cols = srcs.get(q.name.lower()) if q else None
+            if cols is None:
+                return None
+            out += [Column(c.name, c.type) for c in cols]
+            continue
+        name, typ = alias, None
+        if isinstance(expr, A.Name):
+            name = name or expr.ident.name
+            typ = _lookup(expr.ident.name, None, srcs, order)
+        elif isinstance(expr, A.MemberAccess) and isinstance(expr.member, A.Identifier):
+            name = name or expr.member.name
+            if isinstance(expr.target, A.Name):
+                typ = _lookup(expr.member.name, expr.target.ident.name, srcs, order)
+        elif isinstance(expr, A.Cast):
+            typ = "".join(expr.type_text.split())
+        elif isinstance(expr, A.Call) and isinstance(expr.func, A.Name):
+            fn = expr.func.ident.name.upper()
+            if fn in ("COUNT", "COUNT_BIG"):
+                typ = "long"
+            elif fn in ("SUM", "MIN", "MAX", "FIRST", "LAST", "ANY_VALUE") and len(expr.args) == 1:
+                a = expr.args[0]
+                if isinstance(a, A.Name):
+                    typ = _lookup(a.ident.name, None, srcs, order)
+                elif isinstance(a, A.MemberAccess) and isinstance(a.target, A.Name) and isinstance(
+                        a.member, A.Identifier):
+                    typ = _lookup(a.member.name, a.target.ident.name, srcs, order)
+        else:
+            typ = _literal_type(expr)
+        if name is None:
+            return None
+        out.append(Column(name, typ))
+    return out
+
+
+def _from_items(frm):
+    out = []
+    for x in frm.items:
+        if x.kind in ("RowsetRef", "TableRef", "TvfCall", "Subquery"):
+            out.append(x)
+        else:   # joins and the like: their operands, in order
+            out += [y for y in A.walk(x) if y is not x and y.kind in ("RowsetRef", "TableRef")]
+    return out
+
+
+def _alias_name(node) -> str | None:
+    a = getattr(node, "alias", None)
+    if a is None:
+        return None
+    i = next((x for x in A.walk(a) if isinstance(x, A.Identifier)), None)
+    return i.name if i else None
+
+
+def _source_columns(it, rowsets, model, ctx):
+    if isinstance(it, A.RowsetRef):
+        return rowsets.get(it.variable.name.lower()), _alias_name(it) or it.variable.name
+    if isinstance(it, A.TableRef):
+        names = it.table.names
+        cols = None
+        if model is not None:
+            db, sch, nm = qualify("table", names, ctx)
+            t = model.table(db, sch, nm) or model.get("view", db, sch, nm)
+            if t is not None and t.columns:
+                cols = list(t.columns)
+        return cols, _alias_name(it) or names[-1]
+    return None, _alias_name(it)
+
+
+def _lookup(col, qualifier, srcs, order):
+    pools = [srcs.get(qualifier.lower())] if qualifier else order
+    for cols in pools:
+        for c in cols or ():
+            if c.name.lower() == col.lower():
+                return c.type
+    return None
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+def _stmt_end(text: str, end: int) -> int:
+    """The offset just after the ';' that ends a statement whose span ends at ``end``."""
+    i = end
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j + 1
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            i = len(text) if j < 0 else j + 2
+        else:
+            break
+    return i + 1 if i < len(text) and text[i] == ";" else end
+
+
+def _line_start(text: str, pos: int) -> int:
+    return max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+
+
+def _indent(text: str, pos: int) -> str:
+    ls = _line_start(text, pos)
+    m = re.match(r"[ \t]*", text[ls:pos])
+    return m.group(0) if m and m.end() == pos - ls else ""
+
+
+def _param_piece(d: A.Declare, src: str) -> str:
+    v = d.variable.name
+    name = d.variable.name.lstrip("@")
+    typ = d.type.name if d.type is not None else ("string" if isinstance(d.value, A.StringLiteral) else "")
+    t = typ.rstrip("?")
+    if t in ("DateTime", "System.DateTime"):
+        fmt = f'{v}.ToString("yyyyMMddTHHmmssfffffff", {_CI})'
+    elif t in ("string", "System.String"):
+        fmt = f"Uri.EscapeDataString({v})"
+    elif t in ("bool",):
+        fmt = f'({v} ? "true" : "false")'
+    elif t in S._INTEGERS or t in ("decimal", "double", "float"):
+        fmt = f"{v}.ToString({_CI})"
+    else:
+        fmt = f"Uri.EscapeDataString({v}.ToString())"
+    if d.type is not None and d.type.nullable:
+        fmt = f'({v} == null ? "null" : {fmt.replace(v, v + ".Value", 1) if t != "string" else fmt})'
+    return f'"/{name}=" + {fmt}'
+
+
+def _location(config, table: tuple, job: str, params: list, ordinal: int, src: str, kind: str) -> tuple:
+    root = staging_root(config) + "/".join(safe_name(p) for p in table) + f"/{safe_name(job)}"
+    tail = f"/{kind}{ordinal}.tsv"
+    if not params:
+        return f'"{root}/run{tail}"', f"{root}/run{tail}"
+    expr = " + ".join([f'"{root}"'] + [_param_piece(d, src) for d in params] + [f'"{tail}"'])
+    disp = root + "".join(f"/{d.variable.name.lstrip('@')}={{{d.variable.name}}}" for d in params) + tail
+    return expr, disp
+
+
+def _text(src, node):
+    return src[node.span.start:node.span.end]
+
+
+def plan_job(path: str, script: A.Script, model: Model, config, name: str | None = None) -> JobPlan:
+    """The DR copy and import script of one job script (either may be None: nothing to do)."""
+    src = script.source.text
+    nl = script.source.newline
+    plan = JobPlan(path, name or safe_name(path.rsplit("/", 1)[-1].rsplit(".", 1)[0]))
+    rowsets: dict = {}
+    params = [s for s in script.statements if isinstance(s, A.Declare) and s.external]
+    plan.parameters = [p.variable.name for p in params]
+    declares = []          # top-level DECLAREs seen so far (copied into the import)
+    edits: list = []
+    imports: list = []     # import script statements (text), in job order
+    ordinal = 0
+
+    for stmt, ctx, depth in iter_statements(script.statements):
+        k = stmt.kind
+        if depth:
+            if k in ("Insert", "TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition") or (
+                    k == "CreateTable" and stmt.query is not None):
+                plan.problems.append(
+                    f"{path}:{stmt.span.line}: {k} inside a procedure body or IF branch is not replicated "
+                    "by the DR copy; resync its table with the snapshot scripts after the job runs")
+            continue
+        if isinstance(stmt, A.Declare):
+            declares.append(stmt)
+            continue
+        if isinstance(stmt, A.RowsetAssignment):
+            cols = infer_columns(stmt.query, rowsets, model, ctx)
+            for t in stmt.targets:
+                if isinstance(t, A.Variable):
+                    rowsets[t.name.lower()] = cols
+            continue
+        is_ctas = k == "CreateTable" and stmt.query is not None
+        if k == "Drop" and stmt.object_kind == "table":
+            db, sch, nm = qualify("table", stmt.object.names, ctx)
+            imports.append((stmt, ctx, _text(src, stmt) + ";"))
+            plan.replays.append((stmt.span.line, "DROP TABLE", (db, sch, nm)))
+            continue
+        if k in ("TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition"):
+            if k != "TruncateTable" and not any(isinstance(v, A.Variable) for v in A.walk(stmt)):
+                continue   # static partitions are part of the catalog model and its sync
+            on = next(x for x in stmt.items if isinstance(x, A.ObjectName))
+            db, sch, nm = qualify("table", on.names, ctx)
+            imports.append((stmt, ctx, _text(src, stmt) + ";"))
+            plan.replays.append((stmt.span.line, " ".join(stmt.keywords[:2]) if k == "TruncateTable"
+                                 else ("ALTER TABLE ADD PARTITION" if "Add" in k else "ALTER TABLE DROP PARTITION"),
+                                 (db, sch, nm)))
+            continue
+        if k != "Insert" and not is_ctas:
+            continue
+
+        ordinal += 1
+        tname = stmt.table
+        db, sch, nm = qualify("table", tname.names, ctx)
+        where = f"{path}:{stmt.span.line}"
+        query = stmt.source if k == "Insert" else stmt.query
+        if is_ctas:
+            t = model.table(db, sch, nm)
+            cols = list(t.columns) if t is not None and t.schema_known else None
+            if cols is None or any(c.type is None for c in cols):
+                plan.problems.append(
+                    f"{where}: CREATE TABLE {db}.{sch}.{nm} AS ...: the column types of its query cannot be read "
+                    "from the script, so its rows are not replicated. Cast each select item to its type "
+                    "((decimal) SUM(x) AS y) or select from a rowset whose schema is stated, or resync the "
+                    "table with its snapshot scripts")
+                continue
+            target = cols
+        else:
+            t = model.table(db, sch, nm)
+            if t is None or not t.schema_known:
+                plan.problems.append(
+                    f"{where}: INSERT INTO {db}.{sch}.{nm}: no script given creates this table, so its schema "
+                    "is unknown and the rows cannot be staged. Add its CREATE TABLE script to the inputs")
+                continue
+            if stmt.columns:
+                by = {c.name.lower(): c for c in t.columns}
+                missing = [i.name for i in stmt.columns if i.name.lower() not in by]
+                if missing:
+                    plan.problems.append(f"{where}: INSERT INTO {db}.{sch}.{nm} names columns the table does "
+                                         f"not have: {', '.join(missing)}")
+                    continue
+                target = [by[i.name.lower()] for i in stmt.columns]
+            else:
+                target = list(t.columns)
+        try:
+            S.check_columns(f"{db}.{sch}.{nm}", target)
+        except S.StagingError as e:
+            plan.problems.append(f"{where}: {e}")
+            continue
+
+        # the names the source's columns have (the INSERT maps them by position)
+        if isinstance(query, A.Construct) and query.kind == "Values":
+            src_names = [c.name for c in target]
+            bound = (f"SELECT * FROM ({_text(src, query)}) AS usqlrw_values("
+                     f"{', '.join(S.quote_ident(n) for n in src_names)})")
+        else:
+            inferred = infer_columns(query, rowsets, model, ctx)
+            if inferred is not None and len(inferred) == len(target):
+                src_names = [c.name for c in inferred]
+            else:
+                src_names = [c.name for c in target]
+                plan.warnings.append(
+                    f"{where}: the columns of the INSERT's source could not be told from the script; the export "
+                    f"assumes they are named like the target columns ({', '.join(src_names)})")
+            bound = _text(src, query)
+
+        var = f"@usqlrw_rows_{ordinal}"
+        loc_var = f"@usqlrw_stage_{ordinal}"
+        kind = "ctas" if is_ctas else "insert"
+        loc, disp = _location(config, (db, sch, nm), plan.name, params, ordinal, src, kind)
+        ind = _indent(src, stmt.span.start)
+        start = stmt.span.start
+        edits.append(Edit(start, start, f"{var} ={nl}{ind}    {bound};{nl}{ind}",
+                          "bind the rows once, for the write and the export"))
+        edits.append(Edit(query.span.start, query.span.end, f"SELECT * FROM {var}",
+                          "the write reads the bound rows"))
+        enc = f",{nl}{ind}           ".join(
+            f"{S.encode_expr(c.type, S.quote_ident(sn))} AS {S.quote_ident(c.name)}"
+            for c, sn in zip(target, src_names))
+        end = _stmt_end(src, stmt.span.end)
+        export = (f"{nl}{ind}// usqlrw replicate: the same rows, staged for the secondary ({S.FORMAT}){nl}"
+                  f"{ind}DECLARE {loc_var} string = {loc};{nl}"
+                  f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {var};{nl}"
+                  f"{ind}OUTPUT @usqlrw_staged_{ordinal}{nl}{ind}TO {loc_var}{nl}{ind}USING {S.OUTPUTTER};")
+        edits.append(Edit(end, end, export, "export the written rows to the staging location"))
+
+        label = integrity = None
+        if k == "Insert":
+            if stmt.partition is not None:
+                label = " ".join(_text(src, stmt.partition).split())
+            if stmt.integrity is not None:
+                integrity = " ".join(_text(src, stmt.integrity).split())
+        w = Write(ordinal, stmt.span.line, "CREATE TABLE AS" if is_ctas else "INSERT", (db, sch, nm),
+                  [Column(c.name, c.type) for c in target], bool(getattr(stmt, "columns", ())),
+                  label, integrity, loc, disp)
+        plan.writes.append(w)
+        imports.append((stmt, ctx, _import_block(w, stmt, src, nl, loc_var)))
+
+    if edits:
+        plan.dr_copy = apply_edits(src, edits)
+    if imports:
+        plan.import_script = _import_script(plan, script, declares, imports, nl, src)
+    return plan
+
+
+def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
+    n = w.ordinal
+    ext = f",{nl}        ".join(f"{S.quote_ident(c.name)} string" for c in w.columns)
+    dec = f",{nl}           ".join(f"{S.decode_expr(c.type, S.quote_ident(c.name))} AS {S.quote_ident(c.name)}"
+                                   for c in w.columns)
+    out = [f"// {w.statement} at line {w.line}: {'.'.join(w.table)}",
+           f"DECLARE {loc_var} string = {w.location};",
+           f"@usqlrw_staged_{n} ={nl}    EXTRACT {ext}{nl}    FROM {loc_var}{nl}    USING {S.EXTRACTOR};",
+           f"@usqlrw_rows_{n} ={nl}    SELECT {dec}{nl}    FROM @usqlrw_staged_{n};"]
+    if w.statement == "CREATE TABLE AS":
+        q = stmt.query
+        head = src[stmt.span.start:q.span.start]
+        out.append(f"{head}SELECT * FROM @usqlrw_rows_{n};")
+        return nl.join(out)
+    table = _text(src, stmt.table)
+    if w.partition:
+        out.append(f"ALTER TABLE {table} ADD IF NOT EXISTS {w.partition};")
+    cols = f" ({', '.join(S.quote_ident(c.name) for c in w.columns)})" if w.column_list else ""
+    opt = f" {w.partition}" if w.partition else (f" {w.integrity}" if w.integrity else "")
+    out.append(f"INSERT INTO {table}{cols}{opt}{nl}SELECT * FROM @usqlrw_rows_{n};")
+    return nl.join(out)
+
+
+def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
+    lines = []
+    # the job's parameters (they name the staging location) and the constants the replayed
+    # statements use, transitively
+    wanted = {p.lower() for p in plan.parameters}
+    for _stmt, _ctx, text in imports:
+        wanted |= {m.lower() for m in re.findall(r"@@?\w+", text)}
+    for d in reversed(declares):
+        if d.variable.name.lower() in wanted:
+            wanted |= {v.name.lower() for v in A.walk(d.value) if isinstance(v, A.Variable)}
+    for d in declares:
+        if d.variable.name.lower() in wanted:
+            lines.append(_text(src, d) + ";")
+    ctx_cur = None
+    for stmt, ctx, text in imports:
+        if ctx_cur is None or (ctx.database, ctx.schema, ctx.schema_explicit) != ctx_cur:
+            lines.append(f"USE DATABASE {S.quote_ident(ctx.database)};")
+            if ctx.schema_explicit:
+                lines.append(f"USE SCHEMA {S.quote_ident(ctx.schema)};")
+            ctx_cur = (ctx.database, ctx.schema, ctx.schema_explicit)
+        lines.append(text)
+    return nl.join(lines) + nl
