@@ -26,8 +26,15 @@ def test_trailing_comment_silences_its_line():
     assert codes(BAD_PATH + " // usqlrw: ignore[DR001]" + USE_P) == []
 
 
-def test_trailing_comment_for_another_code_does_not():
-    assert codes(BAD_PATH + " // usqlrw: ignore[SEM001]" + USE_P) == [(1, "DR001")]
+def test_trailing_comment_for_another_code_does_not_and_is_reported_unused():
+    assert codes(BAD_PATH + " // usqlrw: ignore[SEM001]" + USE_P) == [(1, "DR001"), (1, "SUP002")]
+
+
+def test_unused_suppression_of_a_rule_that_did_not_run_is_not_reported():
+    src = "USE DATABASE Nowhere; // usqlrw: ignore[DR003]\n"
+    assert codes(src) == []                                    # DR003 needs a DR config: not judged
+    assert codes(src, select=["SEM", "SUP"]) == []
+    assert codes("USE DATABASE Nowhere; // usqlrw: ignore[SEM001]\n") == [(1, "SUP002")]
 
 
 def test_own_line_comment_silences_the_whole_next_statement():
@@ -75,7 +82,7 @@ def test_suppression_inside_a_routine_body():
         BEGIN
             // usqlrw: ignore[SEM005]
             OUTPUT @missing TO "/o" USING Outputters.Csv();
-            OUTPUT @missing2 TO "/o" USING Outputters.Csv();
+            OUTPUT @missing2 TO "/p" USING Outputters.Csv();
         END;
         ''')
     assert codes(src) == [(5, "SEM005")]

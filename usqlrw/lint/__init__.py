@@ -11,7 +11,8 @@ code, a short name, a one-line summary and a long explanation with a bad and a g
 
 Findings can be silenced in the script with ``// usqlrw: ignore[CODE, ...]`` at the end of a line
 (that line) or on a line of its own (the next statement); ``// usqlrw: ignore`` without codes
-silences every rule there, and ``// usqlrw: ignore-file[CODE]`` the whole file.
+silences every rule there, and ``// usqlrw: ignore-file[CODE]`` the whole file. Suppressions that
+name no rule (SUP001) or silence nothing (SUP002) are reported.
 """
 from __future__ import annotations
 
@@ -27,14 +28,15 @@ def run_rules(script, path: str, rules=None, dr_config=None):
     ctx = Context(script, path, dr_config)
     rules = all_rules() if rules is None else rules
     sup = Suppressions.of(ctx)
-    out = []
+    out, ran = [], set()
     for rule in rules:
         if rule.check is None or (rule.needs_config and dr_config is None):
             continue
+        ran.add(rule.code)
         for d in rule.check(ctx):
             if not sup.suppressed(d.code, d.line):
                 out.append(d)
-    out += sup.problems(ctx, {r.code for r in rules})
+    out += sup.problems(ctx, {r.code for r in rules}, ran)
     return sorted(set(out), key=lambda d: (d.line, d.column, d.code, d.message))
 
 

@@ -358,6 +358,7 @@ def _result(ctx) -> list:
         later_r, later_s = _assignments(ctx.script.statements)
         an.block(ctx.script.statements, _Scope(later_r, later_s), top=True)
         an.out += _duplicate_columns(ctx)
+        an.out += _duplicate_outputs(ctx)
         res = an.out
         setattr(ctx, _RESULT, res)
     return res
@@ -377,6 +378,27 @@ def _column_name(item):
     if isinstance(item, A.MemberAccess) and isinstance(item.member, A.Identifier):
         return item.member.name
     return None
+
+
+def _duplicate_outputs(ctx) -> list:
+    """OUTPUT to the same statically known file twice in one statement list (IF branches apart)."""
+    from .context import block_statements
+    out, blocks = [], [ctx.script.statements]
+    while blocks:
+        seen = {}
+        for s in blocks.pop():
+            blocks.extend(block_statements(s))
+            if not isinstance(s, A.Output):
+                continue
+            path = ctx.fold(s.target)
+            if path is None or "{" in path:
+                continue
+            if path in seen:
+                out.append(ctx.diag(s.target, "SEM011", f"OUTPUT to {path} again (first at line "
+                                    f"{seen[path].span.line}); a script can write a file only once"))
+            else:
+                seen[path] = s
+    return out
 
 
 def _duplicate_columns(ctx) -> list:
@@ -541,4 +563,17 @@ _rule("SEM010", "duplicate-column", "a column name appears twice in one schema o
       @j = SELECT a.id, b.id FROM @a AS a JOIN @b AS b ON a.id == b.id;
       """, """
       @j = SELECT a.id, b.id AS other_id FROM @a AS a JOIN @b AS b ON a.id == b.id;
+      """)
+
+_rule("SEM011", "duplicate-output", "two OUTPUT statements write the same file",
+      """
+      A U-SQL script can write each file once: a second OUTPUT to the same path (as written, or
+      built from DECLARE constants) makes the compiler reject the script. Usually one of the two
+      paths is a copy-and-paste mistake; otherwise UNION the rowsets and write them once.
+      """, """
+      OUTPUT @north TO "/out/regions.csv" USING Outputters.Csv();
+      OUTPUT @south TO "/out/regions.csv" USING Outputters.Csv();
+      """, """
+      @regions = SELECT * FROM @north UNION ALL SELECT * FROM @south;
+      OUTPUT @regions TO "/out/regions.csv" USING Outputters.Csv();
       """)

@@ -6,7 +6,8 @@
 
 Without ``[...]`` every rule is silenced. Codes may be rule names or prefixes (``DR``). Block
 comments (``/* usqlrw: ignore[DR001] */``) work the same way. A code that names no rule is reported
-as SUP001, so a typo does not silently silence nothing.
+as SUP001, and a suppression that silenced nothing (its rules ran and found nothing there) as
+SUP002, so stale and mistyped suppressions do not pile up.
 """
 from __future__ import annotations
 
@@ -18,10 +19,18 @@ from ..diagnostics import Diagnostic
 _DIRECTIVE = re.compile(r"usqlrw\s*:\s*ignore(?P<file>-file)?\b(?:\s*\[(?P<codes>[^\]]*)\])?")
 
 
+@dataclass(eq=False)
+class Directive:
+    span: object                 # the comment's span
+    codes: list | None           # None: every rule
+    used: set = field(default_factory=set)   # codes it silenced
+
+
 @dataclass
 class Suppressions:
-    file_wide: list = field(default_factory=list)      # [codes or None]
-    by_line: dict = field(default_factory=dict)         # line -> [codes or None]
+    file_wide: list = field(default_factory=list)      # [Directive]
+    by_line: dict = field(default_factory=dict)         # line -> [Directive]
+    directives: list = field(default_factory=list)
     bad: list = field(default_factory=list)            # (span, code) of unknown codes
 
     @classmethod
@@ -41,8 +50,10 @@ class Suppressions:
                     for c in codes:
                         if get_rule(c) is None and not _is_prefix(c):
                             self.bad.append((span, c))
+                d = Directive(span, codes)
+                self.directives.append(d)
                 if m.group("file"):
-                    self.file_wide.append(codes)
+                    self.file_wide.append(d)
                     continue
                 line_start = max(text.rfind("\n", 0, span.start), text.rfind("\r", 0, span.start)) + 1
                 if text[line_start:span.start].strip():
@@ -55,25 +66,43 @@ class Suppressions:
                         continue
                     lines = range(nxt.span.line, nxt.span.end_line + 1)
                 for ln in lines:
-                    self.by_line.setdefault(ln, []).append(codes)
+                    self.by_line.setdefault(ln, []).append(d)
         return self
 
     def suppressed(self, code: str, line: int) -> bool:
-        for codes in self.file_wide + self.by_line.get(line, []):
-            if codes is None or any(_covers(c, code) for c in codes):
+        for d in self.by_line.get(line, []) + self.file_wide:
+            if d.codes is None or any(_covers(c, code) for c in d.codes):
+                d.used.add(code)
                 return True
         return False
 
-    def problems(self, ctx, active_codes) -> list[Diagnostic]:
-        if "SUP001" not in active_codes:
-            return []
-        return [ctx.diag(sp, "SUP001", f"'{c}' in this suppression comment is not a rule code; it silences nothing")
-                for sp, c in self.bad]
+    def problems(self, ctx, active_codes, ran_codes) -> list[Diagnostic]:
+        """SUP001 for unknown codes; SUP002 for suppressions whose rules all ran and found nothing."""
+        out = []
+        if "SUP001" in active_codes:
+            out += [ctx.diag(sp, "SUP001", f"'{c}' in this suppression comment is not a rule code; it silences nothing")
+                    for sp, c in self.bad]
+        if "SUP002" in active_codes:
+            for d in self.directives:
+                if d.used or d.codes is None:
+                    continue
+                named = [c for c in d.codes if not any(sp is d.span and c == b for sp, b in self.bad)]
+                if named and all(_ran(c, ran_codes) for c in named):
+                    out.append(ctx.diag(d.span, "SUP002", f"unused suppression: {', '.join(named)} "
+                                        "found nothing here; remove it"))
+        return out
+
+
+def _ran(entry: str, ran_codes) -> bool:
+    """Whether every rule an entry names ran (a deselected or skipped rule could have fired)."""
+    from .registry import all_rules, matches
+    covered = [r.code for r in all_rules() if r.check is not None and matches(entry, r.code)]
+    return bool(covered) and all(c in ran_codes for c in covered)
 
 
 def _is_prefix(c: str) -> bool:
     from .registry import all_rules
-    return c.upper() == "ALL" or any(r.code.startswith(c.upper()) for r in all_rules()) and c.isalpha()
+    return c.upper() == "ALL" or (c.isalpha() and any(r.code.startswith(c.upper()) for r in all_rules()))
 
 
 def _covers(entry: str, code: str) -> bool:
