@@ -313,3 +313,57 @@ def test_no_secret_reaches_output_logs_or_the_ledger(emulator, tmp_path, caplog,
     assert everything.strip()
     for secret in (token, url_password, conn_password):
         assert secret not in everything
+
+
+def _replication_bundle(root: Path, steps):
+    """A bundle in the shape `usqlrw replicate` writes: ordered steps, each naming its account."""
+    for i, (account, script, text, run_, params) in enumerate(steps, 1):
+        (root / script).parent.mkdir(parents=True, exist_ok=True)
+        (root / script).write_text(text)
+    (root / "manifest.json").write_text(json.dumps({"format": "usqlrw-replication-bundle/1", "steps": [
+        {"order": i, "account": "primary" if a == PRIMARY else "secondary", "account_name": a, "script": s,
+         "purpose": "test", "source": "t.usql", "moves": [], "run": r, "parameters": p}
+        for i, (a, s, _, r, p) in reversed(list(enumerate(steps, 1)))]}))   # order comes from "order"
+
+
+def test_replication_bundle_runs_its_steps_in_order_each_after_the_last(emulator, tmp_path):
+    b = tmp_path / "rb"
+    copy = 'DECLARE EXTERNAL @day DateTime = new DateTime(2024, 1, 1);\n@a = SELECT * FROM @t;\n'
+    _replication_bundle(b, [
+        (SECONDARY, "catalog/sync.usql", "CREATE DATABASE IF NOT EXISTS Sales;\n", "always", []),
+        (PRIMARY, "primary/jobs/ingest.usql", copy, "always", ["@day"]),
+        (SECONDARY, "secondary/jobs/ingest.import.usql", copy, "always", ["@day"]),
+        (PRIMARY, "primary/snapshots/T.export.usql", "@a = SELECT * FROM @t;\n", "on_demand", []),
+    ])
+    code, out, err = run("submit", "--endpoint", emulator.url, "--bundle", b, "--poll-interval", 0,
+                         "-p", "day=2024-05-06", "--ledger", tmp_path / "l.jsonl")
+    assert code == 0, out + err
+    job, _, _ = sdk_clients(emulator)
+    got = [(a, job.job.get(a, j)) for a, j in emulator.created]
+    assert [(a, i.name) for a, i in got] == [(SECONDARY, "001-sync"), (PRIMARY, "002-ingest"),
+                                             (SECONDARY, "003-ingest.import")]
+    assert all(i.result.value == "Succeeded" for _, i in got)
+    # each step was submitted only after the one before had ended
+    for (_, before), (_, after) in zip(got, got[1:]):
+        assert before.end_time <= after.submit_time
+    assert got[0][1].properties.script.startswith("CREATE DATABASE")      # takes no parameters
+    assert got[1][1].properties.script.startswith("DECLARE @day DateTime = new DateTime(2024, 5, 6, 0, 0, 0);")
+    code, out, err = run("submit", "--endpoint", emulator.url, "--bundle", b, "--on-demand", "--poll-interval", 0,
+                         "-p", "day=2024-05-06", "--ledger", tmp_path / "l.jsonl")
+    assert code == 0 and out.count("already-submitted") == 3 and len(emulator.created) == 4
+
+
+def test_replication_bundle_stops_at_a_failed_step(emulator, tmp_path):
+    b = tmp_path / "rb"
+    _replication_bundle(b, [
+        (SECONDARY, "catalog/sync.usql", "CREATE TABLE Missing.dbo.T(a int, INDEX i CLUSTERED(a) "
+                                         "DISTRIBUTED BY HASH(a));\n", "always", []),
+        (PRIMARY, "primary/jobs/x.usql", "@a = SELECT * FROM @t;\n", "always", ["@day"]),
+    ])
+    code, out, err = run("submit", "--endpoint", emulator.url, "--bundle", b, "--poll-interval", 0, "--no-ledger")
+    assert code == 1
+    assert "not-started" in out and "waits for 001-sync" in out
+    assert "runs with its own default for @day" in err
+    assert len(emulator.created) == 1
+    code, out, err = run("submit", "--endpoint", emulator.url, "--bundle", b, "-a", PRIMARY, "--no-ledger")
+    assert code == 2 and "names each step's account" in err

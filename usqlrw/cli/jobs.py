@@ -87,7 +87,9 @@ def _with(opts):
 @click.command("submit")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("-a", "--account", help="The ADLA account to submit to (bundle jobs name their own).")
-@click.option("--bundle", type=click.Path(), help="Submit a job bundle (from dr-copy) in its manifest's order.")
+@click.option("--bundle", type=click.Path(), help="Submit a bundle (from dr-copy or replicate) in its manifest's "
+              "order; replication steps run one at a time, each after the one before has succeeded.")
+@click.option("--on-demand", is_flag=True, help="With a replication bundle: also run its on-demand steps.")
 @click.option("--name", help="Job name (default: the script's file name; for one script only).")
 @click.option("--job-id", help="Job id (a GUID; default: derived from account, script, parameters, name).")
 @click.option("--run-key", default="", help="Extra text in the derived job id: a new key makes new jobs.")
@@ -113,7 +115,7 @@ def _with(opts):
 @click.option("--retry-backoff", type=click.FloatRange(0), default=1.0, show_default=True, hidden=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_with(_endpoint_opts)
-def submit(paths, account, bundle, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
+def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
            params, rewrite_config, build_only, wait, poll_interval, dry_run, max_parallel, ledger, no_ledger,
            retries, retry_backoff, fmt, endpoint, state, dns_suffix):
     """Submit U-SQL scripts (files, folders, - for standard input) or a bundle as ADLA jobs.
@@ -139,9 +141,11 @@ def submit(paths, account, bundle, name, job_id, run_key, analytics_units, prior
     items = []   # (source, data, per-job settings)
     if bundle:
         try:
-            _, entries = read_bundle(bundle)
+            _, entries = read_bundle(bundle, on_demand=on_demand)
         except BundleError as e:
             raise click.UsageError(str(e)) from None
+        if account and any(e.get("sequential") for e in entries):
+            raise click.UsageError("a replication bundle names each step's account; drop --account")
         for e in entries:
             try:
                 data = Path(e["scriptPath"]).read_bytes()
@@ -149,13 +153,15 @@ def submit(paths, account, bundle, name, job_id, run_key, analytics_units, prior
                 raise click.UsageError(f"{e['script']}: {x.strerror}") from None
             items.append((e["script"], data, dict(
                 account=account or e.get("account"), name=e.get("name"), related=e.get("related"),
+                sequential=e.get("sequential", False), wants=e.get("parameters"),
                 analytics_units=analytics_units or e.get("analyticsUnits") or 1,
                 priority=priority if priority is not None else e.get("priority"),
                 runtime_version=runtime_version or e.get("runtimeVersion"))))
     for inp in iter_inputs(paths, "<stdin>"):
         if inp.data is None:
             raise click.UsageError(f"{inp.path}: {inp.error}")
-        items.append((inp.path, inp.data, dict(account=account, name=None, related=None,
+        items.append((inp.path, inp.data, dict(account=account, name=None, related=None, sequential=False,
+                                               wants=None,
                                                analytics_units=analytics_units or 1, priority=priority,
                                                runtime_version=runtime_version)))
     if not items:
@@ -164,12 +170,21 @@ def submit(paths, account, bundle, name, job_id, run_key, analytics_units, prior
     if (name or job_id) and len(items) > 1:
         raise click.UsageError("--name and --job-id apply to a single script")
     reqs = []
+    sequential = any(s["sequential"] for _, _, s in items)
     for source, data, s in items:
         if not s["account"]:
             raise click.UsageError(f"{source}: no account: give --account")
+        job_params = plist
+        if s["wants"] is not None:   # a replication step takes only the parameters it names
+            given = {p.name.lower() for p in plist}
+            job_params = [p for p in plist if p.name.lower() in {w.lower() for w in s["wants"]}]
+            for w in s["wants"]:
+                if w.lower() not in given:
+                    _err(f"{source}: warning: runs with its own default for @{w}; pass --param {w}=VALUE "
+                         "with the value the job ran with")
         try:
             reqs.append(prepare_request(
-                s["account"], data, source=source, name=name or s["name"], params=plist, job_id=job_id,
+                s["account"], data, source=source, name=name or s["name"], params=job_params, job_id=job_id,
                 run_key=run_key, rewrite=rewrite, analytics_units=s["analytics_units"], priority=s["priority"],
                 runtime_version=s["runtime_version"], compile_mode=compile_mode, related=s["related"]))
         except ParamError as e:
@@ -208,7 +223,8 @@ def submit(paths, account, bundle, name, job_id, run_key, analytics_units, prior
         if fmt == "text":
             _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
         try:
-            outcomes = sub.build_all(reqs) if build_only else sub.submit_all(reqs)
+            outcomes = (sub.build_all(reqs) if build_only else
+                        sub.submit_sequence(reqs) if sequential else sub.submit_all(reqs))
         except RuntimeError as e:   # no credentials available
             _err(str(e))
             sys.exit(1)

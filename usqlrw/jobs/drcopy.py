@@ -22,9 +22,11 @@ from pathlib import Path
 
 from .client import redact
 
-__all__ = ["BUNDLE_FORMAT", "dr_copy", "read_bundle", "BundleError", "DrCopyResult"]
+__all__ = ["BUNDLE_FORMAT", "REPLICATION_FORMAT", "dr_copy", "read_bundle", "BundleError", "DrCopyResult"]
 
 BUNDLE_FORMAT = "usqlrw-job-bundle/1"
+#: the bundle of ``usqlrw replicate``: ordered steps, each waiting for the one before
+REPLICATION_FORMAT = "usqlrw-replication-bundle/1"
 
 
 class BundleError(ValueError):
@@ -143,8 +145,12 @@ def dr_copy(clients, primary: str, secondary: str, out_dir, *, rewrite=None, sin
     return result
 
 
-def read_bundle(path) -> tuple[Path, list]:
-    """(bundle folder, job entries in order) of a bundle folder or its manifest.json; checked."""
+def read_bundle(path, on_demand: bool = False) -> tuple[Path, list]:
+    """(bundle folder, job entries in order) of a bundle folder or its manifest.json; checked.
+
+    Reads dr-copy bundles (``jobs``) and replication bundles (``steps``, taken in ``order``; steps
+    marked ``run: on_demand`` only when ``on_demand``). Each entry gets ``scriptPath`` and
+    ``sequential`` (True for replication steps: each must end before the next starts)."""
     p = Path(path)
     manifest = p / "manifest.json" if p.is_dir() else p
     try:
@@ -153,14 +159,30 @@ def read_bundle(path) -> tuple[Path, list]:
         raise BundleError(f"{manifest}: no such bundle manifest") from None
     except ValueError as e:
         raise BundleError(f"{manifest}: not valid JSON ({e})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
-        raise BundleError(f"{manifest}: not a job bundle (no 'jobs' list)")
+    if not isinstance(data, dict):
+        raise BundleError(f"{manifest}: not a job bundle")
     fmt = data.get("format", BUNDLE_FORMAT)
-    if fmt != BUNDLE_FORMAT:
-        raise BundleError(f"{manifest}: unsupported bundle format {fmt!r} (expected {BUNDLE_FORMAT})")
+    if fmt == REPLICATION_FORMAT and isinstance(data.get("steps"), list):
+        entries = []
+        for st in sorted(data["steps"], key=lambda s: s.get("order", 0) if isinstance(s, dict) else 0):
+            if not isinstance(st, dict):
+                raise BundleError(f"{manifest}: a step is not an object")
+            if st.get("run", "always") != "always" and not on_demand:
+                continue
+            script = st.get("script")
+            stem = Path(script).name[:-5] if isinstance(script, str) and script.endswith(".usql") else str(script)
+            entries.append({"script": script, "account": st.get("account_name"),
+                            "name": f"{st.get('order', len(entries) + 1):03d}-{stem}",
+                            "parameters": [str(p).lstrip("@") for p in st.get("parameters") or []],
+                            "purpose": st.get("purpose"), "sequential": True})
+    elif fmt == BUNDLE_FORMAT and isinstance(data.get("jobs"), list):
+        entries = [dict(j, sequential=False) if isinstance(j, dict) else j for j in data["jobs"]]
+    else:
+        raise BundleError(f"{manifest}: unsupported bundle (format {fmt!r}; expected {BUNDLE_FORMAT} "
+                          f"with 'jobs' or {REPLICATION_FORMAT} with 'steps')")
     root = manifest.parent
     jobs = []
-    for i, j in enumerate(data["jobs"], 1):
+    for i, j in enumerate(entries, 1):
         if not isinstance(j, dict) or not isinstance(j.get("script"), str):
             raise BundleError(f"{manifest}: job {i} has no 'script'")
         sp = (root / j["script"]).resolve()

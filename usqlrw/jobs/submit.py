@@ -491,6 +491,24 @@ class Submitter:
     def submit_all(self, reqs) -> list:
         return self._map(self.submit_one, reqs)
 
+    def submit_sequence(self, reqs) -> list:
+        """One after the other, each waited for until it ends; stop at the first that does not succeed."""
+        reqs, outs = list(reqs), []
+        wait, self.wait = self.wait, True
+        try:
+            for i, r in enumerate(reqs):
+                o = self.submit_one(r)
+                outs.append(o)
+                if not o.ok or o.result != TERMINAL_OK:
+                    if o.ok:   # ended without succeeding, or still running at the timeout
+                        o.status, o.error = "failed", o.error or f"ended {o.result or o.state}"
+                    for rest in reqs[i + 1:]:
+                        outs.append(Outcome(rest, "not-started", error=f"waits for {r.name}"))
+                    break
+        finally:
+            self.wait = wait
+        return outs
+
     def build_all(self, reqs) -> list:
         return self._map(self.build_one, reqs)
 
