@@ -367,3 +367,12 @@ def test_replication_bundle_stops_at_a_failed_step(emulator, tmp_path):
     assert len(emulator.created) == 1
     code, out, err = run("submit", "--endpoint", emulator.url, "--bundle", b, "-a", PRIMARY, "--no-ledger")
     assert code == 2 and "names each step's account" in err
+
+
+def test_endpoint_from_the_environment(emulator, tmp_path):
+    script = tmp_path / "a.usql"
+    script.write_text("@a = SELECT * FROM @b;\n")
+    code, out, err = run("submit", "-a", PRIMARY, "--no-ledger", script,
+                         env={"USQLRW_ADLA_ENDPOINT": emulator.url})
+    assert code == 0, err
+    assert f"on {emulator.url}" in err and len(emulator.created) == 1

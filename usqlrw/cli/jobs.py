@@ -41,8 +41,10 @@ def _config_endpoint(cfg, side: str):
 
 
 def _endpoint(value, cfg, side, state):
-    from ..jobs.client import resolve_endpoint
-    value = value if value is not None else _config_endpoint(cfg, side)
+    """--endpoint, else $USQLRW_ADLA_ENDPOINT, else the DR config's, else the real service."""
+    from ..jobs.client import ENDPOINT_ENV, resolve_endpoint
+    if value is None:
+        value = os.environ.get(ENDPOINT_ENV) or _config_endpoint(cfg, side) or ""
     state_dir = Path(cfg.path).parent if cfg is not None and getattr(cfg, "path", None) else Path(".")
     try:
         return resolve_endpoint(value, state_dir=state_dir, state_file=state)
@@ -71,6 +73,9 @@ _endpoint_opts = [
                  help="SQLite state file of the embedded emulator (default: beside the DR config)."),
     click.option("--dns-suffix", default=None, help="ADLA DNS suffix for sovereign clouds "
                  "(default azuredatalakeanalytics.net)."),
+    click.option("--token-scope", default=None, metavar="SCOPE",
+                 help="Scope of the azure-identity token (default $USQLRW_ADLA_SCOPE, else "
+                      "https://datalake.azure.net//.default). Not used with $USQLRW_ADLA_TOKEN."),
 ]
 
 
@@ -117,7 +122,7 @@ def _with(opts):
 @_with(_endpoint_opts)
 def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
            params, rewrite_config, build_only, wait, poll_interval, dry_run, max_parallel, ledger, no_ledger,
-           retries, retry_backoff, fmt, endpoint, state, dns_suffix):
+           retries, retry_backoff, fmt, endpoint, state, dns_suffix, token_scope):
     """Submit U-SQL scripts (files, folders, - for standard input) or a bundle as ADLA jobs.
 
     Submitting is idempotent: job ids derive from (account, script bytes, parameters, name), and the
@@ -218,7 +223,7 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
         else:
             _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
     try:
-        sub = Submitter(lambda: make_clients(ep), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
+        sub = Submitter(lambda: make_clients(ep, scope=token_scope), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
                         max_parallel=max_parallel, wait=wait, poll_interval=poll_interval, progress=progress)
         if fmt == "text":
             _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
@@ -289,7 +294,8 @@ def _dry_run(reqs, led, build_only, fmt):
 @click.option("--no-rewrite", is_flag=True, help="Copy the scripts unchanged (no config needed).")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True)
 @_with(_endpoint_opts)
-def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retries, endpoint, state, dns_suffix):
+def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retries, endpoint, state, dns_suffix,
+            token_scope):
     """Copy the primary's recurring jobs (latest run of each recurrence) into a DR job bundle.
 
     Each script is rewritten through the DR config and must still parse; `usqlrw submit --bundle OUT`
@@ -309,7 +315,7 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
     if dns_suffix:
         ep.dns_suffix = dns_suffix
     try:
-        clients = make_clients(ep)
+        clients = make_clients(ep, scope=token_scope)
         res = run(clients, primary, secondary, out, rewrite=None if no_rewrite else _rewriter(cfg),
                   since_days=since_days, retry=RetryPolicy(attempts=retries + 1), progress=_err)
     except RuntimeError as e:

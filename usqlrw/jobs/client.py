@@ -251,7 +251,7 @@ def _configure(client, retries: int, timeout: float | None = None):
 
 
 def make_clients(endpoint: Endpoint | str | None, credentials=None, *, subscription_id: str | None = None,
-                 retries: int = 0, timeout: float | None = 60) -> AdlaClients:
+                 retries: int = 0, timeout: float | None = 60, scope: str | None = None) -> AdlaClients:
     """Job and catalog clients for an endpoint. ``credentials``: msrest credentials; when None, the
     token in $USQLRW_ADLA_TOKEN, else a placeholder for an emulator, else DefaultAzureCredential."""
     from azure.mgmt.datalake.analytics.catalog import DataLakeAnalyticsCatalogManagementClient
@@ -265,7 +265,7 @@ def make_clients(endpoint: Endpoint | str | None, credentials=None, *, subscript
         elif endpoint.is_emulator:
             credentials = token_credentials("emulator-placeholder-token")
         else:
-            credentials = default_credentials()
+            credentials = default_credentials(scope)
     job = DataLakeAnalyticsJobManagementClient(credentials, endpoint.dns_suffix)
     cat = DataLakeAnalyticsCatalogManagementClient(credentials, endpoint.dns_suffix)
     for c in (job, cat):

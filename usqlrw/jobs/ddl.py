@@ -172,7 +172,8 @@ def catalog_operations(script, database: str = "master", schema: str = "dbo") ->
                     doc["externalTable"] = {"tableName": n, "dataSource": {
                         "name": {"firstPart": ds.names[-1] if isinstance(ds, A.ObjectName) else ""}}}
             elif kind in ("view", "tvf", "procedure", "package"):
-                doc = {"definition": _source_text(stmt, script)}
+                text = _source_text(stmt, script).rstrip()   # the statement, terminated: runnable DDL
+                doc = {"definition": text if text.endswith(";") else text + ";"}
             elif kind == "tabletype":
                 doc = {"columns": _columns(n2 for n2 in A.walk(stmt) if isinstance(n2, A.ColumnDefinition))}
             elif kind == "datasource":
