@@ -493,7 +493,7 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES"):
                 msg += f" (assign the query to a rowset: @rows = {word} ...)"
         elif tok.type == "$END":
-            offset = len(text.rstrip())
+            offset = len(text)
             line, col = line_col(text, offset)
             msg = "unexpected end of script"
             lower = _lowercase_keyword(text, tok)
