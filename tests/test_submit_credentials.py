@@ -114,3 +114,14 @@ def test_job_ran_with_time_based_steps():
         time.sleep(0.05)   # far more than the five steps need
         info = clients.job.job.list(PRIMARY).next()
         assert info.state.value == "Ended" and info.result.value == "Succeeded"
+
+
+def test_no_credentials_for_the_real_service_fails_before_any_request(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "azure.identity", None)
+    monkeypatch.delenv("USQLRW_ADLA_TOKEN", raising=False)
+    monkeypatch.delenv("USQLRW_ADLA_ENDPOINT", raising=False)
+    script = tmp_path / "a.usql"
+    script.write_text("@a = SELECT * FROM @b;\n")
+    r = CliRunner().invoke(cli, ["submit", "-a", "realaccount", "--ledger", str(tmp_path / "l.jsonl"), str(script)])
+    assert r.exit_code == 1 and "pip install azure-identity" in r.stderr
+    assert not (tmp_path / "l.jsonl").exists()

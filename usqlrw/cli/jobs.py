@@ -211,8 +211,13 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
     ep = _endpoint(endpoint, cfg, "secondary", state)
     if dns_suffix:
         ep.dns_suffix = dns_suffix
-    from ..jobs.client import make_clients
-    starts: dict = {}
+    from ..jobs.client import credentials_for, make_clients
+    try:
+        creds = credentials_for(ep, token_scope)
+    except RuntimeError as e:   # no way to get a token
+        ep.close()
+        _err(str(e))
+        sys.exit(1)
 
     def progress(req, what, detail="", elapsed=None):
         if fmt == "json":
@@ -223,16 +228,12 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
         else:
             _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
     try:
-        sub = Submitter(lambda: make_clients(ep, scope=token_scope), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
+        sub = Submitter(lambda: make_clients(ep, creds), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
                         max_parallel=max_parallel, wait=wait, poll_interval=poll_interval, progress=progress)
         if fmt == "text":
             _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
-        try:
-            outcomes = (sub.build_all(reqs) if build_only else
-                        sub.submit_sequence(reqs) if sequential else sub.submit_all(reqs))
-        except RuntimeError as e:   # no credentials available
-            _err(str(e))
-            sys.exit(1)
+        outcomes = (sub.build_all(reqs) if build_only else
+                    sub.submit_sequence(reqs) if sequential else sub.submit_all(reqs))
     finally:
         ep.close()
     bad = [o for o in outcomes if not o.ok]

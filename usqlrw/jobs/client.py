@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["DATA_LAKE_SCOPE", "ARM_SCOPE", "TOKEN_ENV", "ENDPOINT_ENV", "Endpoint", "AdlaClients",
-           "resolve_endpoint", "make_clients", "token_credentials", "default_credentials", "redact",
+           "resolve_endpoint", "make_clients", "credentials_for", "token_credentials", "default_credentials", "redact",
            "describe_error", "register_secret", "AzureIdentityCredentialAdapter"]
 
 DATA_LAKE_SCOPE = "https://datalake.azure.net//.default"
@@ -214,6 +214,17 @@ def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = No
     return Endpoint(_strip_userinfo(value), suffix)
 
 
+def credentials_for(endpoint: Endpoint, scope: str | None = None):
+    """The token in $USQLRW_ADLA_TOKEN; else a placeholder for an emulator; else DefaultAzureCredential
+    (RuntimeError, before any request, when azure-identity is missing)."""
+    tok = os.environ.get(TOKEN_ENV)
+    if tok:
+        return token_credentials(tok)
+    if endpoint.is_emulator:
+        return token_credentials("emulator-placeholder-token")
+    return default_credentials(scope)
+
+
 @dataclass
 class AdlaClients:
     """The job and catalog clients (and the ARM account client, made on first use)."""
@@ -259,13 +270,7 @@ def make_clients(endpoint: Endpoint | str | None, credentials=None, *, subscript
     if not isinstance(endpoint, Endpoint):
         endpoint = resolve_endpoint(endpoint)
     if credentials is None:
-        tok = os.environ.get(TOKEN_ENV)
-        if tok:
-            credentials = token_credentials(tok)
-        elif endpoint.is_emulator:
-            credentials = token_credentials("emulator-placeholder-token")
-        else:
-            credentials = default_credentials(scope)
+        credentials = credentials_for(endpoint, scope)
     job = DataLakeAnalyticsJobManagementClient(credentials, endpoint.dns_suffix)
     cat = DataLakeAnalyticsCatalogManagementClient(credentials, endpoint.dns_suffix)
     for c in (job, cat):
