@@ -63,4 +63,4 @@ def replicate(paths, config_path, out_dir, previous_model, strict):
     steps = bundle.manifest["steps"]
     click.echo(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
                f"{len(bundle.problems)} not replicated, {len(errors)} skipped", err=True)
-    raise SystemExit(1 if errors or (strict and bundle.problems) else 0)
+    return 1 if errors or (strict and bundle.problems) else 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from .. import ast as A
@@ -194,9 +195,13 @@ def _object_name(node) -> A.ObjectName | None:
     return next((x for x in getattr(node, "items", ()) if isinstance(x, A.ObjectName)), None)
 
 
-def _has_if_not_exists(node) -> bool:
-    return bool(getattr(node, "if_not_exists", False)) or any(
-        x.kind == "IfNotExists" for x in getattr(node, "items", ()))
+def _has_if_not_exists(node, src: str = "") -> bool:
+    if getattr(node, "if_not_exists", False) or any(x.kind == "IfNotExists" for x in getattr(node, "items", ())):
+        return True
+    # the flag is not always set by the tree builder: read the words before the name
+    on = _object_name(node)
+    head = src[node.span.start:on.span.start] if on is not None and src else ""
+    return bool(re.search(r"(?i)\bIF\s+NOT\s+EXISTS\b", head))
 
 
 def qualify(kind: str, parts: tuple, ctx: Context) -> tuple[str, str, str]:
@@ -316,7 +321,7 @@ class _Builder:
             obj = CatalogObject(kind, db, sch, name)
         obj.source = f"{path}:{stmt.span.line}"
         obj.context = [ctx.database, ctx.schema if ctx.schema_explicit else ""]
-        if obj.key in self.model.objects and _has_if_not_exists(stmt):
+        if obj.key in self.model.objects and _has_if_not_exists(stmt, src):
             return
         obj.ddl = _redact_credential(src, stmt) if kind == "credential" else _statement_text(src, stmt)
         if kind in ("table", "external_table"):

@@ -92,8 +92,8 @@ def _if_not_exists(ddl: str) -> str:
     import usqlrw
     script = usqlrw.parse(ddl + ";")
     stmt = script.statements[0]
-    if getattr(stmt, "if_not_exists", False) or any(getattr(x, "kind", "") == "IfNotExists"
-                                                    for x in getattr(stmt, "items", ())):
+    from .catalog import _has_if_not_exists
+    if _has_if_not_exists(stmt, script.source.text):
         return ddl
     head = ddl[:stmt.span.end]
     import re
