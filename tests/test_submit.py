@@ -376,3 +376,13 @@ def test_endpoint_from_the_environment(emulator, tmp_path):
                          env={"USQLRW_ADLA_ENDPOINT": emulator.url})
     assert code == 0, err
     assert f"on {emulator.url}" in err and len(emulator.created) == 1
+
+
+def test_dry_run_hides_the_values_of_secret_looking_parameters(tmp_path):
+    script = tmp_path / "a.usql"
+    script.write_text("@a = SELECT * FROM @b;\n")
+    code, out, err = run("submit", "--dry-run", "-a", PRIMARY, "-p", "apiKey=abc123xyz", "-p", "region=westeurope",
+                         "--no-ledger", script)
+    assert code == 0
+    assert "DECLARE @apiKey string = ***;" in out and "abc123xyz" not in out
+    assert 'DECLARE @region string = "westeurope";' in out

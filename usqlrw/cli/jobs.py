@@ -256,15 +256,19 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
     sys.exit(1 if bad else 0)
 
 
+_SECRET_NAME = __import__("re").compile(r"(?i)pass|pwd|secret|token|key|sig|credential|connection|conn")
+
+
 def _dry_run(reqs, led, build_only, fmt):
     from ..jobs.client import redact
-    from ..jobs.submit import declare_prelude
     rows = []
     for r in reqs:
         d = r.summary()
         prior = led.status(r.job_id)
         d["ledger"] = prior.get("event") if prior else None
-        d["declarations"] = declare_prelude(r.params).splitlines()
+        # parameters whose names suggest a secret are shown without their value
+        d["declarations"] = [f"DECLARE @{p.name} {p.type} = ***;" if _SECRET_NAME.search(p.name) else p.declaration
+                             for p in r.params]
         d["action"] = "build" if build_only else ("skip (already submitted)" if d["ledger"] in (
             "submitted", "ended") else "submit")
         rows.append(d)

@@ -468,6 +468,7 @@ class Submitter:
         self.wait, self.poll_interval, self.wait_timeout = wait, poll_interval, wait_timeout
         self.progress = progress or (lambda *a, **k: None)
         self.sleep = sleep
+        self.heartbeat = 60.0   # seconds between progress lines while a job stays in one state
         self._local = threading.local()
         self._made: list = []
         self._made_lock = threading.Lock()
@@ -580,13 +581,14 @@ class Submitter:
 
     def _wait(self, req: JobRequest, out: Outcome) -> Outcome:
         start = time.monotonic()
-        last = None
+        last, shown = None, start
         while True:
             info = self._get(req)
             st, res = _enum(info.state), _enum(info.result)
-            if st != last:
-                self.progress(req, "state", st, elapsed=time.monotonic() - start)
-                last = st
+            now = time.monotonic()
+            if st != last or now - shown >= self.heartbeat:   # on each change, and now and then
+                self.progress(req, "state", st, elapsed=now - start)
+                last, shown = st, now
             if st == "Ended":
                 out.state, out.result = st, res
                 out.errors = _compile_errors(info, req.prelude_lines)
