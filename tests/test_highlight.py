@@ -101,3 +101,14 @@ def test_pygmentize_command(tmp_path):
     out = subprocess.run(cmd + ["-l", "usql", "-f", "html", str(f)], capture_output=True, text=True, check=True).stdout
     assert '<span class="k">SELECT</span>' in out and '<span class="nv">@r</span>' in out
     assert '<span class="c1">// c</span>' in out
+
+
+def test_any_text_round_trips():
+    from hypothesis import given, settings, strategies as st
+    alphabet = st.sampled_from(list('@"\'[]/*\\\n\r\t {}();,.=<>!?:+-%&|^~#$`0123456789aZ_SELECTFROM') + ["\u00e9", "\ufeff"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(alphabet, max_size=80).map("".join))
+    def check(text):
+        assert "".join(v for _, v in tokens(text)) == text
+    check()

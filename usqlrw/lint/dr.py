@@ -19,7 +19,7 @@ _STORE_SUFFIX = r"(?:azuredatalakestore\.net|blob\.core\.windows\.net|dfs\.core\
 _STORE_URI = re.compile(r"^(?P<scheme>adl|swebhdfs|webhdfs|https?|wasbs?|abfss?)://(?:(?P<container>[^@/]*)@)?"
                         r"(?P<host>(?P<account>[A-Za-z0-9-]+)\." + _STORE_SUFFIX + r")(?=[/:?]|$)", re.I)
 # A store host (or its suffix) inside a longer or shorter string.
-_HOST_FRAGMENT = re.compile(r"(?:[\w{}-]*\.)?" + _STORE_SUFFIX, re.I)
+_HOST_FRAGMENT = re.compile(r"(?P<label>[\w{}-]+\.)?" + _STORE_SUFFIX, re.I)
 # A scheme with no host after it: the start of a location assembled from pieces.
 _BARE_SCHEME = re.compile(r"^(?:adl|swebhdfs|webhdfs|wasbs?|abfss?)://[^/]*$", re.I)
 _SERVER = re.compile(r"(?i)\b(?:server|data source|address|addr|network address)\s*=\s*(?:tcp:)?([A-Za-z0-9.-]+)")
@@ -149,7 +149,8 @@ def ctx_iter_concat(n):
 
 def _fragment(value: str, accounts: set, standalone: bool = False) -> str | None:
     m = _HOST_FRAGMENT.search(value)
-    if m:
+    # On its own a bare suffix ("blob.core.windows.net" in a filter) names no account.
+    if m and (not standalone or m.group("label")):
         return f"store host {m.group(0)!r}"
     if not standalone and _BARE_SCHEME.match(value):
         return f"scheme {value!r}"
