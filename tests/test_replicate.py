@@ -454,3 +454,27 @@ def test_incremental_new_partition_and_dropped_object(tmp_path, scripts):
     assert [x.kind for x in body] == ["Drop", "AlterTableAddPartition"]
     assert body[0].object_kind == "type" and if_exists(s, body[0])
     assert "2024, 1, 5" in r.text
+
+
+def test_incremental_rename_keeps_the_rows():
+    ddl = ("CREATE DATABASE D; USE DATABASE D;\n"
+           "CREATE TABLE Old (a int, INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a));\n")
+    prev = build_model([("ddl.usql", usqlrw.parse(ddl))])
+    now = build_model([("ddl.usql", usqlrw.parse(ddl + "RENAME TABLE Old TO New;\n"))])
+    r = sync_script(now, CONFIG, prev)
+    body = [x for x in usqlrw.parse(r.text).statements if not isinstance(x, (A.UseDatabase, A.UseSchema))]
+    assert [x.kind for x in body] == ["RenameTable"]
+    assert body[0].table.names[-1] == "Old" and body[0].new_name.names[-1] == "New"
+
+
+def test_volatile_partition_label_names_the_location_and_warns():
+    ddl = usqlrw.parse("CREATE DATABASE D; USE DATABASE D;\n"
+                       "CREATE TABLE T (a int, d DateTime, INDEX i CLUSTERED (a) PARTITIONED BY (d) "
+                       "DISTRIBUTED BY HASH (a));\n")
+    job = usqlrw.parse("DECLARE @day DateTime = DateTime.Today;\nUSE DATABASE D;\n"
+                       "INSERT INTO T PARTITION (@day) SELECT 1 AS a, @day AS d FROM (VALUES (1)) AS x(z);\n")
+    plan = plan_job("job.usql", job, build_model([("ddl.usql", ddl)]), CONFIG)
+    assert "@day" in plan.writes[0].location
+    assert any("DECLARE EXTERNAL" in w and "@day" in w for w in plan.warnings)
+    im = usqlrw.parse(plan.import_script)
+    assert [x.variable.name for x in im.statements if isinstance(x, A.Declare)][0] == "@day"

@@ -406,7 +406,20 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
         var = f"@usqlrw_rows_{ordinal}"
         loc_var = f"@usqlrw_stage_{ordinal}"
         kind = "ctas" if is_ctas else "insert"
-        loc, disp = _location(config, (db, sch, nm), plan.name, params, ordinal, src, kind)
+        # the location is named from the job's parameters and from whatever the partition label
+        # uses: a label computed on each side (DateTime.Now) then fails loudly on a different file
+        # rather than filling the wrong partition
+        label_vars = []
+        if k == "Insert" and stmt.partition is not None:
+            used = {v.name.lower() for v in A.walk(stmt.partition) if isinstance(v, A.Variable)}
+            label_vars = [d for d in declares if d.variable.name.lower() in used and d not in params]
+            for d in label_vars:
+                if _volatile(d, declares):
+                    plan.warnings.append(
+                        f"{where}: the partition label uses {d.variable.name}, which is computed when the job "
+                        "compiles (DateTime.Now, Guid.NewGuid()...): the import computes it again on the "
+                        "secondary. Make it a DECLARE EXTERNAL parameter and pass both jobs the same value")
+        loc, disp = _location(config, (db, sch, nm), plan.name, params + label_vars, ordinal, src, kind)
         ind = _indent(src, stmt.span.start)
         start = stmt.span.start
         edits.append(Edit(start, start, f"{var} ={nl}{ind}    {bound};{nl}{ind}",
@@ -440,6 +453,23 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     if imports:
         plan.import_script = _import_script(plan, script, declares, imports, nl, src)
     return plan
+
+
+_VOLATILE = re.compile(r"\b(Now|UtcNow|Today|NewGuid|Random)\b")
+
+
+def _volatile(d: A.Declare, declares: list, _seen=None) -> bool:
+    """Whether a DECLAREd value changes from one compilation to the next."""
+    seen = _seen or set()
+    for n in A.walk(d.value):
+        if isinstance(n, A.Identifier) and _VOLATILE.fullmatch(n.name):
+            return True
+        if isinstance(n, A.Variable) and n.name.lower() not in seen:
+            seen.add(n.name.lower())
+            dd = next((x for x in declares if x.variable.name.lower() == n.name.lower()), None)
+            if dd is not None and not dd.external and _volatile(dd, declares, seen):
+                return True
+    return False
 
 
 def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:

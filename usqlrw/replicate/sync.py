@@ -238,8 +238,22 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
                                 + _use(o) + stmts))
         res.objects.append((o.key, action))
 
+    renamed = {}   # previous key -> new object, for tables RENAMEd on the primary
+    if previous is not None:
+        for o in model.objects.values():
+            for note in o.notes:
+                if o.kind == "table" and note.startswith("renamed from ") and o.key not in previous.objects:
+                    old_key = "table:" + note[len("renamed from "):]
+                    if old_key in previous.objects and old_key not in model.objects:
+                        renamed[old_key] = o
+
     if previous is not None:   # drops first, dependants before what they depend on
-        gone = [o for k, o in previous.objects.items() if k not in model.objects]
+        for old_key, o in sorted(renamed.items()):
+            old = previous.objects[old_key]
+            blocks.append("\n".join([f"// rename: table {'.'.join(old.qualified)} -> {'.'.join(o.qualified)}",
+                                     f"RENAME TABLE IF EXISTS {_q(_name_parts(old))} TO {_q(_name_parts(o))};"]))
+            res.objects.append((o.key, "rename"))
+        gone = [o for k, o in previous.objects.items() if k not in model.objects and k not in renamed]
         for o in reversed(Model({x.key: x for x in gone}).ordered()):
             if o.kind == "credential":
                 manual.append(ManualStep(o.key, "a credential was dropped on the primary",
@@ -252,8 +266,11 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
                                      _drop(o)]))
             res.objects.append((o.key, "drop"))
 
+    moved = {o.key: k for k, o in renamed.items()}
     for o in model.ordered():
         old = previous.objects.get(o.key) if previous is not None else None
+        if o.key in moved:
+            old = previous.objects[moved[o.key]]
         if previous is not None and old is not None:
             if old.fingerprint == o.fingerprint:
                 continue
