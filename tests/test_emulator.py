@@ -354,3 +354,39 @@ def test_jobs_modules_do_not_load_the_sdk_on_import():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_bad_query_options_are_400_not_500(emulator):
+    for q in ("$top=abc", "$filter=state%20eq", "$orderby=name%20sideways", "$skiptoken=-1"):
+        req = urllib.request.Request(f"{emulator.url}/{PRIMARY}/jobs?{q}&api-version=2017-09-01-preview",
+                                     headers={"Authorization": "Bearer x"})
+        with pytest.raises(urllib.error.HTTPError) as h:
+            urllib.request.urlopen(req, timeout=10)
+        assert h.value.code == 400, q
+        assert json.loads(h.value.read())["error"]["code"] == "InvalidODataQuery"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20), st.text(max_size=20))
+def test_odata_string_literals_round_trip(a, b):
+    from usqlrw.jobs.odata import parse_filter
+    lit = "'" + a.replace("'", "''") + "'"
+    assert parse_filter(f"name eq {lit}")({"name": a})
+    assert parse_filter(f"name ne {lit}")({"name": b}) == (a.lower() != b.lower())
+    assert parse_filter(f"not (name eq {lit}) or substringof({lit}, name)")({"name": b + a + b})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"p": st.one_of(st.none(), st.integers(-5, 5)), "n": st.text(max_size=3)}),
+                max_size=12))
+def test_odata_orderby_sorts_and_keeps_every_document(docs):
+    from usqlrw.jobs.odata import sort_documents
+    out = sort_documents(docs, "p desc, n")
+    assert sorted(map(repr, out)) == sorted(map(repr, docs))
+    present = [d["p"] for d in out if d["p"] is not None]
+    assert present == sorted(present, reverse=True)
+    assert all(d["p"] is None for d in out[len(present):])

@@ -397,9 +397,12 @@ class Emulator:
         try:
             for op in ops:
                 _apply(conn, account, op)
-        except ApiError as e:
+        except Exception as e:
             conn.execute("ROLLBACK TO job_ddl")
             conn.execute("RELEASE job_ddl")
+            if not isinstance(e, ApiError):
+                log.exception("emulator error while applying DDL")
+                e = ApiError(500, "E_SYSTEM_INTERNAL", f"internal error: {type(e).__name__}")
             self._end(account, doc, "Failed", [{"errorId": e.code, "severity": "Error", "source": "USER",
                                                "message": e.message, "description": e.message,
                                                "lineNumber": getattr(e, "line", 1)}])
@@ -678,14 +681,20 @@ class _Handler(BaseHTTPRequestHandler):
         """One page of a list answer, with an absolute nextLink carrying the whole query."""
         emu = self.emulator
         if key_filter:
-            items = [d for d in items if parse_filter(query.get("$filter"))(d)]
-            items = sort_documents(items, query.get("$orderby"))
-        skip = int(query.get("$skip") or 0)
-        top = query.get("$top")
+            pred = parse_filter(query.get("$filter"))
+            items = sort_documents([d for d in items if pred(d)], query.get("$orderby"))
+
+        def number(name, default=None):
+            v = query.get(name)
+            if v in (None, ""):
+                return default
+            if not v.isdigit():
+                raise ODataError(f"{name} must be a whole number, not {v!r}")
+            return int(v)
+        skip, top, offset = number("$skip", 0), number("$top"), number("$skiptoken", 0)
         window = items[skip:]
-        if top not in (None, ""):
-            window = window[:int(top)]
-        offset = int(query.get("$skiptoken") or 0)
+        if top is not None:
+            window = window[:top]
         page = window[offset:offset + emu.page_size]
         out = {"value": page}
         if (query.get("$count") or "").lower() == "true":
