@@ -188,3 +188,16 @@ def test_check_one_file_does_not_import_pygments_or_the_sdk(tmp_path):
                        env={**os.environ, "NO_COLOR": "1"})
     assert p.returncode == 1, p.stderr
     assert "LOADED []" in p.stderr
+
+
+def test_bom_crlf_and_tabs_caret_under_the_finding(tmp_path):
+    f = tmp_path / "tabbed.usql"
+    f.write_bytes(b"\xef\xbb\xbf// header\r\n\tDECLARE @p string =\t\"adl://contosoprod.azuredatalakestore.net/x\";\r\n"
+                  b"@r = EXTRACT a int FROM @p USING Extractors.Csv();\r\nOUTPUT @r TO \"/o\" USING Outputters.Csv();\r\n")
+    code, out, _ = run("check", str(f))
+    assert code == 1
+    first, src, caret = out.splitlines()[:3]
+    assert first.startswith(f"{f}:2:22: DR001 ")          # character column: the tab counts as one
+    assert src == "  " + '\tDECLARE @p string =\t"adl://contosoprod.azuredatalakestore.net/x";'.expandtabs(4)
+    assert caret.index("^") == src.index('"adl:')          # drawn with tabs expanded
+    assert caret.strip() == "^" + "~" * (len('"adl://contosoprod.azuredatalakestore.net/x"') - 1)
