@@ -283,8 +283,11 @@ def test_ctas_and_values_job(scripts, model):
     _check_pair(orig, plan, model, 2, ("Sales", "reporting", "TopCustomers"))
     # replayed in job order: DROP TABLE, CREATE TABLE AS from the staged rows, then the INSERT
     kinds = [x.kind for x in istmts if x.kind in ("Drop", "CreateTable", "Insert")]
-    assert kinds == ["Drop", "CreateTable", "Insert"]
+    assert kinds == ["Drop", "Drop", "CreateTable", "Insert"]
     ctas = next(x for x in istmts if isinstance(x, A.CreateTable))
+    # the import drops what the catalog sync (or an earlier run) created before CREATE TABLE AS
+    drop = istmts[istmts.index(ctas) - 1]
+    assert drop.kind == "Drop" and if_exists(im, drop) and drop.object.names == ctas.table.names
     assert [n.variable.name for n in A.walk(ctas.query) if isinstance(n, A.RowsetRef)] == ["@usqlrw_rows_1"]
     # VALUES is bound with the target's column names
     bound = rowset(dstmts, "@usqlrw_rows_2")
@@ -478,3 +481,20 @@ def test_volatile_partition_label_names_the_location_and_warns():
     assert any("DECLARE EXTERNAL" in w and "@day" in w for w in plan.warnings)
     im = usqlrw.parse(plan.import_script)
     assert [x.variable.name for x in im.statements if isinstance(x, A.Declare)][0] == "@day"
+
+
+def test_replayed_statements_are_made_idempotent():
+    ddl = usqlrw.parse("CREATE DATABASE D; USE DATABASE D;\n"
+                       "CREATE TABLE T (a int, d int, INDEX i CLUSTERED (a) PARTITIONED BY (d) "
+                       "DISTRIBUTED BY HASH (a));\n")
+    job = usqlrw.parse("DECLARE EXTERNAL @p int = 1;\nUSE DATABASE D;\n"
+                       "ALTER TABLE T ADD PARTITION (@p);\nALTER TABLE T DROP PARTITION (@p + 1);\n"
+                       "DROP TABLE T2;\nTRUNCATE TABLE T PARTITION (@p);\n")
+    plan = plan_job("job.usql", job, build_model([("ddl.usql", ddl)]), CONFIG)
+    assert plan.dr_copy is None                      # nothing to stage: the job runs as it is
+    im = usqlrw.parse(plan.import_script)
+    body = [x for x in im.statements if not isinstance(x, (A.Declare, A.UseDatabase))]
+    assert [x.kind for x in body] == ["AlterTableAddPartition", "AlterTableDropPartition", "Drop", "TruncateTable"]
+    assert any(i.kind == "IfNotExists" for i in body[0].items)
+    assert any(i.kind == "IfExists" for i in body[1].items) or "DROP IF EXISTS" in im.source.text
+    assert if_exists(im, body[2])

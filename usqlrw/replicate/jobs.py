@@ -332,7 +332,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
         is_ctas = k == "CreateTable" and stmt.query is not None
         if k == "Drop" and stmt.object_kind == "table":
             db, sch, nm = qualify("table", stmt.object.names, ctx)
-            imports.append((stmt, ctx, _text(src, stmt) + ";"))
+            imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
             plan.replays.append((stmt.span.line, "DROP TABLE", (db, sch, nm)))
             continue
         if k in ("TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition"):
@@ -340,7 +340,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                 continue   # static partitions are part of the catalog model and its sync
             on = next(x for x in stmt.items if isinstance(x, A.ObjectName))
             db, sch, nm = qualify("table", on.names, ctx)
-            imports.append((stmt, ctx, _text(src, stmt) + ";"))
+            imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
             plan.replays.append((stmt.span.line, " ".join(stmt.keywords[:2]) if k == "TruncateTable"
                                  else ("ALTER TABLE ADD PARTITION" if "Add" in k else "ALTER TABLE DROP PARTITION"),
                                  (db, sch, nm)))
@@ -455,6 +455,26 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     return plan
 
 
+def _idempotent(src: str, stmt) -> str:
+    """A replayed DROP TABLE / ALTER TABLE ADD|DROP PARTITION with IF [NOT] EXISTS added when missing,
+    so replaying it on the secondary cannot fail where the primary's state differed."""
+    text = _text(src, stmt)
+    name = stmt.object if isinstance(stmt, A.Drop) else next(
+        (x for x in getattr(stmt, "items", ()) if isinstance(x, A.ObjectName)), None)
+    if name is None:
+        return text
+    cut = name.span.start - stmt.span.start
+    if isinstance(stmt, A.Drop):
+        head = text[:cut]
+        return text if re.search(r"(?i)\bIF\s+EXISTS\s*$", head) else head + "IF EXISTS " + text[cut:]
+    end = name.span.end - stmt.span.start
+    m = re.match(r"(\s+)(ADD|DROP)(\s+)(?!IF\b)", text[end:], re.I)
+    if not m or stmt.kind == "TruncateTable":
+        return text
+    words = "IF NOT EXISTS " if m.group(2).upper() == "ADD" else "IF EXISTS "
+    return text[:end + m.end()] + words + text[end + m.end():]
+
+
 _VOLATILE = re.compile(r"\b(Now|UtcNow|Today|NewGuid|Random)\b")
 
 
@@ -484,6 +504,8 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
     if w.statement == "CREATE TABLE AS":
         q = stmt.query
         head = src[stmt.span.start:q.span.start]
+        # the catalog sync may have created the table empty, and a rerun must not fail on it
+        out.append(f"DROP TABLE IF EXISTS {_text(src, stmt.table)};")
         out.append(f"{head}SELECT * FROM @usqlrw_rows_{n};")
         return nl.join(out)
     table = _text(src, stmt.table)
