@@ -386,3 +386,34 @@ def test_dry_run_hides_the_values_of_secret_looking_parameters(tmp_path):
     assert code == 0
     assert "DECLARE @apiKey string = ***;" in out and "abc123xyz" not in out
     assert 'DECLARE @region string = "westeurope";' in out
+
+
+def test_wait_submits_everything_first_then_watches_all(emulator, tmp_path):
+    batch = _batch(tmp_path, 3)
+    code, out, err = run("submit", "--endpoint", emulator.url, "-a", PRIMARY, "--max-parallel", 1, "--wait",
+                         "--poll-interval", 0, "--no-ledger", batch)
+    assert code == 0, err
+    job, _, _ = sdk_clients(emulator)
+    infos = [job.job.get(PRIMARY, j) for _, j in emulator.created]
+    assert all(i.result.value == "Succeeded" for i in infos)
+    assert max(i.submit_time for i in infos) <= min(i.end_time for i in infos)
+
+
+def test_wait_timeout_gives_up_with_exit_1(emulator, tmp_path):
+    emulator.running_reads = 10 ** 6            # the job stays Running
+    code, out, err = run("submit", "--endpoint", emulator.url, "-a", PRIMARY, "--wait", "--poll-interval", 0,
+                         "--timeout", 0, "--no-ledger", EXAMPLES / "aggregate.usql")
+    assert code == 1 and "still " in out
+
+
+def test_a_lost_answer_is_retried_safely_and_a_resubmission_is_recognised(emulator, tmp_path):
+    emulator.inject(drop_after=True, method="PUT")   # the job is created, the answer never arrives
+    code, out, err = run("submit", "--endpoint", emulator.url, "-a", PRIMARY, "--retry-backoff", 0.01, "--no-ledger",
+                         EXAMPLES / "aggregate.usql")
+    assert code == 0, out + err
+    assert "network error: the connection was dropped" in err and len(emulator.created) == 1
+    # the same script with other settings: same derived id, the service says it exists
+    code, out, err = run("submit", "--endpoint", emulator.url, "-a", PRIMARY, "--au", 7, "--no-ledger",
+                         EXAMPLES / "aggregate.usql")
+    assert code == 0 and "already-submitted" in out and "the service already has this job" in err
+    assert len(emulator.created) == 1

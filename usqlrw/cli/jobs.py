@@ -109,7 +109,10 @@ def _with(opts):
               help="Rewrite each script with this DR config on the way.")
 @click.option("--build-only", is_flag=True, help="Only compile on the service (buildJob); submit nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the jobs to end, showing progress; exit 1 if any fails.")
-@click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True)
+@click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Seconds between status reads while waiting.")
+@click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
+              help="With --wait: stop waiting after this many seconds (exit 1 if jobs are still running).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; contact nothing.")
 @click.option("--max-parallel", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--ledger", type=click.Path(dir_okay=False), default="usqlrw-submissions.jsonl", show_default=True,
@@ -121,7 +124,7 @@ def _with(opts):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_with(_endpoint_opts)
 def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
-           params, rewrite_config, build_only, wait, poll_interval, dry_run, max_parallel, ledger, no_ledger,
+           params, rewrite_config, build_only, wait, poll_interval, wait_timeout, dry_run, max_parallel, ledger, no_ledger,
            retries, retry_backoff, fmt, endpoint, state, dns_suffix, token_scope):
     """Submit U-SQL scripts (files, folders, - for standard input) or a bundle as ADLA jobs.
 
@@ -229,7 +232,8 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
             _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
     try:
         sub = Submitter(lambda: make_clients(ep, creds), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
-                        max_parallel=max_parallel, wait=wait, poll_interval=poll_interval, progress=progress)
+                        max_parallel=max_parallel, wait=wait, poll_interval=poll_interval,
+                        wait_timeout=wait_timeout, progress=progress)
         if fmt == "text":
             _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
         outcomes = (sub.build_all(reqs) if build_only else

@@ -435,7 +435,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        if self.status in ("failed", "build-failed"):
+        if self.status in ("failed", "build-failed", "not-started") or self.error:
             return False
         return self.result in (None, "None", TERMINAL_OK)
 
@@ -490,7 +490,11 @@ class Submitter:
             return list(pool.map(fn, reqs))   # started in order, results in order
 
     def submit_all(self, reqs) -> list:
-        return self._map(self.submit_one, reqs)
+        """Submit every request (at most ``max_parallel`` at once); then, with ``wait``, watch them all."""
+        outs = self._map(self._submit_safe, reqs)
+        if self.wait:
+            self._wait_all([o for o in outs if o.status != "failed"])
+        return outs
 
     def submit_sequence(self, reqs) -> list:
         """One after the other, each waited for until it ends; stop at the first that does not succeed."""
@@ -531,21 +535,19 @@ class Submitter:
             raise
 
     def submit_one(self, req: JobRequest) -> Outcome:
+        out = self._submit_safe(req)
+        if self.wait and out.status != "failed":
+            self._wait_all([out])
+        return out
+
+    def _submit_safe(self, req: JobRequest) -> Outcome:
         try:
-            out = self._submit(req)
+            return self._submit(req)
         except Exception as e:
             msg = describe_error(e)
             self.ledger.record("failed", req, error=msg)
             self.progress(req, "failed", msg)
             return Outcome(req, "failed", error=msg)
-        if self.wait and out.status != "failed":
-            try:
-                out = self._wait(req, out)
-            except Exception as e:
-                out.error = describe_error(e)
-                out.status = "failed"
-                self.progress(req, "failed", out.error)
-        return out
 
     def _submit(self, req: JobRequest) -> Outcome:
         prior = self.ledger.status(req.job_id)
@@ -564,39 +566,64 @@ class Submitter:
         jobs = self.clients().job.job
         params = req.create_parameters()
 
+        existed = []
+
         def create():
             try:
                 return jobs.create(req.account, req.job_id, params)
             except Exception as e:
-                if _status_of(e) == 409:   # it exists: an earlier attempt got through
+                code = str(getattr(getattr(e, "error", None), "error", "") or "")
+                if _status_of(e) == 409 or (_status_of(e) == 400 and "exist" in code.lower()):
+                    # it exists: an earlier attempt got through (the answer was lost)
                     info = self._exists(req)
                     if info is not None:
+                        existed.append(True)
                         return info
                 raise
         info = self.retry.call(create, self._on_retry(req))
         st, res = _enum(info.state), _enum(info.result)
+        if existed:
+            self.ledger.record("submitted", req, state=st, result=res, recovered=True)
+            self.progress(req, "skip", "the service already has this job")
+            return Outcome(req, "already-submitted", st, res)
         self.ledger.record("submitted", req, state=st, result=res)
         self.progress(req, "submitted", st)
         return Outcome(req, "submitted", st, res)
 
-    def _wait(self, req: JobRequest, out: Outcome) -> Outcome:
+    def _wait_all(self, outs: list):
+        """Poll the jobs of ``outs`` round-robin until each has ended (or the wait times out);
+        the outcomes are updated in place. Progress on every state change, and now and then."""
         start = time.monotonic()
-        last, shown = None, start
-        while True:
-            info = self._get(req)
-            st, res = _enum(info.state), _enum(info.result)
-            now = time.monotonic()
-            if st != last or now - shown >= self.heartbeat:   # on each change, and now and then
-                self.progress(req, "state", st, elapsed=now - start)
-                last, shown = st, now
-            if st == "Ended":
-                out.state, out.result = st, res
-                out.errors = _compile_errors(info, req.prelude_lines)
-                self.ledger.record("ended", req, state=st, result=res)
-                return out
+        pending = list(outs)
+        last: dict = {}
+        shown: dict = {}
+        while pending:
+            for o in list(pending):
+                req = o.request
+                try:
+                    info = self._get(req)
+                except Exception as e:
+                    o.status, o.error = "failed", describe_error(e)
+                    self.progress(req, "failed", o.error)
+                    pending.remove(o)
+                    continue
+                st, res = _enum(info.state), _enum(info.result)
+                now = time.monotonic()
+                if st != last.get(req.job_id) or now - shown.get(req.job_id, start) >= self.heartbeat:
+                    self.progress(req, "state", st, elapsed=now - start)
+                    last[req.job_id], shown[req.job_id] = st, now
+                o.state = st
+                if st == "Ended":
+                    o.result = res
+                    o.errors = _compile_errors(info, req.prelude_lines)
+                    self.ledger.record("ended", req, state=st, result=res)
+                    pending.remove(o)
+            if not pending:
+                break
             if self.wait_timeout is not None and time.monotonic() - start > self.wait_timeout:
-                out.state, out.error = st, f"still {st} after {self.wait_timeout:.0f}s"
-                return out
+                for o in pending:
+                    o.error = f"still {o.state} after {self.wait_timeout:.0f}s"
+                break
             self.sleep(self.poll_interval)
 
     def build_one(self, req: JobRequest) -> Outcome:
