@@ -498,3 +498,24 @@ def test_replayed_statements_are_made_idempotent():
     assert any(i.kind == "IfNotExists" for i in body[0].items)
     assert any(i.kind == "IfExists" for i in body[1].items) or "DROP IF EXISTS" in im.source.text
     assert if_exists(im, body[2])
+
+
+def test_ctas_schema_inferred_from_extract_rowsets_and_tvfs():
+    s = usqlrw.parse("""CREATE DATABASE D; USE DATABASE D;
+        CREATE FUNCTION F(@n int) RETURNS @r TABLE(k int, v string) AS
+        BEGIN @r = SELECT 1 AS k, "a" AS v FROM (VALUES (1)) AS x(z); END;
+        @e = EXTRACT a int, b SQL.MAP<string, string>, u = FILE.URI() FROM "/x/{*}.tsv" USING Extractors.Tsv();
+        @s = SELECT a, b, (long) 1 AS n FROM @e;
+        CREATE TABLE T1 (INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a)) AS SELECT * FROM @s;
+        CREATE TABLE T2 (INDEX i CLUSTERED (k) DISTRIBUTED BY HASH (k)) AS SELECT f.k, v FROM F(3) AS f;
+        CREATE TABLE T3 (INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a)) AS SELECT a, a + 1 AS c FROM @e;
+    """)
+    m = build_model([("x.usql", s)])
+    cols = lambda t: [(c.name, c.type) for c in m.table("D", "dbo", t).columns]
+    assert cols("T1") == [("a", "int"), ("b", "SQL.MAP<string,string>"), ("n", "long")]
+    assert cols("T2") == [("k", "int"), ("v", "string")]
+    t3 = m.table("D", "dbo", "T3")
+    assert not t3.schema_known and "no type for c" in t3.notes[0]
+    r = sync_script(m, CONFIG)
+    assert "table:D.dbo.T3" in {x.object for x in r.manual}
+    assert {x.table.names[-1] for x in usqlrw.parse(r.text).statements if isinstance(x, A.CreateTable)} == {"T1", "T2"}

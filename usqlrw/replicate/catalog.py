@@ -295,6 +295,7 @@ def _redact_credential(src: str, stmt) -> str:
 class _Builder:
     def __init__(self):
         self.model = Model()
+        self.rowsets: dict = {}   # the current script's rowset variables -> inferred columns
 
     def warn(self, where, msg):
         self.model.warnings.append(f"{where}: {msg}")
@@ -328,10 +329,13 @@ class _Builder:
             _table_layout(obj, stmt, src)
             if kind == "table" and getattr(stmt, "query", None) is not None and not obj.columns:
                 from .jobs import infer_columns   # the same inference the replication jobs use
-                cols = infer_columns(stmt.query, {}, self.model, ctx)
-                if cols is None:
+                cols = infer_columns(stmt.query, self.rowsets, self.model, ctx)
+                if cols is None or any(c.type is None for c in cols):
                     obj.schema_known = False
-                    obj.notes.append("CREATE TABLE AS whose columns could not be inferred from the script")
+                    unknown = [c.name for c in cols or () if c.type is None]
+                    obj.notes.append("CREATE TABLE AS whose columns could not be inferred from the script"
+                                     + (f" (no type for {', '.join(unknown)})" if unknown else ""))
+                    obj.columns = list(cols or ())
                 else:
                     obj.columns = cols
         elif kind == "view":
@@ -339,6 +343,10 @@ class _Builder:
             cols = infer_columns(stmt.query, {}, self.model, ctx)
             if cols is not None and all(c.type for c in cols):
                 obj.columns = cols
+        elif kind == "tvf":
+            ret = stmt.returns
+            cols = [c for c in A.walk(ret) if isinstance(c, A.ColumnDefinition)] if ret is not None else []
+            obj.columns = [Column(c.name.name, norm_type(c.type)) for c in cols]
         elif kind == "type":
             obj.columns = [Column(c.name.name, norm_type(c.type)) for c in stmt.items
                            if isinstance(c, A.ColumnDefinition)]
@@ -434,12 +442,19 @@ def build_model(scripts, model: Model | None = None) -> Model:
         b.model = model
     for path, script in scripts:
         src = script.source.text if script.source is not None else ""
+        b.rowsets = {}
         for stmt, ctx, depth in iter_statements(script.statements):
             if depth:
                 continue
             k = stmt.kind
             try:
-                if k in _CREATE:
+                if isinstance(stmt, A.RowsetAssignment):
+                    from .jobs import infer_columns
+                    cols = infer_columns(stmt.query, b.rowsets, b.model, ctx)
+                    for t in stmt.targets:
+                        if isinstance(t, A.Variable):
+                            b.rowsets[t.name.lower()] = cols
+                elif k in _CREATE:
                     b.add(path, stmt, ctx, src)
                 elif k == "Drop":
                     b.drop(path, stmt, ctx)

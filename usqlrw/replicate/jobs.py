@@ -223,6 +223,10 @@ def _source_columns(it, rowsets, model, ctx):
             if t is not None and t.columns:
                 cols = list(t.columns)
         return cols, _alias_name(it) or names[-1]
+    if isinstance(it, A.TvfCall) and model is not None:
+        db, sch, nm = qualify("tvf", it.function.names, ctx)
+        f = model.get("tvf", db, sch, nm)
+        return (list(f.columns) if f is not None and f.columns else None), _alias_name(it)
     return None, _alias_name(it)
 
 
