@@ -112,3 +112,17 @@ def test_any_text_round_trips():
     def check(text):
         assert "".join(v for _, v in tokens(text)) == text
     check()
+
+
+def test_ansi_helpers_only_add_escapes():
+    from usqlrw.highlight import ansi, ansi_diff, strip_ansi
+    src = '/* two\nlines */ @r = SELECT "a" AS x FROM @t; // c\r\n'
+    coloured = ansi(src)
+    assert coloured != src and strip_ansi(coloured) == src
+    # each line of a multi-line comment is coloured on its own: a line starts with an escape
+    assert coloured.split("\n")[1].startswith("\x1b[") and strip_ansi(coloured.split("\n")[1]).startswith("lines */")
+    diff = ('--- a/x.usql\n+++ b/x.usql\n@@ -1,2 +1,2 @@\n USE DATABASE Sales;\r\n'
+            '-@x = SELECT * FROM Orders;\r\n+@x = SELECT * FROM OrdersDR;\r\n')
+    cd = ansi_diff(diff)
+    assert strip_ansi(cd) == diff
+    assert "\x1b[31m-\x1b[0m" in cd and "\x1b[32m+\x1b[0m" in cd and "SELECT" in strip_ansi(cd)

@@ -45,13 +45,10 @@ _RESET = "\x1b[0m"
 def _highlight(line: str) -> str:
     """One source line with ANSI colours from the U-SQL lexer (Pygments, loaded only here)."""
     try:
-        from pygments import highlight
-        from pygments.formatters import TerminalFormatter
-
-        from .highlight import USqlLexer
+        from .highlight import ansi
     except ImportError:  # pragma: no cover - pygments is a dependency
         return line
-    return highlight(line, USqlLexer(stripnl=False, ensurenl=False), TerminalFormatter()).rstrip("\n")
+    return ansi(line)
 
 
 def _snippet(d: Diagnostic, color: bool, tabsize: int = 4) -> list[str]:

@@ -17,7 +17,7 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Whitespace)
 
-__all__ = ["USqlLexer"]
+__all__ = ["USqlLexer", "ansi", "ansi_diff", "strip_ansi"]
 
 USQL_KEYWORDS = (
     "ADD", "ALL", "ALTER", "AND", "ANTISEMIJOIN", "ANY", "APPLY", "AS", "ASC", "ASSEMBLY", "BEGIN",
@@ -106,3 +106,53 @@ class USqlLexer(RegexLexer):
         if re.search(r"\bOUTPUT\s+@\w+\s+TO\b", text):
             score += 0.2
         return min(score, 1.0)
+
+
+# -- terminal helpers: error snippets and diffs ------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def ansi(text: str) -> str:
+    """U-SQL text with ANSI colours; removing the escapes gives ``text`` back exactly."""
+    from pygments.formatters import TerminalFormatter
+    fmt = TerminalFormatter()
+    out = []
+    for _, ttype, value in USqlLexer().get_tokens_unprocessed(text):
+        out.append(_colour(fmt, ttype, value))
+    return "".join(out)
+
+
+def _colour(fmt, ttype, value: str) -> str:
+    while ttype not in fmt.colorscheme and ttype.parent is not None:
+        ttype = ttype.parent
+    spec = fmt.colorscheme.get(ttype)
+    code = spec[fmt.darkbg] if spec else ""
+    if not code or not value.strip():
+        return value
+    from pygments.console import ansiformat
+    # colour each line on its own, so a multi-line comment does not colour the line prefixes
+    return "\n".join(ansiformat(code, part) if part else part for part in value.split("\n"))
+
+
+def ansi_diff(diff: str) -> str:
+    """A unified diff of U-SQL scripts in colour: headers bold, removed lines red, added lines green,
+    the code itself highlighted. Removing the escapes gives ``diff`` back exactly."""
+    out = []
+    for line in diff.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        end = line[len(body):]
+        if body.startswith(("---", "+++")):
+            out.append(f"\x1b[1m{body}\x1b[0m{end}")
+        elif body.startswith("@@"):
+            out.append(f"\x1b[36m{body}\x1b[0m{end}")
+        elif body[:1] in ("-", "+"):
+            mark = "\x1b[31m-\x1b[0m" if body[0] == "-" else "\x1b[32m+\x1b[0m"
+            out.append(mark + ansi(body[1:]) + end)
+        else:
+            out.append(ansi(body) + end)
+    return "".join(out)

@@ -8,10 +8,6 @@ from ..diagnostics import Diagnostic
 
 _FIELDS: dict[type, tuple] = {}
 
-# Statement classes: the nodes that stand directly in a statement list.
-STATEMENT_KINDS_WITH_BODY = (A.Routine,)
-
-
 def _field_names(cls) -> tuple:
     names = _FIELDS.get(cls)
     if names is None:

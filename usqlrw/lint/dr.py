@@ -116,7 +116,7 @@ def account_name_in_string(ctx):
     for n in ctx.nodes:
         if isinstance(n, A.BinaryOp) and n.op == "+" and id(n) not in seen:
             parts = concat_parts(n)
-            seen.update(id(x) for x in ctx_iter_concat(n))
+            seen.update(id(x) for x in _concat_nodes(n))
             lits = [p for p in parts if isinstance(p, A.StringLiteral)]
             seen.update(id(p) for p in lits)
             if _in_parameter(ctx, n) or not lits:
@@ -136,7 +136,7 @@ def account_name_in_string(ctx):
                                "DECLARE EXTERNAL parameter")
 
 
-def ctx_iter_concat(n):
+def _concat_nodes(n):
     stack = [n]
     while stack:
         x = stack.pop()
