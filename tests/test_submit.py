@@ -417,3 +417,13 @@ def test_a_lost_answer_is_retried_safely_and_a_resubmission_is_recognised(emulat
                          EXAMPLES / "aggregate.usql")
     assert code == 0 and "already-submitted" in out and "the service already has this job" in err
     assert len(emulator.created) == 1
+
+
+def test_prelude_keeps_the_scripts_line_endings_and_the_id_follows_the_text_sent():
+    crlf = "\ufeff@a = SELECT * FROM @t;\r\nOUTPUT @a TO \"/o.csv\" USING Outputters.Csv();\r\n".encode("utf-8")
+    req = prepare_request(PRIMARY, crlf, source="c.usql", params=[parse_param("n=1")])
+    assert req.script.startswith("DECLARE @n int = 1;\r\n@a = SELECT")
+    lf = crlf.replace(b"\r\n", b"\n")
+    utf16 = crlf.decode("utf-8-sig").encode("utf-16")   # same text, other bytes: the same job
+    assert prepare_request(PRIMARY, utf16, source="c.usql", params=[parse_param("n=1")]).job_id == req.job_id
+    assert prepare_request(PRIMARY, lf, source="c.usql", params=[parse_param("n=1")]).job_id != req.job_id

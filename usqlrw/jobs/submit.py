@@ -1,8 +1,9 @@
 """Submitting U-SQL scripts as ADLA jobs: idempotent, retried, bounded, recorded in a ledger.
 
-* **Job ids are deterministic**: ``uuid5`` over the account, the script's bytes, the parameters,
-  the job name and an optional run key, unless an id is given. Submitting the same thing twice
-  addresses the same job.
+* **Job ids are deterministic**: ``uuid5`` over the account, the script as sent (after any
+  rewrite, as UTF-8), the parameters, the job name and an optional run key, unless an id is
+  given. Submitting the same thing twice addresses the same job; fixing the DR config and
+  submitting again makes new jobs for the scripts whose rewrite changed.
 * **A ledger** (JSON lines, one record per event, each appended with a single ``write`` and
   ``fsync``) records every submission: ``intent`` before the request, ``submitted`` after it,
   ``failed`` when it could not be made, ``ended`` when a waited-for job finished. A rerun skips
@@ -267,6 +268,7 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
     if name is None:
         name = Path(source).stem if source not in ("-", "<stdin>", "<script>") else "usqlrw-job"
     params = tuple(params)
+    body = text   # what the id is derived from: the script as sent (rewritten), before the parameters
     declared = _declared(text, source, warnings)   # also warns when the script does not parse here
     if params:
         for p in params:
@@ -277,7 +279,7 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
             if kind is None and declared:
                 warnings.append(f"parameter @{p.name} is not declared in the script")
         text = declare_prelude(params, src.newline) + text
-    jid = job_id or derive_job_id(account, data, params, name, run_key)
+    jid = job_id or derive_job_id(account, body.encode("utf-8"), params, name, run_key)
     try:
         jid = str(uuid.UUID(jid))
     except ValueError:
