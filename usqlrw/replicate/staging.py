@@ -52,6 +52,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["FORMAT", "StagingError", "StagedType", "parse_type", "encode_expr", "decode_expr",
+           "encode_value", "decode_value", "write_rows", "read_rows", "DotNetDateTime",
            "OUTPUTTER", "EXTRACTOR", "NULL_ESCAPE", "quote_ident", "check_columns"]
 
 FORMAT = "usqlrw-staging/1"
@@ -293,3 +294,181 @@ def quote_ident(name: str) -> str:
     if _IDENT.match(name) and name.upper() not in _RESERVED:
         return name
     return "[" + name.replace("]", "]]") + "]"
+
+
+# -- the format in Python: the executable specification ------------------------------------------
+#
+# What the generated C# writes and reads, done in Python, so the format can be tested for
+# losslessness and used to inspect or prepare staged files in drills. Values are Python values:
+# str, bytes, bool, int, float, decimal.Decimal, uuid.UUID, DotNetDateTime, list (SQL.ARRAY),
+# dict (SQL.MAP), None; char is a one-character str.
+
+import base64 as _b64
+import decimal as _dec
+import struct as _struct
+import uuid as _uuid
+from typing import NamedTuple as _NamedTuple
+
+_RANGES = {"byte": (0, 255), "sbyte": (-128, 127), "short": (-2**15, 2**15 - 1), "ushort": (0, 2**16 - 1),
+           "int": (-2**31, 2**31 - 1), "uint": (0, 2**32 - 1), "long": (-2**63, 2**63 - 1),
+           "ulong": (0, 2**64 - 1)}
+
+
+class DotNetDateTime(_NamedTuple):
+    """A System.DateTime as it is stored: 100-ns ticks since 0001-01-01 and its Kind (0 Unspecified,
+    1 Utc, 2 Local)."""
+    ticks: int
+    kind: int = 0
+
+
+def _i32(x: int) -> int:
+    return x - 2**32 if x >= 2**31 else x
+
+
+def _decimal_bits(v: _dec.Decimal) -> list[int]:
+    sign, digits, exp = v.as_tuple()
+    if not isinstance(exp, int):
+        raise StagingError(f"{v} is not a finite decimal")
+    mant = int("".join(map(str, digits)) or "0")
+    if exp > 0:
+        mant, exp = mant * 10 ** exp, 0
+    scale = -exp
+    if scale > 28 or mant >= 2**96:
+        raise StagingError(f"{v} does not fit System.Decimal")
+    flags = (scale << 16) | (0x80000000 if sign else 0)
+    return [_i32(mant & 0xFFFFFFFF), _i32((mant >> 32) & 0xFFFFFFFF), _i32(mant >> 64), _i32(flags)]
+
+
+def _decimal_from_bits(bits: list[int]) -> _dec.Decimal:
+    lo, mid, hi, flags = (b & 0xFFFFFFFF for b in bits)
+    mant = lo | (mid << 32) | (hi << 64)
+    scale = (flags >> 16) & 0xFF
+    sign = 1 if flags & 0x80000000 else 0
+    return _dec.Decimal((sign, tuple(int(d) for d in str(mant)), -scale))
+
+
+def _scalar_payload(b: str, v) -> str:
+    if b == "string":
+        try:
+            return _b64.b64encode(v.encode("utf-8", "strict")).decode()
+        except UnicodeEncodeError as e:   # a lone surrogate: the C# strict encoder throws too
+            raise StagingError(f"string with invalid UTF-16 at {e.start}") from None
+    if b == "byte[]":
+        return _b64.b64encode(bytes(v)).decode()
+    if b == "bool":
+        return "1" if v else "0"
+    if b == "char":
+        if len(v) != 1 or ord(v) > 0xFFFF:
+            raise StagingError(f"{v!r} is not one UTF-16 code unit")
+        return str(ord(v))
+    if b in _INTEGERS:
+        lo, hi = _RANGES[b]
+        if not lo <= v <= hi:
+            raise StagingError(f"{v} is out of range for {b}")
+        return str(v)
+    if b == "float":
+        return str(_struct.unpack("<i", _struct.pack("<f", v))[0])
+    if b == "double":
+        return str(_struct.unpack("<q", _struct.pack("<d", v))[0])
+    if b == "decimal":
+        return ":".join(str(x) for x in _decimal_bits(v))
+    if b == "DateTime":
+        return f"{v.ticks}:{v.kind}"
+    if b == "Guid":
+        return v.hex
+    raise StagingError(f"no payload for {b}")
+
+
+def _scalar_value(b: str, s: str):
+    if b == "string":
+        return _b64.b64decode(s, validate=True).decode("utf-8", "strict")
+    if b == "byte[]":
+        return _b64.b64decode(s, validate=True)
+    if b == "bool":
+        return s == "1"
+    if b == "char":
+        return chr(int(s))
+    if b in _INTEGERS:
+        return int(s)
+    if b == "float":
+        return _struct.unpack("<f", _struct.pack("<i", int(s)))[0]
+    if b == "double":
+        return _struct.unpack("<d", _struct.pack("<q", int(s)))[0]
+    if b == "decimal":
+        return _decimal_from_bits([int(x) for x in s.split(":")])
+    if b == "DateTime":
+        t, k = s.split(":")
+        return DotNetDateTime(int(t), int(k))
+    if b == "Guid":
+        return _uuid.UUID(hex=s)
+    raise StagingError(f"no payload for {b}")
+
+
+def _element(t: StagedType, v) -> str:
+    if v is None:
+        if not t.can_be_null:
+            raise StagingError(f"null in a {t.text} element")
+        return "~"
+    return "=" + _scalar_payload(t.base, v)
+
+
+def _element_value(t: StagedType, s: str):
+    return None if s == "~" else _scalar_value(t.base, s[1:])
+
+
+def encode_value(type_text: str, value) -> str:
+    """The staged field for ``value`` of a column of type ``type_text`` (``#NULL`` for None)."""
+    t = parse_type(type_text)
+    why = _supported(t)
+    if why:
+        raise StagingError(why)
+    if value is None:
+        if not t.can_be_null:
+            raise StagingError(f"null in a {t.text} column")
+        return NULL_ESCAPE
+    if t.base == "SQL.ARRAY":
+        return "=" + ";".join(_element(t.args[0], v) for v in value)
+    if t.base == "SQL.MAP":
+        k, vt = t.args
+        return "=" + ";".join(_element(k, a) + "," + _element(vt, b) for a, b in value.items())
+    return "=" + _scalar_payload(t.base, value)
+
+
+def decode_value(type_text: str, field: str):
+    """The value a staged field holds (the inverse of :func:`encode_value`)."""
+    t = parse_type(type_text)
+    if field == NULL_ESCAPE:
+        return None
+    if not field.startswith("="):
+        raise StagingError(f"{field[:20]!r} is not a {FORMAT} field")
+    body = field[1:]
+    if t.base == "SQL.ARRAY":
+        return [_element_value(t.args[0], e) for e in body.split(";") if e]
+    if t.base == "SQL.MAP":
+        k, vt = t.args
+        out = {}
+        for e in (x for x in body.split(";") if x):
+            a, b = e.split(",")
+            out[_element_value(k, a)] = _element_value(vt, b)
+        return out
+    return _scalar_value(t.base, body)
+
+
+def write_rows(columns, rows) -> bytes:
+    """A staged file (UTF-8 TSV, no header) for ``rows`` (sequences in ``columns`` order)."""
+    out = []
+    for r in rows:
+        out.append("\t".join(encode_value(c[1] if isinstance(c, tuple) else c.type, v)
+                             for c, v in zip(columns, r)))
+    return ("".join(line + "\r\n" for line in out)).encode("utf-8")
+
+
+def read_rows(columns, data: bytes) -> list:
+    """The rows of a staged file; every line must have exactly one field per column."""
+    rows = []
+    for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) != len(columns):
+            raise StagingError(f"line {n}: {len(fields)} fields, expected {len(columns)}")
+        rows.append([decode_value(c[1] if isinstance(c, tuple) else c.type, f) for c, f in zip(columns, fields)])
+    return rows
