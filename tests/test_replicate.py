@@ -388,7 +388,10 @@ def test_manifest_steps(bundle):
     # snapshots of tables a job replicates are on demand; the others always
     runs = {s["script"]: s["run"] for s in steps if "snapshots" in s["script"]}
     assert runs and all(v == "on_demand" for v in runs.values())
-    assert {x["object"] for x in m["manual"]} == {"credential:Sales.dbo.CrmLogin", "assembly:Fabrikam.Parsers"}
+    assert {x["object"] for x in m["manual"]} == {"credential:Sales.dbo.CrmLogin", "assembly:Fabrikam.Parsers",
+                                                  "store:fabrikamlakedr"}
+    store = next(x for x in m["manual"] if x["object"] == "store:fabrikamlakedr")
+    assert "-Account fabrikam-adla" in store["instruction"] and "-Path /dr/staging/" in store["instruction"]
 
 
 def test_snapshot_pairs_round_trip(bundle, model):

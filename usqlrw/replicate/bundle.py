@@ -27,7 +27,6 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from .. import ast as A
 from . import staging as S
 from .catalog import Model, build_model
 from .jobs import plan_job, safe_name, staging_root
@@ -143,6 +142,20 @@ def build_bundle(scripts, config, previous: Model | None = None, errors=()) -> B
              f"catalog model ({tname})", [{"table": tname, "partition": p.partition}], run)
 
     manual = [m.to_dict() for m in sync.manual]
+    if any(s["account"] == "primary" for s in steps):
+        root = staging_root(config)
+        folder = "/" + root.split("://", 1)[1].split("/", 1)[1] if "://" in root else root
+        manual.insert(0, {
+            "object": f"store:{config.secondary_store}",
+            "reason": "the DR copies and snapshot exports run on the primary account and write the staging "
+                      "folder on the secondary store",
+            "instruction": (f"Add the secondary store to the primary account and let the jobs' identity write "
+                            f"the staging folder: Add-AzDataLakeAnalyticsDataSource -Account {prim} "
+                            f"-DataLakeStore {config.secondary_store}.azuredatalakestore.net; "
+                            f"Set-AzDataLakeStoreItemAclEntry -Account {config.secondary_store} -Path {folder} "
+                            f"-AceType User -Id <object id of the identity that submits the jobs> "
+                            f"-Permissions All -Recurse"),
+            "before": "primary"})
     if manual:
         lines = ["# Manual steps before running the replication bundle", ""]
         for m in manual:

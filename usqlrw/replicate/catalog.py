@@ -147,7 +147,6 @@ class Model:
                 visiting.add(nxt)
                 dep = by_key[nxt]
                 stack.append((dep, iter(sorted(d for d in dep.depends if d in by_key and d != dep.key))))
-        # keep the kind order where dependencies allow: databases/schemas always come first
         return out
 
     def to_dict(self) -> dict:
@@ -257,7 +256,6 @@ def _statement_text(src: str, stmt) -> str:
 
 
 def _depends(stmt, ctx: Context, self_key: str) -> list:
-    from ..resolve import references   # noqa: F401  (documented: same resolution rules)
     out = set()
     ctxs = [(stmt, ctx)]
     if isinstance(stmt, (A.CreateFunction, A.CreateProcedure, A.CreatePackage)):

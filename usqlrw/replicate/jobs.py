@@ -112,13 +112,6 @@ def _literal_type(n) -> str | None:
     return None
 
 
-def _sources(select) -> dict:
-    """alias/name (lower) -> column list or None, for the FROM items of a SELECT."""
-    out = {}
-    frm = next((x for x in getattr(select, "items", ()) if x.kind == "From"), None)
-    return out if frm is None else {"__from__": frm}
-
-
 def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None):
     """[Column] (type may be None when unknown) of what ``query`` produces, or None if even the
     names cannot be told. ``rowsets`` maps rowset variables (lower) to their inferred columns."""

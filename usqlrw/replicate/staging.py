@@ -239,13 +239,13 @@ def _payload(t: StagedType, x: str) -> str:
 
 
 def _unpayload(t: StagedType, s: str) -> str:
-    split = f'{s}.Split(";".ToCharArray(), StringSplitOptions.RemoveEmptyEntries)'
+    split = f'{s}.Split(";".ToCharArray(), System.StringSplitOptions.RemoveEmptyEntries)'
     if t.base == "SQL.ARRAY":
         e = t.args[0]
         return f"new SQL.ARRAY<{e.text}>({split}.Select(usqlrw_e => {_dec_element(e, 'usqlrw_e')}))"
     if t.base == "SQL.MAP":
         k, v = t.args
-        return (f"new SQL.MAP<{k.text}, {v.text}>({split}.Select(usqlrw_kv => new KeyValuePair<{k.text}, "
+        return (f"new SQL.MAP<{k.text}, {v.text}>({split}.Select(usqlrw_kv => new System.Collections.Generic.KeyValuePair<{k.text}, "
                 f"{v.text}>({_dec_element(k, 'usqlrw_kv.Split(' + chr(39) + ',' + chr(39) + ')[0]')}, "
                 f"{_dec_element(v, 'usqlrw_kv.Split(' + chr(39) + ',' + chr(39) + ')[1]')})))")
     return _dec_scalar(t.base, s)
