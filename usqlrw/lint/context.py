@@ -18,14 +18,22 @@ def _field_names(cls) -> tuple:
 
 def children(node) -> list:
     """Direct child nodes, looking into nested tuples (IF branches are (condition, statements) pairs)."""
-    out, stack = [], [getattr(node, f) for f in reversed(_field_names(type(node)))]
-    while stack:
-        v = stack.pop()
+    out = []
+    for f in _field_names(type(node)):
+        v = getattr(node, f)
         if isinstance(v, A.Node):
             out.append(v)
-        elif isinstance(v, tuple):
-            stack.extend(reversed(v))
+        elif type(v) is tuple and v:
+            _flatten(v, out)
     return out
+
+
+def _flatten(t: tuple, out: list) -> None:
+    for x in t:
+        if isinstance(x, A.Node):
+            out.append(x)
+        elif type(x) is tuple:
+            _flatten(x, out)
 
 
 def iter_nodes(node):

@@ -264,6 +264,8 @@ class _Analysis:
                     self.scalar_use(n, scope)
             elif n.kind == "ColumnRef":   # @rowset.column in READONLY/REQUIRED lists
                 skip.update(id(x) for x in children(n) if isinstance(x, A.Variable))
+            elif isinstance(n, A.MemberAccess) and isinstance(n.member, A.Variable):
+                skip.add(id(n.member))     # pkg.@f: a package's export, not this script's variable
 
     # -- column counts ----------------------------------------------------------------------
 

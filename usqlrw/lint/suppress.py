@@ -83,11 +83,12 @@ class Suppressions:
             out += [ctx.diag(sp, "SUP001", f"'{c}' in this suppression comment is not a rule code; it silences nothing")
                     for sp, c in self.bad]
         if "SUP002" in active_codes:
+            ran: dict = {}
             for d in self.directives:
                 if d.used or d.codes is None:
                     continue
                 named = [c for c in d.codes if not any(sp is d.span and c == b for sp, b in self.bad)]
-                if named and all(_ran(c, ran_codes) for c in named):
+                if named and all(ran[c] if c in ran else ran.setdefault(c, _ran(c, ran_codes)) for c in named):
                     out.append(ctx.diag(d.span, "SUP002", f"unused suppression: {', '.join(named)} "
                                         "found nothing here; remove it"))
         return out
