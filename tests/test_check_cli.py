@@ -201,3 +201,14 @@ def test_bom_crlf_and_tabs_caret_under_the_finding(tmp_path):
     assert src == "  " + '\tDECLARE @p string =\t"adl://contosoprod.azuredatalakestore.net/x";'.expandtabs(4)
     assert caret.index("^") == src.index('"adl:')          # drawn with tabs expanded
     assert caret.strip() == "^" + "~" * (len('"adl://contosoprod.azuredatalakestore.net/x"') - 1)
+
+
+def test_show_settings(project):
+    (project / "usqlrw.toml").write_text('ignore = ["SEM008"]\n[per-path-ignores]\n"jobs/bad.usql" = ["DR"]\n')
+    code, out, _ = run("check", "--show-settings", "--select", "SEM00", "jobs/bad.usql", "jobs/good.usql")
+    assert code == 0
+    blocks = out.split("jobs/good.usql:")
+    assert f"settings file: {project / 'usqlrw.toml'}" in blocks[0]
+    assert "select: SEM00" in blocks[0] and "ignore: SEM008, DR" in blocks[0]
+    assert "rules that run: SEM001, SEM002, SEM003, SEM004, SEM005, SEM006, SEM007, SEM009" in blocks[0]
+    assert "ignore: SEM008\n" in blocks[1] and "dr config: (none" in blocks[1]

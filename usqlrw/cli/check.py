@@ -101,9 +101,11 @@ class _Runner:
 @click.option("--stdin-filename", default="<stdin>", help="Name to report for '-' (standard input).")
 @click.option("--no-source", is_flag=True, help="Text format: no source line and caret under each finding.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--show-settings", is_flag=True,
+              help="Print the settings file, rules and DR config that apply to each PATH, and exit.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the findings, no summary.")
 def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, stdin_filename, no_source,
-          exit_zero, quiet):
+          exit_zero, show_settings, quiet):
     """Check U-SQL scripts: files, folders (searched for *.usql) or - for standard input.
 
     Prints path:line:col: CODE message for each finding, with the source line and a caret.
@@ -121,6 +123,10 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
         raise click.UsageError(str(e)) from None
     for w in runner.warnings:
         click.echo(f"warning: {w}", err=True)
+    if show_settings:
+        for p in paths:
+            _show_settings(runner, stdin_filename if p == "-" else p)
+        return
     use_color = fmt == "text" and _use_color(color)
     all_diags, n_files, bad_files = [], 0, 0
     for inp in iter_inputs(paths, stdin_filename):
@@ -154,6 +160,25 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
             else:
                 click.echo(f"{n_files} script{s} checked, all clean", err=True)
     sys.exit(0 if exit_zero else (1 if all_diags or n_files == 0 else 0))
+
+
+def _show_settings(runner, path: str) -> None:
+    from ..lint.registry import SelectionError, select_rules
+    s = runner.settings_for(path)
+    select = runner.cli_select or s.select
+    ignore = list(s.ignore) + list(runner.cli_ignore) + s.ignored_for(path)
+    try:
+        chosen = select_rules(select, ignore)
+    except SelectionError as e:
+        raise click.UsageError(str(e)) from None
+    dr = runner.cli_dr or s.dr_config
+    click.echo(f"{path}:")
+    click.echo(f"  settings file: {s.path or '(none: defaults)'}")
+    click.echo(f"  select: {', '.join(select) if select else 'ALL'}")
+    click.echo(f"  ignore: {', '.join(ignore) if ignore else '(nothing)'}")
+    click.echo(f"  dr config: {dr or '(none: DR003, DR005, DR006 are skipped)'}")
+    ran = [r.code for r in chosen if r.check is not None and (dr or not r.needs_config)]
+    click.echo(f"  rules that run: {', '.join(ran) if ran else '(none)'}")
 
 
 @click.command("rules")
