@@ -173,7 +173,7 @@ def test_sync_lists_what_scripts_cannot_copy(model):
     manual = {m.object: m for m in r.manual}
     cred = manual["credential:Sales.dbo.CrmLogin"]
     assert "New-AzDataLakeAnalyticsCatalogCredential" in cred.instruction and "SalesDR" in cred.instruction
-    asm = manual["assembly:Fabrikam.Parsers"]
+    asm = manual["assembly:Sales.Fabrikam.Parsers"]
     assert "--account fabrikamlake " in asm.instruction and "--account fabrikamlakedr " in asm.instruction
     assert "/libs/Fabrikam.Parsers.dll" in asm.instruction
 
@@ -388,7 +388,7 @@ def test_manifest_steps(bundle):
     # snapshots of tables a job replicates are on demand; the others always
     runs = {s["script"]: s["run"] for s in steps if "snapshots" in s["script"]}
     assert runs and all(v == "on_demand" for v in runs.values())
-    assert {x["object"] for x in m["manual"]} == {"credential:Sales.dbo.CrmLogin", "assembly:Fabrikam.Parsers",
+    assert {x["object"] for x in m["manual"]} == {"credential:Sales.dbo.CrmLogin", "assembly:Sales.Fabrikam.Parsers",
                                                   "store:fabrikamlakedr"}
     store = next(x for x in m["manual"] if x["object"] == "store:fabrikamlakedr")
     assert "-Account fabrikam-adla" in store["instruction"] and "-Path /dr/staging/" in store["instruction"]
