@@ -109,8 +109,15 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
     """Check U-SQL scripts: files, folders (searched for *.usql) or - for standard input.
 
     Prints path:line:col: CODE message for each finding, with the source line and a caret.
-    `usqlrw rules` lists the rules; silence one in a script with // usqlrw: ignore[CODE].
-    Exit status: 0 when every script is clean, 1 when any has findings, 2 on usage errors.
+    `usqlrw rules` lists the rules. Settings: [tool.usqlrw] in the closest pyproject.toml or
+    usqlrw.toml. Exit status: 0 when every script is clean, 1 when any has findings, 2 on usage
+    errors.
+
+    \b
+    Silence a finding in the script:
+      ... // usqlrw: ignore[DR001]       on that line
+      // usqlrw: ignore[SEM007]          on a line of its own: the next statement
+      // usqlrw: ignore-file[SEM008]     the whole file
     """
     from ..check import check_input
     from ..diagnostics import render_text

@@ -47,7 +47,7 @@ def _assignments(stmts) -> tuple[dict, dict]:
         if isinstance(s, A.RowsetAssignment):
             for t in s.targets:
                 rows.setdefault(t.name, t)
-        elif isinstance(s, A.Declare):
+        elif isinstance(s, (A.Declare, _DeclareFunction, _DeclareAssembly)):
             scal.setdefault(s.variable.name, s.variable)
         elif isinstance(s, A.If):
             for _, b in s.branches:
