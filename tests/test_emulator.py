@@ -390,3 +390,11 @@ def test_odata_orderby_sorts_and_keeps_every_document(docs):
     present = [d["p"] for d in out if d["p"] is not None]
     assert present == sorted(present, reverse=True)
     assert all(d["p"] is None for d in out[len(present):])
+
+
+@pytest.mark.parametrize("text", ["2024-01-02T03:04:05.36154Z", "2024-01-02T03:04:05.1234567-07:00",
+                                  "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.1+00:00", "2024-01-02"])
+def test_times_of_every_precision_are_read(text):
+    from usqlrw.jobs.odata import parse_time
+    d = parse_time(text)
+    assert d.tzinfo is not None and (d.year, d.month, d.day) == (2024, 1, 2)

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from .odata import ODataError, parse_filter, sort_documents
+from .odata import ODataError, parse_filter, parse_time, sort_documents
 
 __all__ = ["Emulator", "Fault", "JOB_API_VERSION", "CATALOG_API_VERSION", "ACCOUNT_API_VERSION"]
 
@@ -338,7 +338,7 @@ class Emulator:
                 nreads += reads
                 target = step + reads
                 if self.step_seconds:
-                    submitted = datetime.fromisoformat(doc["submitTime"])
+                    submitted = parse_time(doc["submitTime"])
                     target = max(target, int((_now() - submitted).total_seconds() / self.step_seconds))
                 while step < min(target, 4) and doc["state"] != "Ended":
                     if step == 3 and nreads < 3 + self.running_reads and not self.step_seconds:
@@ -373,7 +373,7 @@ class Emulator:
                 {"message": e.get("description") or e.get("message"), "severity": "Error",
                  "lineNumber": e.get("lineNumber"), "columnNumber": 1, "start": e.get("startOffset", 0),
                  "end": e.get("endOffset", 0)} for e in errors]
-        times = {r["newState"]: datetime.fromisoformat(r["timeStamp"]) for r in doc["stateAuditRecords"]}
+        times = {r["newState"]: parse_time(r["timeStamp"]) for r in doc["stateAuditRecords"]}
         end = times["Ended"]
         if "Running" in times:
             doc["properties"]["totalRunningTime"] = _duration((end - times["Running"]).total_seconds())
@@ -757,10 +757,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not v:
                 return None
             try:
-                d = datetime.fromisoformat(v.replace("Z", "+00:00"))
+                return parse_time(v)
             except ValueError:
                 raise ApiError(400, "InvalidRequest", f"{name} is not a date and time.") from None
-            return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
         start, end = when("startDateTime"), when("endDateTime")
         if start is None and end is None:
             start = _now() - timedelta(days=14)   # the service's default window
@@ -770,7 +769,7 @@ class _Handler(BaseHTTPRequestHandler):
             key = rel.get("pipelineId" if what == "pipelines" else "recurrenceId")
             if not key:
                 continue
-            t = datetime.fromisoformat(doc["submitTime"])
+            t = parse_time(doc["submitTime"])
             if (start and t < start) or (end and t > end):
                 continue
             g = groups.get(key.lower())

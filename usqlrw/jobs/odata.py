@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-__all__ = ["ODataError", "parse_filter", "sort_documents"]
+__all__ = ["ODataError", "parse_filter", "sort_documents", "parse_time"]
 
 
 class ODataError(ValueError):
@@ -71,12 +71,23 @@ def _tokens(text: str):
     return out
 
 
+_FRACTION = re.compile(r"(T\d\d:\d\d:\d\d)\.(\d+)")
+
+
+def parse_time(s: str) -> datetime:
+    """An ISO 8601 date and time, aware (UTC when no offset is given). Accepts ``Z`` and fractions of
+    any length (msrest sends 1 to 6 digits, the service 7), which Python 3.10's fromisoformat does not."""
+    t = s.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    t = _FRACTION.sub(lambda m: f"{m.group(1)}.{(m.group(2) + '000000')[:6]}", t)
+    d = datetime.fromisoformat(t)
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
 def _parse_time(s: str):
     try:
-        d = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return parse_time(s)
     except ValueError:
         raise ODataError(f"not a date and time: {s!r}") from None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
 def _get(doc, path: str):
