@@ -207,7 +207,9 @@ def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = No
     if value.lower() == "emulator":
         from .emulator import Emulator
         path = state_file or str(Path(state_dir or ".") / "usqlrw-emulator.sqlite")
-        emu = Emulator(path).start()
+        # jobs move on when read and also with the clock, so work left by one command has
+        # finished when the next one looks
+        emu = Emulator(path, step_seconds=2.0).start()
         return Endpoint(emu.url, suffix, emu, path)
     if not re.match(r"(?i)^https?://", value):
         raise ValueError(f"endpoint must be a URL (http://host:port), 'emulator' or empty, not {redact(value)!r}")
