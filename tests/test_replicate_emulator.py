@@ -114,3 +114,29 @@ def test_model_from_the_primary_catalog_matches_the_scripts(emulator):
     sync = sync_script(remote, load_config(HERE / "dr.toml"))
     tables = {x.table.names[-1] for x in usqlrw.parse(sync.text).statements if x.kind == "CreateTable"}
     assert tables == {"Orders", "DailyTotalsDR"}
+
+
+def test_cli_catalog_from_primary(emulator, tmp_path):
+    from usqlrw.cli import main
+    job, _, _ = sdk_clients(emulator)
+    # an object no script in the repository creates: made by hand on the primary
+    extra = ("USE DATABASE Sales;\nCREATE TABLE dbo.Manual (k int, v string, INDEX i CLUSTERED (k) "
+             "DISTRIBUTED BY HASH (k));\n")
+    ddl = (PIPELINE / "00_catalog.usql").read_text(encoding="utf-8")
+    assert _run(job, PRIMARY, ddl, "ddl") == ("Succeeded", [])
+    assert _run(job, PRIMARY, extra, "by hand") == ("Succeeded", [])
+    cfg = (HERE / "dr.toml").read_text().replace("fabrikam-adla", PRIMARY).replace("fabrikamdr-adla", SECONDARY)
+    (tmp_path / "dr.toml").write_text(cfg)
+    out = tmp_path / "out"
+    rc = main(["replicate", "-c", str(tmp_path / "dr.toml"), str(PIPELINE / "20_daily_totals.usql"),
+               "-o", str(out), "--catalog-from-primary", "--endpoint", emulator.url])
+    assert rc == 0
+    s = usqlrw.parse((out / "catalog" / "sync.usql").read_bytes())
+    tables = {x.table.names[-1] for x in s.statements if x.kind == "CreateTable"}
+    assert tables == {"Orders", "DailyTotalsDR", "Manual"}
+    dr = usqlrw.parse((out / "primary" / "jobs" / "20_daily_totals.usql").read_bytes())
+    assert any(x.kind == "Output" for x in dr.statements)
+    # an unreachable endpoint is one line and exit 1
+    rc = main(["replicate", "-c", str(tmp_path / "dr.toml"), str(PIPELINE), "-o", str(tmp_path / "o2"),
+               "--catalog-from-primary", "--endpoint", "http://127.0.0.1:9"])
+    assert rc == 1

@@ -12,8 +12,13 @@ import click
               help="The bundle folder: catalog/, primary/, secondary/ and manifest.json.")
 @click.option("--previous-model", type=click.Path(dir_okay=False, exists=True),
               help="catalog/model.json of an earlier bundle: the catalog script then holds only the changes.")
+@click.option("--catalog-from-primary", is_flag=True,
+              help="Start the catalog model from the primary account's catalog (read through the SDK), "
+                   "then apply the scripts' DDL on top: objects no script creates are synced too.")
+@click.option("--endpoint", envvar="USQLRW_ADLA_ENDPOINT", default=None,
+              help="With --catalog-from-primary: the service (default), an emulator URL, or 'emulator'.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any write cannot be replicated.")
-def replicate(paths, config_path, out_dir, previous_model, strict):
+def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary, endpoint, strict):
     """Generate catalog-sync DDL, DR copies of the jobs, import and snapshot scripts.
 
     Scripts are read in the order given (folders: sorted, recursively); DDL is applied in that
@@ -54,7 +59,24 @@ def replicate(paths, config_path, out_dir, previous_model, strict):
     for e in errors:
         click.echo(e, err=True)
 
-    bundle = build_bundle(scripts, config, previous, errors)
+    base = None
+    if catalog_from_primary:
+        from ..jobs.client import describe_error, make_clients, resolve_endpoint
+        from ..replicate.remote import model_from_catalog
+        try:
+            ep = resolve_endpoint(endpoint)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--endpoint") from None
+        try:
+            clients = make_clients(ep)
+            base = model_from_catalog(clients.catalog, config.primary_analytics)
+        except Exception as e:   # the service, the network or the credentials: one line, exit 1
+            click.echo(f"{config.primary_analytics}: cannot read the catalog: {describe_error(e)}", err=True)
+            return 1
+        finally:
+            ep.close()
+
+    bundle = build_bundle(scripts, config, previous, errors, base=base)
     write_bundle(bundle, out_dir)
     for p in bundle.problems:
         click.echo(f"not replicated: {p}", err=True)

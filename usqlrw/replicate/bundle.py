@@ -60,11 +60,15 @@ def _rewrite(text: str, config, path: str, warnings: list) -> str:
     return r.text
 
 
-def build_bundle(scripts, config, previous: Model | None = None, errors=()) -> Bundle:
-    """The bundle for ``[(display path, Script[, job name]), ...]`` in the order given."""
+def build_bundle(scripts, config, previous: Model | None = None, errors=(), base: Model | None = None) -> Bundle:
+    """The bundle for ``[(display path, Script[, job name]), ...]`` in the order given; ``base``: a
+    model to start from (the primary's catalog, :mod:`.remote`), the scripts' DDL applied on top."""
     b = Bundle(errors=list(errors))
     scripts = [tuple(s) for s in scripts]
-    model = build_model([(s[0], s[1]) for s in scripts])
+    if base is not None:
+        base = Model.from_json(base.to_json())   # a copy: the caller's model stays as it was
+        base.warnings = []
+    model = build_model([(s[0], s[1]) for s in scripts], base)
     b.model = model
     b.warnings += model.warnings
     prim, sec = config.primary_analytics, config.secondary_analytics

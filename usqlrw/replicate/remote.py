@@ -71,7 +71,8 @@ def _from_definition(db: str, ddl: str, known: Model):
 
 
 def model_from_catalog(catalog, account: str, databases=None) -> Model:
-    """The model of ``account``'s catalog (only ``databases`` when given; ``master`` is skipped
+    """The model of ``account``'s catalog read with ``catalog``, the SDK's
+    DataLakeAnalyticsCatalogManagementClient (only ``databases`` when given; ``master`` is skipped
     unless named)."""
     m = Model()
     dbs = _list(catalog.catalog.list_databases, account)
