@@ -24,22 +24,43 @@ VALUE_TOKENS = frozenset({
 _KEYWORD = re.compile(r"[A-Z][A-Z_]*$")
 
 
+def _span_maker():
+    """Span(...) without the frozen dataclass's __init__ (a third of the cost; same object)."""
+    new = object.__new__
+    sets = [getattr(Span, f).__set__ for f in ("start", "end", "line", "column", "end_line", "end_column")]
+    s0, s1, s2, s3, s4, s5 = sets
+
+    def make(start, end, line, column, end_line, end_column):
+        s = new(Span)
+        s0(s, start)
+        s1(s, end)
+        s2(s, line)
+        s3(s, column)
+        s4(s, end_line)
+        s5(s, end_column)
+        return s
+    return make
+
+
+_make_span = _span_maker()
+
+
 def span_of(first, last) -> Span:
-    if isinstance(first, Token):
+    if type(first) is Token:
         start, line, col = first.start_pos, first.line, first.column
     else:
         s = first.span
         start, line, col = s.start, s.line, s.column
-    if isinstance(last, Token):
+    if type(last) is Token:
         end, eline, ecol = last.end_pos, last.end_line, last.end_column
     else:
         s = last.span
         end, eline, ecol = s.end, s.end_line, s.end_column
-    return Span(start, end, line, col, eline, ecol)
+    return _make_span(start, end, line, col, eline, ecol)
 
 
 def tok_span(t: Token) -> Span:
-    return Span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
+    return _make_span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
 
 
 def _edge(c, step):
@@ -107,7 +128,7 @@ def unescape(body: str) -> str:
 
 def token_node(t: Token) -> A.Node:
     """A leaf node for a value token."""
-    sp = tok_span(t)
+    sp = _make_span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
     ty = t.type
     if ty == "NAME":
         return A.Identifier(sp, t.value, False)
@@ -189,12 +210,30 @@ def _with_roles(rule: str, c: list) -> list:
     return out
 
 
+def _guarded(c) -> bool:
+    """Whether the statement says IF NOT EXISTS / IF EXISTS (a marker node among its children)."""
+    return any(isinstance(x, A.Node) and x.kind in ("IfNotExists", "IfExists") for x in c)
+
+
 def _content(n):
     """Child nodes without the IF [NOT] EXISTS markers (they come before the name)."""
     return [x for x in n if x.kind not in ("IfNotExists", "IfExists")]
 
 
 _GENERIC: dict = {}   # grammar alias -> its generic Construct class
+_KEYWORD_TEXT: dict = {}
+
+
+def _keyword_text(v: str):
+    """A keyword token's text for Construct.keywords (multi-word ones with single spaces); None
+    for punctuation."""
+    try:
+        return _KEYWORD_TEXT[v]
+    except KeyError:
+        k = " ".join(v.split()) if (_KEYWORD.match(v) or " " in v or "\t" in v or "\n" in v) else None
+        if len(_KEYWORD_TEXT) < 4096:
+            _KEYWORD_TEXT[v] = k
+        return k
 
 
 def _alias(c):
@@ -214,14 +253,17 @@ class Builder:
             c = _with_roles(rule, c)
         items, kws = [], []
         for x in c:
-            if isinstance(x, A.Node):
-                items.append(x)
+            if type(x) is Token:
+                if x.type in VALUE_TOKENS:
+                    items.append(token_node(x))
+                else:
+                    k = _keyword_text(x.value)
+                    if k is not None:
+                        kws.append(k)
             elif isinstance(x, tuple):  # a list rule (column definitions, statements, ...)
                 items.extend(x)
-            elif x.type in VALUE_TOKENS:
-                items.append(token_node(x))
-            elif _KEYWORD.match(x.value) or " " in x.value or "\t" in x.value or "\n" in x.value:
-                kws.append(" ".join(x.value.split()))
+            else:
+                items.append(x)
         return cls(_span(c), tuple(items), tuple(kws))
 
     # -- names --
@@ -259,7 +301,8 @@ class Builder:
         if isinstance(n, A.Identifier):
             n = A.ObjectName(n.span, (n,))
         n = replace(n, object_kind="database", action="create")
-        return A.node_class("create_database")(_span(c), (n,), tuple(sorted(_kw(c))))
+        kws = tuple(x.value for x in c if isinstance(x, Token) and x.type not in VALUE_TOKENS)
+        return A.node_class("create_database")(_span(c), tuple(_nodes(c)[:-1]) + (n,), kws)
 
     def use_schema(self, c):
         return A.UseSchema(_span(c), _with_roles("use_schema", _nodes(c))[0])
@@ -429,13 +472,13 @@ class Builder:
         n = _content(_with_roles("create_assembly", _nodes(c)))
         extra = _first(n, A.node_class("additional_files"))
         return A.CreateAssembly(_span(c), n[0], n[1], extra.items if extra else (),
-                                "IF" in _kw(c))
+                                _guarded(c))
 
     def create_external_table(self, c):
         n = _with_roles("create_external_table", _nodes(c))
         names = [x for x in n if isinstance(x, A.ObjectName)]
         cols = next(x for x in c if isinstance(x, tuple))
-        return A.CreateExternalTable(_span(c), names[0], cols, names[1], n[-1], "IF" in _kw(c))
+        return A.CreateExternalTable(_span(c), names[0], cols, names[1], n[-1], _guarded(c))
 
     def _create_table(self, rule, c):
         n = _content(_with_roles(rule, _nodes(c)))
@@ -443,7 +486,7 @@ class Builder:
         spec = _first(n, A.node_class("partition_specification"))
         query = n[-1] if rule == "create_table_as" else None
         return A.CreateTable(_span(c), n[0], schema.items if schema else (),
-                             spec.items if spec else (), query, "IF" in _kw(c))
+                             spec.items if spec else (), query, _guarded(c))
 
     def create_table(self, c):
         return self._create_table("create_table", c)
@@ -453,7 +496,7 @@ class Builder:
 
     def create_view(self, c):
         n = _content(_with_roles("create_view", _nodes(c)))
-        return A.CreateView(_span(c), n[0], n[-1], "IF" in _kw(c))
+        return A.CreateView(_span(c), n[0], n[-1], _guarded(c))
 
     def _routine(self, cls, rule, c):
         n = _content(_with_roles(rule, _nodes(c)))
@@ -461,7 +504,7 @@ class Builder:
         params = tuples[0] if len(tuples) == 2 else ()
         body = tuples[-1]
         returns = _first(n, A.node_class("returns"))
-        return cls(_span(c), n[0], params, body, returns, "IF" in _kw(c[:4]))
+        return cls(_span(c), n[0], params, body, returns, _guarded(c))
 
     def create_function(self, c):
         return self._routine(A.CreateFunction, "create_function", c)
@@ -481,7 +524,7 @@ class Builder:
         names = [x for x in n if isinstance(x, A.ObjectName)]
         obj = replace(names[0], object_kind=kind, action="drop")
         on = replace(names[1], object_kind="table", action="alter") if len(names) > 1 else None
-        return A.Drop(_span(c), obj, kind, on, "EXISTS" in _kw(c))
+        return A.Drop(_span(c), obj, kind, on, _guarded(c))
 
     def partition_labels(self, c):
         return A.node_class("partition_labels")(_span(c), tuple(_nodes(c)), ())

@@ -129,10 +129,11 @@ def _flat_table(lalr):
         for state, actions in lalr._parse_table.states.items():
             row = {}
             for name, (action, arg) in actions.items():
+                name = str(name)  # a plain str: Lark's Token names would compare through Python
                 if action is Shift:
                     row[name] = (True, arg)
                 else:
-                    row[name] = (False, len(arg.expansion), callbacks[arg], arg.origin.name)
+                    row[name] = (False, len(arg.expansion), callbacks[arg], str(arg.origin.name))
             t[state] = row
         _tables[key] = t
     return t
@@ -213,6 +214,71 @@ def _install_fast_lexer(p) -> None:
         lexer.__class__ = _make_fast_lexer_class()
 
 
+def _first_chars(regexp: str, flags: int = 0):
+    """The characters a match of ``regexp`` can start with, as a set (over-approximated: lookarounds
+    and anchors are ignored), or None when that may be any character."""
+    try:
+        from re import _parser as sre_parse, _constants as c
+    except ImportError:  # Python 3.10
+        import sre_constants as c
+        import sre_parse
+    try:
+        parsed = sre_parse.parse(regexp, flags)
+    except Exception:  # pragma: no cover
+        return None
+    if parsed.state.flags & (c.SRE_FLAG_IGNORECASE | c.SRE_FLAG_VERBOSE):
+        return None
+    classes = {c.CATEGORY_DIGIT: "0123456789", c.CATEGORY_SPACE: " \t\n\r\f\v",
+               c.CATEGORY_WORD: None}
+
+    def seq(items):
+        out = set()
+        for op, av in items:
+            f, nullable = item(op, av)
+            if f is None:
+                return None, False
+            out |= f
+            if not nullable:
+                return out, False
+        return out, True
+
+    def item(op, av):
+        if op is c.LITERAL:
+            return {chr(av)}, False
+        if op is c.IN:
+            out = set()
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    out.add(chr(iav))
+                elif iop is c.RANGE and iav[1] - iav[0] < 512:
+                    out |= {chr(x) for x in range(iav[0], iav[1] + 1)}
+                elif iop is c.CATEGORY and classes.get(iav) is not None:
+                    out |= set(classes[iav])
+                else:  # NEGATE, wide ranges, \w: anything
+                    return None, False
+            return out, False
+        if op is c.BRANCH:
+            out, nullable = set(), False
+            for alt in av[1]:
+                f, n = seq(alt)
+                if f is None:
+                    return None, False
+                out |= f
+                nullable = nullable or n
+            return out, nullable
+        if op is c.SUBPATTERN:
+            return seq(av[-1])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) or op is getattr(c, "POSSESSIVE_REPEAT", None):
+            f, n = seq(av[2])
+            return f, (n or av[0] == 0)
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            return set(), True
+        return None, False
+
+    f, nullable = seq(parsed)
+    return None if nullable else f
+
+
 @functools.lru_cache(maxsize=None)
 def _make_fast_lexer_class():
     import re
@@ -226,43 +292,65 @@ def _make_fast_lexer_class():
 
         def _setup(self):
             root = self.root_lexer
-            scanner = root.scanner
+            flags = root.g_regex_flags
             ws_name = "WS"
             ws = root.terminals_by_name[ws_name].pattern.to_regexp()
-            alts = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                            for t in scanner.terminals if t.name != ws_name)
-            master = re.compile(f"(?:{ws})?(?:{alts})", root.g_regex_flags)
+            terms = [(t.name, t.pattern.to_regexp()) for t in root.scanner.terminals if t.name != ws_name]
+
+            def compile_alts(ts):
+                return re.compile("|".join(f"(?P<{n}>{rx})" for n, rx in ts), flags).match
+            # One expression per first character (ASCII), holding, in Lark's order, the terminals
+            # that can start with it; any other character gets the expression of all terminals.
+            firsts = [(n, rx, _first_chars(rx, flags)) for n, rx in terms]
+            default = compile_alts(terms)
+            by_set: dict = {}
+            dispatch = {}
+            for code in range(128):
+                ch = chr(code)
+                names = tuple(n for n, _, f in firsts if f is None or ch in f)
+                if names not in by_set:
+                    by_set[names] = compile_alts([(n, rx) for n, rx, _ in firsts if n in names])
+                dispatch[ch] = by_set[names]
+            ws_chars = _first_chars(ws, flags)
+            if ws_chars is None:  # pragma: no cover - the grammar's WS is a character class
+                raise AssertionError("WS must start with a known set of characters")
             keywords = {}
             cb = root.callback.get("NAME")
             if cb is not None:  # Lark's UnlessCallback: keyword text -> keyword terminal
                 for t in cb.scanner.terminals:
                     keywords[t.pattern.value] = t.name
-            skip = re.compile(ws)
+            skip = re.compile(ws).match
             ignore = root.ignore_types
-            callbacks = {k: v for k, v in root.user_callbacks.items()}
-            self._fast = (master, keywords, skip, ignore, callbacks)
+            callbacks = dict(root.user_callbacks)
+            self._fast = (dispatch, default, frozenset(ws_chars), keywords, skip, ignore, callbacks)
             return self._fast
 
         def lex(self, lexer_state, parser_state):
-            master, keywords, skip, ignore, callbacks = self._fast or self._setup()
+            dispatch, default, ws_chars, keywords, skip, ignore, callbacks = self._fast or self._setup()
             states = parser_state.parse_conf.parse_table.states
             stack = parser_state.state_stack
             ctr = lexer_state.line_ctr
             text = lexer_state.text.text
             end = lexer_state.text.end
             pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
-            match = master.match
+            get = dispatch.get
             while True:
-                m = match(text, pos)
+                if pos >= end:
+                    return
+                ch = text[pos]
+                if ch in ws_chars:
+                    start = skip(text, pos).end()
+                    if "\n" in text[pos:start]:
+                        line += text.count("\n", pos, start)
+                        line_start = text.rindex("\n", pos, start) + 1
+                    pos = start
+                    if pos >= end:
+                        return
+                    ch = text[pos]
+                m = get(ch, default)(text, pos)
                 if m is not None:
                     kind = m.lastgroup
-                    start = m.start(kind)
-                    if start != pos:  # the whitespace before the token
-                        if "\n" in text[pos:start]:
-                            line += text.count("\n", pos, start)
-                            line_start = text.rindex("\n", pos, start) + 1
-                        pos = start
-                    value = m.group(kind)
+                    value = m.group()
                     accepts = states[stack[-1]]
                     if kind == "NAME":
                         kw = keywords.get(value)
@@ -273,6 +361,7 @@ def _make_fast_lexer_class():
                     elif kind not in accepts and kind not in ignore:
                         kind = None
                     if kind is not None:
+                        start = pos
                         t = new_str(Token, value)
                         t.type = kind
                         t.value = value
@@ -294,16 +383,6 @@ def _make_fast_lexer_class():
                         lexer_state.last_token = t
                         yield t
                         continue
-                else:
-                    sm = skip.match(text, pos)
-                    if sm is not None:
-                        start = sm.end()
-                        if "\n" in text[pos:start]:
-                            line += text.count("\n", pos, start)
-                            line_start = text.rindex("\n", pos, start) + 1
-                        pos = start
-                    if pos >= end:
-                        return
                 # The slow path: Lark's own lexer for this state, from the current position.
                 ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
                 ctr.column = pos - line_start + 1
