@@ -125,3 +125,15 @@ def test_no_credentials_for_the_real_service_fails_before_any_request(monkeypatc
     r = CliRunner().invoke(cli, ["submit", "-a", "realaccount", "--ledger", str(tmp_path / "l.jsonl"), str(script)])
     assert r.exit_code == 1 and "pip install azure-identity" in r.stderr
     assert not (tmp_path / "l.jsonl").exists()
+
+
+def test_endpoint_templates_for_sovereign_clouds(monkeypatch):
+    gov = resolve_endpoint("https://{account}.azuredatalakeanalytics.usgovcloudapi.net")
+    assert not gov.is_emulator and gov.base_url == "https://{accountName}.azuredatalakeanalytics.usgovcloudapi.net"
+    assert resolve_endpoint("", dns_suffix="example.cn").base_url == "https://{accountName}.example.cn"
+    # a template is the service: no placeholder token; with a token it reaches wherever it points
+    monkeypatch.setenv("USQLRW_ADLA_TOKEN", "fake-aad-token-1")
+    with Emulator(accounts={PRIMARY: PRIMARY_STORE}, max_lifetime=60, expected_token="fake-aad-token-1") as emu:
+        clients = make_clients(resolve_endpoint(emu.url + "/{account}"))
+        assert clients.job.config.base_url == emu.url + "/{accountName}"
+        assert list(clients.job.job.list(PRIMARY)) == []

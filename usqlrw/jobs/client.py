@@ -169,15 +169,27 @@ class Endpoint:
     dns_suffix: str = DEFAULT_DNS_SUFFIX
     emulator: object = None      # the embedded Emulator, if usqlrw started one
     state_file: str | None = None
+    template: str | None = None  # a service URL with {account} in it (sovereign clouds, proxies)
 
     @property
     def is_emulator(self) -> bool:
         return self.url is not None
 
     @property
+    def base_url(self) -> str:
+        """The SDK's base_url: {accountName} as a path prefix (emulator) or wherever the template says."""
+        if self.template:
+            return self.template.replace("{account}", "{accountName}")
+        if self.url:
+            return self.url + "/{accountName}"
+        return "https://{accountName}." + self.dns_suffix
+
+    @property
     def display(self) -> str:
         if self.emulator is not None:
             return f"embedded emulator ({self.state_file})"
+        if self.template:
+            return redact(self.template)
         return redact(self.url) if self.url else f"https://{{account}}.{self.dns_suffix}"
 
     def close(self):
@@ -198,8 +210,11 @@ def _strip_userinfo(url: str) -> str:
 
 def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = None,
                      dns_suffix: str | None = None, state_file: str | None = None) -> Endpoint:
-    """``None``/empty: the service; ``http(s)://host:port``: an emulator there; ``emulator``: start one
-    whose state is the SQLite file ``state_file`` (default ``usqlrw-emulator.sqlite`` in ``state_dir``)."""
+    """``None``/empty: the service (``https://{account}.`` + ``dns_suffix``); a URL with ``{account}`` in
+    it: the service there (``https://{account}.azuredatalakeanalytics.usgovcloudapi.net``); another
+    ``http(s)://host:port``: an emulator there, the account as the first path segment;
+    ``emulator``: start one whose state is the SQLite file ``state_file`` (default
+    ``usqlrw-emulator.sqlite`` in ``state_dir``)."""
     value = (value if value is not None else os.environ.get(ENDPOINT_ENV) or "").strip()
     suffix = dns_suffix or DEFAULT_DNS_SUFFIX
     if not value or value.lower() in ("azure", "service"):
@@ -212,7 +227,10 @@ def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = No
         emu = Emulator(path, step_seconds=2.0).start()
         return Endpoint(emu.url, suffix, emu, path)
     if not re.match(r"(?i)^https?://", value):
-        raise ValueError(f"endpoint must be a URL (http://host:port), 'emulator' or empty, not {redact(value)!r}")
+        raise ValueError(f"endpoint must be a URL (http://host:port), a URL with {{account}} in it, 'emulator' "
+                         f"or empty, not {redact(value)!r}")
+    if "{account}" in value or "{accountName}" in value:   # the service at another address
+        return Endpoint(None, suffix, template=_strip_userinfo(value.replace("{accountName}", "{account}")))
     return Endpoint(_strip_userinfo(value), suffix)
 
 
@@ -276,8 +294,8 @@ def make_clients(endpoint: Endpoint | str | None, credentials=None, *, subscript
     job = DataLakeAnalyticsJobManagementClient(credentials, endpoint.dns_suffix)
     cat = DataLakeAnalyticsCatalogManagementClient(credentials, endpoint.dns_suffix)
     for c in (job, cat):
-        if endpoint.url:
-            c.config.base_url = endpoint.url + "/{accountName}"
+        if endpoint.url or endpoint.template:
+            c.config.base_url = endpoint.base_url
         _configure(c, retries, timeout)
     out = AdlaClients(job, cat, endpoint, credentials, subscription_id)
     out._retries = retries
