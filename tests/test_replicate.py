@@ -522,3 +522,20 @@ def test_ctas_schema_inferred_from_extract_rowsets_and_tvfs():
     r = sync_script(m, CONFIG)
     assert "table:D.dbo.T3" in {x.object for x in r.manual}
     assert {x.table.names[-1] for x in usqlrw.parse(r.text).statements if isinstance(x, A.CreateTable)} == {"T1", "T2"}
+
+
+def test_objects_without_a_definition_become_manual_steps():
+    from usqlrw.replicate.catalog import CatalogObject
+    m = Model()
+    db = CatalogObject("database", "D", "", "D")
+    asm = CatalogObject("assembly", "D", "", "Lib", source="catalog of x", context=["D", ""],
+                        notes=["the catalog holds this assembly's binary but no file it came from"])
+    ds = CatalogObject("data_source", "D", "", "Src", context=["D", ""], notes=[
+        "the catalog does not say which credential the data source uses: add CREDENTIAL = ... by hand"],
+        ddl='CREATE DATA SOURCE IF NOT EXISTS Src FROM AZURESQLDB WITH (PROVIDER_STRING = "x")')
+    for o in (db, asm, ds):
+        m.objects[o.key] = o
+    r = sync_script(m, CONFIG)
+    kinds = [x.kind for x in usqlrw.parse(r.text).statements]
+    assert "CreateAssembly" not in kinds and "CreateDataSource" in kinds
+    assert {x.object for x in r.manual} == {asm.key, ds.key}

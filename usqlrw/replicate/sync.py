@@ -152,6 +152,15 @@ def _create(o: CatalogObject, config, manual: list) -> list | None:
         out += [f"ALTER TABLE {_q(_name_parts(o))} ADD IF NOT EXISTS {p};" for p in o.partitions]
         return out
     ddl = o.ddl
+    if not ddl:
+        manual.append(ManualStep(o.key, "; ".join(o.notes) or "no definition is known for it",
+                                 f"Create {o.kind} {'.'.join(o.qualified)} on the secondary by hand "
+                                 f"(from {o.source or 'the primary'})"))
+        return None
+    for note in o.notes:
+        if "by hand" in note:
+            manual.append(ManualStep(o.key, note, f"After the catalog sync, complete {o.kind} "
+                                     f"{'.'.join(o.qualified)} on the secondary: {note}", "after catalog"))
     out = []
     if o.kind in _REPLACE:
         out.append(_drop(o))
