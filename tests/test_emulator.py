@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
-from jobsupport import (PRIMARY, PRIMARY_STORE, SECONDARY, TOKEN, create_params, emulator,  # noqa: E402,F401
+from jobsupport import (PRIMARY, PRIMARY_STORE, SECONDARY, create_params, emulator,  # noqa: E402,F401
                         new_id, run_to_end, sdk_clients)
 
 import usqlrw  # noqa: E402

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
-from jobsupport import PRIMARY, SECONDARY, emulator, run_to_end, sdk_clients  # noqa: E402,F401
+from jobsupport import PRIMARY, SECONDARY, emulator, sdk_clients  # noqa: E402,F401
 
 import usqlrw  # noqa: E402
 from usqlrw import ast as A  # noqa: E402
