@@ -172,28 +172,46 @@ def _fragment(value: str, accounts: set, standalone: bool = False) -> str | None
       ''')
 def unmapped_database(ctx):
     """
-    The script uses a database (USE DATABASE, CREATE DATABASE or a three-part name) that the DR
-    config does not name. Its catalog objects are not copied to the secondary and references to it
+    The script names a database (USE DATABASE, CREATE or DROP DATABASE, a three-part table, view or
+    function name, a two-part assembly, data source or credential name) that the DR config does
+    not name. Its catalog objects are not copied to the secondary and references to it
     are not rewritten, so the job fails on the secondary. Add the database to [catalog.databases]
     (mapping it to itself if it keeps its name). Tables the script writes are reported by DR006.
     """
     cfg = ctx.config
     for n in ctx.nodes:
-        if isinstance(n, A.UseDatabase):
-            name, where = n.database.names[-1], n.database
-        elif n.kind == "CreateDatabase":
+        if n.kind == "CreateDatabase":
             ident = next((c for c in children(n) if isinstance(c, A.Identifier)), None)
             if ident is None:
                 continue
             name, where = ident.name, ident
-        elif isinstance(n, A.ObjectName) and len(n.parts) == 3 and isinstance(n.parts[0], A.Identifier):
-            if n.object_kind == "table" and _writes_rows(ctx.statement_of(n)):
-                continue   # DR006
-            name, where = n.parts[0].name, n.parts[0]
+        elif isinstance(n, A.ObjectName):
+            where = _explicit_database(n)
+            if where is None or (n.object_kind == "table" and _writes_rows(ctx.statement_of(n))):
+                continue   # no database named here, or a table written: DR006
+            name = where.name
         else:
             continue
         if not cfg.maps_database(name):
             yield ctx.diag(where, "DR003", f"database {name} is not in the DR config; add it to [catalog.databases]")
+
+
+_SCHEMA_KINDS = {"rowset", "table", "view", "tvf", "procedure", "package", "type", "statistics", "index"}
+_DATABASE_KINDS = {"assembly", "data_source", "credential"}
+
+
+def _explicit_database(n: A.ObjectName):
+    """The part of a catalog name that names its database, when the name is written with one."""
+    parts, kind = n.parts, n.object_kind
+    if not parts or not all(isinstance(p, A.Identifier) for p in parts):
+        return None   # script-bound @objects
+    if kind == "database":
+        return parts[-1]
+    if kind == "schema" or kind in _DATABASE_KINDS:
+        return parts[0] if len(parts) == 2 else None
+    if kind in _SCHEMA_KINDS or not kind:
+        return parts[0] if len(parts) == 3 else None
+    return None
 
 
 # -- DR004 ----------------------------------------------------------------------------------
