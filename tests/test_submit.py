@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
-from jobsupport import PRIMARY, SECONDARY, emulator, sdk_clients  # noqa: E402,F401
+from jobsupport import PRIMARY, SECONDARY, create_params, emulator, sdk_clients  # noqa: E402,F401
 
 import usqlrw  # noqa: E402
 from usqlrw import ast as A  # noqa: E402
@@ -304,8 +304,15 @@ def test_no_secret_reaches_output_logs_or_the_ledger(emulator, tmp_path, caplog,
     outputs.append(run("submit", *common, "--wait", "--format", "json", JOBS / "syntax_error.usql", env=env))
     outputs.append(run("submit", "--endpoint", endpoint.replace(str(emulator.port), "9"), "-a", PRIMARY,
                        "--retries", 0, "--no-ledger", EXAMPLES / "aggregate.usql", env=env))
-    assert [o[0] for o in outputs] == [0, 0, 1, 0, 1, 1]
-    assert "network error: connection refused" in outputs[-1][1]
+    job, _, _ = sdk_clients(emulator)
+    job.job.create(PRIMARY, str(__import__("uuid").uuid4()), create_params(
+        f'DECLARE @conn string = "{conn}";\n@a = SELECT * FROM @t;\n', "recurring",
+        related={"recurrence_id": str(__import__("uuid").uuid4()), "recurrence_name": "daily"}))
+    outputs.append(run("dr-copy", "--endpoint", endpoint, "--from", PRIMARY, "--to", SECONDARY, "--no-rewrite",
+                       "-o", tmp_path / "bundle", env=env))
+    outputs.append(run("submit", "--endpoint", endpoint, "--bundle", tmp_path / "bundle", "--no-ledger", env=env))
+    assert [o[0] for o in outputs] == [0, 0, 1, 0, 1, 1, 0, 0]
+    assert "network error: connection refused" in outputs[5][1]
     # the job really was sent with the token and the connection string
     job, _, _ = sdk_clients(emulator)
     assert any(conn_password in job.job.get(a, j).properties.script for a, j in emulator.created)
