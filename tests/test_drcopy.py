@@ -141,3 +141,19 @@ def test_dr_copy_reports_an_unreachable_primary(tmp_path):
     code, stdout, err = run("dr-copy", "--endpoint", "http://127.0.0.1:9", "--from", PRIMARY, "--to", SECONDARY,
                             "--no-rewrite", "--retries", 0, "-o", tmp_path / "b")
     assert code == 1 and "network error: connection refused" in err
+
+
+def test_a_script_that_cannot_be_rewritten_is_left_out_and_fails_the_command(emulator, tmp_path):
+    pytest.importorskip("usqlrw.rewrite", reason="the rewrite engine (usqlrw/rewrite.py) is not there yet")
+    job, _, _ = sdk_clients(emulator)
+    ingest, export, pipe, made = seed(job)
+    broken = new_id()
+    job.job.create(PRIMARY, broken, create_params((JOBS / "syntax_error.usql").read_text(), "broken",
+                                                  related=dict(recurrence_id=new_id(), recurrence_name="broken")))
+    out = tmp_path / "bundle"
+    code, stdout, err = run("dr-copy", "--endpoint", emulator.url, "-c", JOBS / "dr.toml", "-o", out)
+    assert code == 1 and "2 job(s) for secondaryadla, 1 skipped" in stdout
+    assert "broken: warning: skipped: cannot be rewritten" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [j["name"] for j in manifest["skipped"]] == ["broken"] and len(manifest["jobs"]) == 2
+    assert sorted(p.name for p in (out / "scripts").iterdir()) == ["daily_ingest.usql", "hourly_export.usql"]

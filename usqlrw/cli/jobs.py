@@ -339,8 +339,9 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
         ep.close()
     for name, w in res.warnings:
         _err(f"{name}: warning: {w}")
-    click.echo(f"{res.manifest_path}: {len(res.jobs)} job(s) for {secondary}")
-    sys.exit(1 if res.parse_errors else 0)
+    click.echo(f"{res.manifest_path}: {len(res.jobs)} job(s) for {secondary}"
+               + (f", {len(res.skipped)} skipped" if res.skipped else ""))
+    sys.exit(1 if res.parse_errors or res.skipped else 0)
 
 
 # -- emulator -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class DrCopyResult:
     jobs: list = field(default_factory=list)        # the manifest's job entries
     warnings: list = field(default_factory=list)    # (job name, message)
     parse_errors: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)     # jobs left out of the bundle, with why
 
 
 def _enum(v):
@@ -106,7 +107,13 @@ def dr_copy(clients, primary: str, secondary: str, out_dir, *, rewrite=None, sin
         warnings: list = []
         text = script
         if rewrite is not None:
-            text, ws = rewrite(script, f"scripts/{fname}")
+            try:
+                text, ws = rewrite(script, f"scripts/{fname}")
+            except Exception as e:   # a script that cannot be rewritten must not go to the secondary as is
+                reason = redact(f"cannot be rewritten: {e}")
+                result.skipped.append({"name": info.name, "sourceJobId": str(info.job_id), "reason": reason})
+                result.warnings.append((info.name, f"skipped: {reason}"))
+                continue
             warnings = [redact(str(w)) for w in ws]
         try:
             parse(text, path=f"scripts/{fname}")
@@ -133,7 +140,7 @@ def dr_copy(clients, primary: str, secondary: str, out_dir, *, rewrite=None, sin
     manifest = {
         "format": BUNDLE_FORMAT, "createdAt": now.isoformat(timespec="seconds"),
         "source": {"account": primary, "since": since.isoformat(timespec="seconds")},
-        "target": {"account": secondary}, "jobs": result.jobs,
+        "target": {"account": secondary}, "jobs": result.jobs, "skipped": result.skipped,
         "recurrences": [{"recurrenceId": str(r.recurrence_id), "recurrenceName": r.recurrence_name,
                          "lastSubmitTime": _ts(r.last_submit_time), "numJobsSucceeded": r.num_jobs_succeeded,
                          "numJobsFailed": r.num_jobs_failed} for r in recurrences],
