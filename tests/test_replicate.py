@@ -539,3 +539,42 @@ def test_objects_without_a_definition_become_manual_steps():
     kinds = [x.kind for x in usqlrw.parse(r.text).statements]
     assert "CreateAssembly" not in kinds and "CreateDataSource" in kinds
     assert {x.object for x in r.manual} == {asm.key, ds.key}
+
+
+def test_declared_locations_are_folded_into_copied_ddl():
+    s = usqlrw.parse('DECLARE @libs string = "/assemblies/";\nDECLARE @dyn string = "/x/" + DateTime.Now.Year;\n'
+                     'CREATE DATABASE D; USE DATABASE D;\n'
+                     'CREATE ASSEMBLY IF NOT EXISTS Parsers FROM @libs + "Parsers.dll" '
+                     'WITH ADDITIONAL_FILES = (@libs + "native.dll");\n'
+                     'CREATE ASSEMBLY IF NOT EXISTS Dyn FROM @dyn;\n')
+    m = build_model([("ddl.usql", s)])
+    r = sync_script(m, CONFIG)
+    script = usqlrw.parse(r.text)
+    asm = [x for x in script.statements if isinstance(x, A.CreateAssembly)]
+    assert [x.assembly.names[-1] for x in asm] == ["Parsers"]
+    from usqlrw.replicate.catalog import walk_all
+    lits = [n.value for n in walk_all(asm[0]) if isinstance(n, A.StringLiteral)]
+    assert lits == ["/assemblies/", "Parsers.dll", "/assemblies/", "native.dll"]
+    assert not any(isinstance(n, A.Variable) for n in walk_all(asm[0]))
+    manual = {x.object: x for x in r.manual}
+    assert "@dyn" in manual["assembly:D.Dyn"].reason
+    copies = [x.instruction for x in r.manual if x.object == "assembly:D.Parsers"]
+    assert any("/assemblies/Parsers.dll" in c for c in copies) and any("/assemblies/native.dll" in c for c in copies)
+
+
+def test_every_script_in_the_repository_gives_a_bundle_that_parses():
+    """Robustness: the project's own fixtures and examples, one by one and all together."""
+    root = Path(__file__).parent.parent
+    scripts = []
+    for p in sorted(list((root / "tests" / "fixtures").rglob("*.usql")) + list((root / "examples").rglob("*.usql"))):
+        try:
+            scripts.append((str(p.relative_to(root)), usqlrw.parse(p.read_bytes())))
+        except (usqlrw.USqlSyntaxError, ValueError):
+            continue
+    assert len(scripts) > 20
+    for group in [[s] for s in scripts] + [scripts]:
+        b = build_bundle(group, CONFIG)
+        for name, data in b.files.items():
+            if name.endswith(".usql"):
+                usqlrw.parse(data)
+        json.loads(b.files["manifest.json"])

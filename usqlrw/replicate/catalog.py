@@ -25,7 +25,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .. import ast as A
-from ..resolve import Context, iter_statements
+from ..resolve import Context, Environment, fold, iter_statements
 
 __all__ = ["Column", "CatalogObject", "Model", "build_model", "KIND_ORDER", "key_of"]
 
@@ -261,7 +261,7 @@ def _depends(stmt, ctx: Context, self_key: str) -> list:
     if isinstance(stmt, (A.CreateFunction, A.CreateProcedure, A.CreatePackage)):
         ctxs = [(s, c) for s, c, _ in iter_statements(stmt.body, ctx.copy())]
     for s, c in ctxs:
-        for n in A.walk(s):
+        for n in walk_all(s):
             if isinstance(n, A.ObjectName) and n.action not in ("create",) and n.object_kind:
                 k = n.object_kind
                 if any(isinstance(p, A.Variable) for p in n.parts):
@@ -276,6 +276,44 @@ def _depends(stmt, ctx: Context, self_key: str) -> list:
                     out.add(key_of(kk, d, s_, nm))
     out.discard(self_key)
     return sorted(out)
+
+
+def walk_all(node):
+    """Like :func:`usqlrw.ast.walk`, but also into fields named ``source`` (an INSERT's rows, an
+    assembly's path), which ``ast.walk`` leaves out."""
+    from dataclasses import fields as _fields
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids = list(n.children())
+        for f in _fields(n):
+            if f.name == "source":
+                v = getattr(n, f.name)
+                if isinstance(v, A.Node) and all(v is not k for k in kids):
+                    kids.insert(0, v)
+        stack.extend(reversed(kids))
+
+
+def _fold_variables(ddl: str, stmt, src: str, env) -> tuple[str, list]:
+    """``ddl`` with each DECLAREd string variable replaced by its value as a literal (the sync
+    script has no DECLAREs), and the variables whose value is not known statically."""
+    from ..transforms.literals import quote_part
+    rowsets = {id(n.variable) for n in walk_all(stmt) if isinstance(n, A.RowsetRef)}
+    uses = [n for n in walk_all(stmt) if isinstance(n, A.Variable) and not n.system and id(n) not in rowsets]
+    if not uses:
+        return ddl, []
+    edits, unknown = [], []
+    for v in uses:
+        folded = fold(v, env) if env is not None else None
+        if folded is None or not folded.complete or not folded.via:
+            unknown.append(v.name)
+            continue
+        a, b = v.span.start - stmt.span.start, v.span.end - stmt.span.start
+        edits.append((a, b, '"' + quote_part(folded.known_prefix, False) + '"'))
+    for a, b, rep in sorted(edits, reverse=True):
+        ddl = ddl[:a] + rep + ddl[b:]
+    return ddl, sorted(set(unknown))
 
 
 def _redact_credential(src: str, stmt) -> str:
@@ -294,6 +332,7 @@ class _Builder:
     def __init__(self):
         self.model = Model()
         self.rowsets: dict = {}   # the current script's rowset variables -> inferred columns
+        self.env = None           # the current script's top-level DECLAREs (resolve.Environment)
 
     def warn(self, where, msg):
         self.model.warnings.append(f"{where}: {msg}")
@@ -323,6 +362,13 @@ class _Builder:
         if obj.key in self.model.objects and _has_if_not_exists(stmt, src):
             return
         obj.ddl = _redact_credential(src, stmt) if kind == "credential" else _statement_text(src, stmt)
+        if kind not in ("tvf", "procedure", "package", "table"):   # routines declare their own variables;
+            # tables are generated from the model, and CREATE TABLE AS reads rowset variables
+            obj.ddl, unknown = _fold_variables(obj.ddl, stmt, src, self.env)
+            if unknown:
+                obj.notes.append(f"uses {', '.join(unknown)}, whose value is only known when the script runs; "
+                                 "it cannot be copied as a definition")
+                obj.ddl = ""
         if kind in ("table", "external_table"):
             _table_layout(obj, stmt, src)
             if kind == "table" and getattr(stmt, "query", None) is not None and not obj.columns:
@@ -349,7 +395,12 @@ class _Builder:
             obj.columns = [Column(c.name.name, norm_type(c.type)) for c in stmt.items
                            if isinstance(c, A.ColumnDefinition)]
         elif kind == "assembly":
-            obj.files = [_text(src, stmt.source)] + [_text(src, f) for f in stmt.additional_files]
+            obj.files = []
+            for f in (stmt.source,) + tuple(stmt.additional_files):
+                expr = f.items[0] if isinstance(f, A.Construct) and f.items else f
+                folded = fold(expr, self.env) if self.env is not None else None
+                obj.files.append(json.dumps(folded.known_prefix) if folded is not None and folded.complete
+                                 else _text(src, expr))
         if kind == "statistics":
             t = obj.name.split(".")[0]
             obj.depends = [key_of("table", obj.database, obj.schema, t)]
@@ -441,12 +492,15 @@ def build_model(scripts, model: Model | None = None) -> Model:
     for path, script in scripts:
         src = script.source.text if script.source is not None else ""
         b.rowsets = {}
+        b.env = Environment()
         for stmt, ctx, depth in iter_statements(script.statements):
             if depth:
                 continue
             k = stmt.kind
             try:
-                if isinstance(stmt, A.RowsetAssignment):
+                if isinstance(stmt, A.Declare):
+                    b.env.vars[stmt.variable.name] = stmt
+                elif isinstance(stmt, A.RowsetAssignment):
                     from .jobs import infer_columns
                     cols = infer_columns(stmt.query, b.rowsets, b.model, ctx)
                     for t in stmt.targets:

@@ -169,7 +169,7 @@ def _create(o: CatalogObject, config, manual: list) -> list | None:
     out.append(ddl + ";")
     if o.kind == "assembly":
         for f in o.files:
-            path = _literal_value(f)
+            path = _literal_value(f.split(" AS ")[0] if " AS " in f else f)
             if path is None:
                 manual.append(ManualStep(o.key, "an assembly file named by an expression usqlrw cannot fold",
                                          f"Copy the file {f} of assembly {o.name} to the secondary store"))
@@ -184,7 +184,7 @@ def _create(o: CatalogObject, config, manual: list) -> list | None:
 def _literal_value(text: str) -> str | None:
     import usqlrw
     try:
-        s = usqlrw.parse(f'DECLARE @f string = {text.split(" AS ")[0] if " AS " in text else text};')
+        s = usqlrw.parse(f"DECLARE @f string = {text};")
     except Exception:
         return None
     v = s.statements[0].value
