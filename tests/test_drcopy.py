@@ -69,6 +69,11 @@ def test_dr_copy_without_rewrite_copies_the_latest_run_of_each_recurrence(emulat
     assert {r["recurrenceName"] for r in manifest["recurrences"]} == {"daily ingest", "hourly export"}
     assert [p["pipelineName"] for p in manifest["pipelines"]] == ["etl"]
     assert "2 job(s)" in stdout
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(manifest, json.loads((JOBS / "job-bundle.schema.json").read_text()))
+    for j in manifest["jobs"]:
+        import hashlib
+        assert hashlib.sha256((out / j["script"]).read_bytes()).hexdigest() == j["scriptSha256"]
 
 
 def test_dr_copy_rewrites_for_the_secondary_and_the_bundle_runs_there(emulator, tmp_path):
