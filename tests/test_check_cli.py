@@ -173,6 +173,11 @@ def test_rules_command_lists_and_explains():
     assert code == 0 and out.startswith("SEM007 (unused-rowset)")
     code, out, _ = run("rules", "--format", "json")
     assert {r["code"] for r in json.loads(out)} >= {"DR001", "SEM010", "PRS"}
+    code, out, _ = run("rules", "--format", "markdown")
+    assert out.splitlines()[2] == "| `DR001` | absolute-primary-path | an absolute path to the primary region's store or blob account |"
+    assert "| `DR003` | unmapped-database | a database the DR config does not cover (needs a DR config) |" in out
+    code, out, _ = run("rules", "SEM007", "--format", "markdown")
+    assert out.startswith("### SEM007 unused-rowset") and "```sql" in out
     code, _, err = run("rules", "XX1")
     assert code == 2 and "no rule" in err
 

@@ -190,7 +190,8 @@ def _show_settings(runner, path: str) -> None:
 
 @click.command("rules")
 @click.argument("code", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown: the rules table for documentation.")
 def rules(code, fmt):
     """List the lint rules, or explain one (CODE or name) with a bad and a good example."""
     import json
@@ -202,12 +203,24 @@ def rules(code, fmt):
             raise click.UsageError(f"no rule {code!r}; `usqlrw rules` lists them")
         if fmt == "json":
             click.echo(json.dumps(_rule_dict(r), indent=2))
+        elif fmt == "markdown":
+            d = _rule_dict(r)
+            click.echo(f"### {r.code} {r.name}\n\n{r.summary}.\n\n{d['explanation']}\n")
+            for title in ("bad", "good"):
+                if d[title]:
+                    click.echo(f"{title.capitalize()}:\n\n```sql\n{d[title]}\n```\n")
         else:
             click.echo(r.explain())
         return
     rs = listed_rules()
     if fmt == "json":
         click.echo(json.dumps([_rule_dict(r) for r in rs], indent=2))
+        return
+    if fmt == "markdown":
+        click.echo("| code | name | what it reports |\n|---|---|---|")
+        for r in rs:
+            notes = [n for n, on in (("needs a DR config", r.needs_config), ("warning", r.severity == "warning")) if on]
+            click.echo(f"| `{r.code}` | {r.name} | {r.summary}{' (' + ', '.join(notes) + ')' if notes else ''} |")
         return
     width = max(len(r.name) for r in rs)
     for r in rs:
