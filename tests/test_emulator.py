@@ -398,3 +398,17 @@ def test_times_of_every_precision_are_read(text):
     from usqlrw.jobs.odata import parse_time
     d = parse_time(text)
     assert d.tzinfo is not None and (d.year, d.month, d.day) == (2024, 1, 2)
+
+
+def test_unknown_accounts_can_be_refused():
+    from msrestazure.azure_exceptions import CloudError
+    from usqlrw.jobs.emulator import Emulator
+    with Emulator(accounts={PRIMARY: PRIMARY_STORE}, auto_create_accounts=False, max_lifetime=60) as emu:
+        job, cat, arm = sdk_clients(emu)
+        assert list(job.job.list(PRIMARY)) == []
+        with pytest.raises(CloudError) as e:
+            list(job.job.list("nosuchadla"))
+        assert e.value.status_code == 404 and e.value.error.error == "AccountNotFound"
+        with pytest.raises(CloudError) as e:
+            arm.accounts.get("rg", "nosuchadla")
+        assert e.value.status_code == 404
