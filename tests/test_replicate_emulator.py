@@ -96,7 +96,8 @@ def test_model_from_the_primary_catalog_matches_the_scripts(emulator):
     job, cat, _ = sdk_clients(emulator)
     ddl = (PIPELINE / "00_catalog.usql").read_text(encoding="utf-8")
     assert _run(job, PRIMARY, ddl, "ddl") == ("Succeeded", [])
-    remote = model_from_catalog(cat, PRIMARY)
+    from types import SimpleNamespace
+    remote = model_from_catalog(SimpleNamespace(catalog=cat), PRIMARY)
     local = build_model([("00_catalog.usql", usqlrw.parse(ddl))])
     for key, o in local.objects.items():
         if o.kind not in ("table", "tvf", "view", "type"):
@@ -118,7 +119,7 @@ def test_model_from_the_primary_catalog_matches_the_scripts(emulator):
 
 def test_cli_catalog_from_primary(emulator, tmp_path):
     from usqlrw.cli import main
-    job, _, _ = sdk_clients(emulator)
+    job, cat, _ = sdk_clients(emulator)
     # an object no script in the repository creates: made by hand on the primary
     extra = ("USE DATABASE Sales;\nCREATE TABLE dbo.Manual (k int, v string, INDEX i CLUSTERED (k) "
              "DISTRIBUTED BY HASH (k));\n")
@@ -136,6 +137,15 @@ def test_cli_catalog_from_primary(emulator, tmp_path):
     assert tables == {"Orders", "DailyTotalsDR", "Manual"}
     dr = usqlrw.parse((out / "primary" / "jobs" / "20_daily_totals.usql").read_bytes())
     assert any(x.kind == "Output" for x in dr.statements)
+    # the same from a saved pull
+    import json
+    from usqlrw.jobs.catalog import pull_catalog
+    from types import SimpleNamespace
+    (tmp_path / "pulled.json").write_text(json.dumps(pull_catalog(SimpleNamespace(catalog=cat), PRIMARY)))
+    out2 = tmp_path / "out2"
+    assert main(["replicate", "-c", str(tmp_path / "dr.toml"), str(PIPELINE / "20_daily_totals.usql"),
+                 "-o", str(out2), "--catalog", str(tmp_path / "pulled.json")]) == 0
+    assert (out2 / "catalog" / "sync.usql").read_bytes() == (out / "catalog" / "sync.usql").read_bytes()
     # an unreachable endpoint is one line and exit 1
     rc = main(["replicate", "-c", str(tmp_path / "dr.toml"), str(PIPELINE), "-o", str(tmp_path / "o2"),
                "--catalog-from-primary", "--endpoint", "http://127.0.0.1:9"])

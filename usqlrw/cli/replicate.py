@@ -17,8 +17,10 @@ import click
                    "then apply the scripts' DDL on top: objects no script creates are synced too.")
 @click.option("--endpoint", envvar="USQLRW_ADLA_ENDPOINT", default=None,
               help="With --catalog-from-primary: the service (default), an emulator URL, or 'emulator'.")
+@click.option("--catalog", "catalog_file", type=click.Path(dir_okay=False, exists=True),
+              help="Start the catalog model from a saved catalog: a pulled catalog (JSON) or a catalog/model.json.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any write cannot be replicated.")
-def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary, endpoint, strict):
+def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary, endpoint, catalog_file, strict):
     """Generate catalog-sync DDL, DR copies of the jobs, import and snapshot scripts.
 
     Scripts are read in the order given (folders: sorted, recursively); DDL is applied in that
@@ -60,6 +62,15 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
         click.echo(e, err=True)
 
     base = None
+    if catalog_file and catalog_from_primary:
+        raise click.UsageError("--catalog and --catalog-from-primary exclude each other")
+    if catalog_file:
+        from ..replicate.remote import load_catalog
+        try:
+            with open(catalog_file, encoding="utf-8") as f:
+                base = load_catalog(f.read())
+        except (ValueError, OSError, KeyError, TypeError) as e:
+            raise click.BadParameter(f"{catalog_file}: {e}", param_hint="--catalog") from None
     if catalog_from_primary:
         from ..jobs.client import describe_error, make_clients, resolve_endpoint
         from ..replicate.remote import model_from_catalog
@@ -69,7 +80,7 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
             raise click.BadParameter(str(e), param_hint="--endpoint") from None
         try:
             clients = make_clients(ep)
-            base = model_from_catalog(clients.catalog, config.primary_analytics)
+            base = model_from_catalog(clients, config.primary_analytics)
         except Exception as e:   # the service, the network or the credentials: one line, exit 1
             click.echo(f"{config.primary_analytics}: cannot read the catalog: {describe_error(e)}", err=True)
             return 1
