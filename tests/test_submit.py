@@ -301,7 +301,8 @@ def test_no_secret_reaches_output_logs_or_the_ledger(emulator, tmp_path, caplog,
     outputs.append(run("submit", *common, "--retries", 1, "--retry-backoff", 0.01, EXAMPLES / "aggregate.usql", env=env))
     outputs.append(run("submit", *common, "--wait", "--poll-interval", 0, "--retry-backoff", 0.01,
                        EXAMPLES / "aggregate.usql", env=env))
-    outputs.append(run("submit", *common, "--wait", "--format", "json", JOBS / "syntax_error.usql", env=env))
+    outputs.append(run("submit", *common, "--wait", "--poll-interval", 0, "--format", "json", JOBS / "syntax_error.usql",
+                       env=env))
     outputs.append(run("submit", "--endpoint", endpoint.replace(str(emulator.port), "9"), "-a", PRIMARY,
                        "--retries", 0, "--no-ledger", EXAMPLES / "aggregate.usql", env=env))
     job, _, _ = sdk_clients(emulator)
