@@ -126,8 +126,9 @@ def build_bundle(scripts, config, previous: Model | None = None, errors=(), base
                  [{"table": m["table"], "partition": m["partition"], "statement": m["statement"]}
                   for m in plan.moves], parameters=plan.parameters)
 
-    pairs, snap_problems = snapshot_pairs(model, config)
+    pairs, snap_problems, snap_notes = snapshot_pairs(model, config)
     b.problems += snap_problems
+    b.warnings += snap_notes
     for p in pairs:
         key = "table:" + ".".join(p.table)
         run = "on_demand" if key in written else "always"

@@ -79,9 +79,10 @@ def _pair(t: CatalogObject, config, partition: str | None) -> SnapshotPair:
     return SnapshotPair(table, partition, name, export, "\n".join(imp) + "\n", loc, list(cols))
 
 
-def snapshot_pairs(model: Model, config, tables=None) -> tuple[list, list]:
-    """([SnapshotPair], [problem]) for the model's tables (or only ``tables``: a set of keys)."""
-    pairs, problems = [], []
+def snapshot_pairs(model: Model, config, tables=None) -> tuple[list, list, list]:
+    """([SnapshotPair], [problem], [note]) for the model's tables (or only ``tables``: a set of keys).
+    A problem is a table that cannot be snapshotted; a note, partitions that are not known statically."""
+    pairs, problems, notes = [], [], []
     for t in sorted((o for o in model.objects.values() if o.kind == "table"), key=lambda o: o.key.lower()):
         if tables is not None and t.key not in tables:
             continue
@@ -96,10 +97,10 @@ def snapshot_pairs(model: Model, config, tables=None) -> tuple[list, list]:
             continue
         if t.partitioned_by:
             if not t.partitions:
-                problems.append(f"{name}: partitioned, but no script adds a partition with constant values; "
-                                "snapshot its run-time partitions with the jobs' import scripts")
+                notes.append(f"{name}: partitioned, but no script adds a partition with constant values; "
+                                "its run-time partitions are copied by the jobs' import scripts, not by snapshots")
             for p in t.partitions:
                 pairs.append(_pair(t, config, p))
         else:
             pairs.append(_pair(t, config, None))
-    return pairs, problems
+    return pairs, problems, notes
