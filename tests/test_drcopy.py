@@ -92,16 +92,16 @@ def test_dr_copy_rewrites_for_the_secondary_and_the_bundle_runs_there(emulator, 
         assert PRIMARY_STORE not in text
         assert j["account"] == SECONDARY
     # submitting the bundle on the secondary: every job succeeds, linked to the same recurrences
-    code, stdout, err = run("submit", "--endpoint", emulator.url, "--bundle", out, "--wait", "--poll-interval", 0,
-                            "--ledger", tmp_path / "ledger.jsonl")
+    code, stdout, err = run("submit", "--endpoint", emulator.url, "--bundle", out, "--wait", "--poll-interval", 0)
     assert code == 0, stdout + err
     assert stdout.count("Succeeded") == 2
     recs = {str(r.recurrence_id): r for r in job.recurrence.list(SECONDARY)}
     assert set(recs) == {ingest, export} and all(r.num_jobs_succeeded == 1 for r in recs.values())
     assert [p.pipeline_name for p in job.pipeline.list(SECONDARY)] == ["etl"]
     # and a second submission of the same bundle starts nothing
-    code, stdout, err = run("submit", "--endpoint", emulator.url, "--bundle", out, "--ledger", tmp_path / "ledger.jsonl")
+    code, stdout, err = run("submit", "--endpoint", emulator.url, "--bundle", out / "manifest.json")
     assert code == 0 and stdout.count("already-submitted") == 2
+    assert (out / "usqlrw-submissions.jsonl").exists()    # the bundle keeps its own ledger
     assert len([a for a, _ in emulator.created if a == SECONDARY]) == 2
 
 

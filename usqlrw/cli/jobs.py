@@ -115,8 +115,9 @@ def _with(opts):
               help="With --wait: stop waiting after this many seconds (exit 1 if jobs are still running).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; contact nothing.")
 @click.option("--max-parallel", type=click.IntRange(1), default=4, show_default=True)
-@click.option("--ledger", type=click.Path(dir_okay=False), default="usqlrw-submissions.jsonl", show_default=True,
-              help="Submission ledger: reruns skip what it records as submitted.")
+@click.option("--ledger", type=click.Path(dir_okay=False), default=None,
+              help="Submission ledger: reruns skip what it records as submitted. Default: "
+                   "usqlrw-submissions.jsonl in the bundle folder with --bundle, else in the current folder.")
 @click.option("--no-ledger", is_flag=True, help="Keep no ledger (derived ids still prevent doubles).")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
               help="Retries of 429/5xx answers and dropped connections, with backoff.")
@@ -203,6 +204,9 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
     for r in reqs:
         for w in r.warnings:
             _err(f"{r.source}: warning: {w}")
+    if ledger is None:
+        base = Path(bundle) if bundle and Path(bundle).is_dir() else Path(bundle).parent if bundle else Path(".")
+        ledger = str(base / "usqlrw-submissions.jsonl")
     led = Ledger(None if no_ledger else ledger)
     if led.skipped_lines:
         _err(f"{ledger}: ignored {led.skipped_lines} unreadable line(s) (an interrupted write)")
