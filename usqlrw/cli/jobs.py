@@ -129,11 +129,11 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
            retries, retry_backoff, fmt, endpoint, state, dns_suffix, token_scope):
     """Submit U-SQL scripts (files, folders, - for standard input) or a bundle as ADLA jobs.
 
-    Submitting is idempotent: job ids derive from (account, script bytes, parameters, name), and the
+    Submitting is idempotent: job ids derive from (account, script as sent, parameters, name), and the
     ledger records each submission, so a rerun after a crash starts nothing twice.
     """
     from ..files import iter_inputs
-    from ..jobs.client import describe_error, redact
+    from ..jobs.client import redact
     from ..jobs.drcopy import BundleError, read_bundle
     from ..jobs.submit import Ledger, ParamError, RetryPolicy, Submitter, parse_param, prepare_request
 

@@ -471,16 +471,12 @@ class Submitter:
         self.progress = progress or (lambda *a, **k: None)
         self.sleep = sleep
         self.heartbeat = 60.0   # seconds between progress lines while a job stays in one state
-        self._local = threading.local()
-        self._made: list = []
-        self._made_lock = threading.Lock()
+        self._local = threading.local()   # SDK clients per worker thread
 
     def clients(self):
         c = getattr(self._local, "clients", None)
         if c is None:
             c = self._local.clients = self.clients_factory()
-            with self._made_lock:
-                self._made.append(c)
         return c
 
     def _map(self, fn, reqs):
