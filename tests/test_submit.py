@@ -435,3 +435,16 @@ def test_prelude_keeps_the_scripts_line_endings_and_the_id_follows_the_text_sent
     utf16 = crlf.decode("utf-8-sig").encode("utf-16")   # same text, other bytes: the same job
     assert prepare_request(PRIMARY, utf16, source="c.usql", params=[parse_param("n=1")]).job_id == req.job_id
     assert prepare_request(PRIMARY, lf, source="c.usql", params=[parse_param("n=1")]).job_id != req.job_id
+
+
+def test_json_output_and_standard_input(emulator):
+    r = CliRunner().invoke(cli, ["submit", "--endpoint", emulator.url, "-a", PRIMARY, "--no-ledger", "--wait",
+                                 "--poll-interval", "0", "--format", "json", "-", str(JOBS / "syntax_error.usql")],
+                           input="@a = SELECT * FROM @b;\n", catch_exceptions=False)
+    assert r.exit_code == 1
+    rows = json.loads(r.stdout)
+    assert [(x["source"], x["name"], x["status"], x["result"]) for x in rows] == [
+        ("<stdin>", "usqlrw-job", "submitted", "Succeeded"),
+        (str(JOBS / "syntax_error.usql"), "syntax_error", "submitted", "Failed")]
+    assert rows[1]["errors"][0].startswith("line 4: syntax error.")
+    assert sorted(x["jobId"] for x in rows) == sorted(j for _, j in emulator.created)
