@@ -119,7 +119,8 @@ _tables: dict = {}
 
 
 def _flat_table(lalr):
-    """{state: {terminal or rule name: (True, next state) | (False, size, callback, origin)}}."""
+    """{state: {terminal or rule name: (True, next state) | (False, size, callback, origin)}};
+    size 0 with no callback is a unit reduction that keeps its child's value."""
     key = id(lalr)
     t = _tables.get(key)
     if t is None:
@@ -132,6 +133,10 @@ def _flat_table(lalr):
                 name = str(name)  # a plain str: Lark's Token names would compare through Python
                 if action is Shift:
                     row[name] = (True, arg)
+                elif (arg.options.expand1 and arg.alias is None and len(arg.expansion) == 1
+                      and not arg.expansion[0].name.startswith("_")):
+                    # `?rule: x`: the value is x's, only the state changes (callback skipped)
+                    row[name] = (False, 0, None, str(arg.origin.name))
                 else:
                     row[name] = (False, len(arg.expansion), callbacks[arg], str(arg.origin.name))
             t[state] = row
@@ -140,40 +145,113 @@ def _flat_table(lalr):
 
 
 def _drive(p, text: str):
+    """Lex and parse ``text`` in one loop; returns what the start rule's callback returns.
+
+    The lexing half is FastContextualLexer.lex inlined (see the notes there); the parsing half is
+    Lark's ParserState.feed_token over the flattened table.
+    """
     from lark.exceptions import UnexpectedInput, UnexpectedToken
     from lark.lexer import LexerThread, Token
     from lark.parsers.lalr_interactive_parser import InteractiveParser
     from lark.parsers.lalr_parser_state import ParseConf, ParserState
     frontend = p.parser
     lalr = frontend.parser            # lark.parsers.lalr_parser.LALR_Parser
+    lexer = frontend.lexer
     table = _flat_table(lalr)
     conf = ParseConf(lalr._parse_table, lalr.parser.callbacks, "script")
-    thread = LexerThread.from_text(frontend.lexer, text)
+    thread = LexerThread.from_text(lexer, text)
+    lexer_state = thread.state
     state = ParserState(conf, thread)
     states, values = state.state_stack, state.value_stack
     end_state = conf.end_state
+    dispatch, default, ws_chars, keywords, skip, ignore, callbacks = lexer._fast or lexer._setup()
+    get = dispatch.get
+    new_str = str.__new__
+    ctr = lexer_state.line_ctr
+    end = lexer_state.text.end
+    pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
     token = None
     try:
-        for token in thread.lex(state):
-            ttype = token.type
+        while True:
+            # -- the next token --
+            row = table[states[-1]]
+            if pos >= end:
+                break
+            ch = text[pos]
+            if ch in ws_chars:
+                start = skip(text, pos).end()
+                if "\n" in text[pos:start]:
+                    line += text.count("\n", pos, start)
+                    line_start = text.rindex("\n", pos, start) + 1
+                pos = start
+                if pos >= end:
+                    break
+                ch = text[pos]
+            m = get(ch, default)(text, pos)
+            kind = None
+            if m is not None:
+                kind = m.lastgroup
+                value = m.group()
+                if kind == "NAME":
+                    kw = keywords.get(value)
+                    if kw is not None and kw in row:
+                        kind = kw
+                    elif "NAME" not in row:
+                        kind = None
+                elif kind not in row and kind not in ignore:
+                    kind = None
+            if kind is not None:
+                start = pos
+                token = new_str(Token, value)
+                token.type = kind
+                token.value = value
+                token.start_pos = start
+                token.line = line
+                token.column = start - line_start + 1
+                pos = m.end()
+                if "\n" in value:
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
+                token.end_line = line
+                token.end_column = pos - line_start + 1
+                token.end_pos = pos
+                if kind in ignore:
+                    f = callbacks.get(kind)
+                    if f is not None:
+                        f(token)
+                    continue
+                lexer_state.last_token = token
+            else:  # Lark's own lexer decides (and words any error)
+                ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
+                token = lexer.slow_token(lexer_state, state)
+                if token is None:
+                    break
+                pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
+                kind = token.type
+            # -- fed to the parser: reduce as needed, then shift --
             while True:
-                act = table[states[-1]].get(ttype)
+                act = row.get(kind)
                 if act is None:
-                    expected = {s for s in table[states[-1]] if s.isupper()}
+                    expected = {s for s in row if s.isupper()}
                     raise UnexpectedToken(token, expected, state=state, interactive_parser=None)
                 if act[0]:
                     states.append(act[1])
                     values.append(token)
                     break
                 size = act[1]
-                if size:
-                    s = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
+                if act[2] is None:
+                    del states[-1]
                 else:
-                    s = []
-                values.append(act[2](s))
-                states.append(table[states[-1]][act[3]][1])
+                    if size:
+                        s = values[-size:]
+                        del states[-size:]
+                        del values[-size:]
+                    else:
+                        s = []
+                    values.append(act[2](s))
+                row = table[states[-1]]
+                states.append(row[act[3]][1])
+                row = table[states[-1]]
         token = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
         while True:
             act = table[states[-1]].get("$END")
@@ -181,17 +259,21 @@ def _drive(p, text: str):
                 expected = {s for s in table[states[-1]] if s.isupper()}
                 raise UnexpectedToken(token, expected, state=state, interactive_parser=None)
             size = act[1]
-            if size:
-                s = values[-size:]
-                del states[-size:]
-                del values[-size:]
+            if act[2] is None:
+                del states[-1]
             else:
-                s = []
-            values.append(act[2](s))
+                if size:
+                    s = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    s = []
+                values.append(act[2](s))
             states.append(table[states[-1]][act[3]][1])
             if states[-1] == end_state:
                 return values[-1]
     except UnexpectedInput as e:
+        ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
         e.interactive_parser = InteractiveParser(lalr, state, thread)
         raise
 
@@ -383,24 +465,31 @@ def _make_fast_lexer_class():
                         lexer_state.last_token = t
                         yield t
                         continue
-                # The slow path: Lark's own lexer for this state, from the current position.
                 ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
-                ctr.column = pos - line_start + 1
-                lexer = self.lexers[parser_state.position]
-                try:
-                    t = lexer.next_token(lexer_state, parser_state)
-                except EOFError:
+                t = self.slow_token(lexer_state, parser_state)
+                if t is None:
                     return
-                except UnexpectedCharacters as e:
-                    try:
-                        last = lexer_state.last_token
-                        token = self.root_lexer.next_token(lexer_state, parser_state)
-                        raise UnexpectedToken(token, e.allowed, state=parser_state, token_history=[last],
-                                              terminals_by_name=self.root_lexer.terminals_by_name)
-                    except UnexpectedCharacters:
-                        raise e from None
                 pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
                 yield t
+
+        def slow_token(self, lexer_state, parser_state):
+            """The next token by Lark's own lexer for the parser's state, from ``line_ctr.char_pos``
+            (line and line_start_pos set too); None at the end of the text. Raises as Lark does."""
+            ctr = lexer_state.line_ctr
+            ctr.column = ctr.char_pos - ctr.line_start_pos + 1
+            lexer = self.lexers[parser_state.position]
+            try:
+                return lexer.next_token(lexer_state, parser_state)
+            except EOFError:
+                return None
+            except UnexpectedCharacters as e:
+                try:
+                    last = lexer_state.last_token
+                    token = self.root_lexer.next_token(lexer_state, parser_state)
+                    raise UnexpectedToken(token, e.allowed, state=parser_state, token_history=[last],
+                                          terminals_by_name=self.root_lexer.terminals_by_name)
+                except UnexpectedCharacters:
+                    raise e from None
 
     return FastContextualLexer
 
