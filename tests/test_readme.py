@@ -22,3 +22,12 @@ def test_readme_config_example_is_valid():
     assert blocks
     for b in blocks:
         parse_config(tomllib.loads(b))
+
+
+def test_rules_table_is_current():
+    from click.testing import CliRunner
+    from usqlrw.cli import cli
+    table = CliRunner().invoke(cli, ["rules", "--format", "markdown"]).stdout.strip()
+    start = README.index("<!-- rules:start")
+    body = README[README.index("\n", start) + 1:README.index("<!-- rules:end")]
+    assert body.strip() == table
