@@ -132,6 +132,18 @@ def test_model_applies_ddl_in_order():
 
 # -- catalog sync --------------------------------------------------------------------------------
 
+def test_sync_parts_follow_what_each_object_reads(model):
+    r = sync_script(model, CONFIG)
+    names = [n for n, _, _ in r.parts]
+    assert names == ["catalog/sync.usql", "catalog/sync.2.usql"]
+    first = {k.split(":")[0] for k, _ in r.parts[0][2]}
+    second = {k.split(":")[0] for k, _ in r.parts[1][2]}
+    assert first == {"database", "schema", "type", "assembly", "data_source", "table"}
+    assert second == {"tvf", "view", "statistics"}
+    for _, text, _ in r.parts:
+        usqlrw.parse(text)
+
+
 def test_sync_is_idempotent_ddl_in_dependency_order(model):
     r = sync_script(model, CONFIG)
     s, stmts = statements(r.text)
@@ -438,13 +450,18 @@ def test_incremental_resync_contains_exactly_the_change(tmp_path, scripts):
     changed = build_bundle(load(folder), CONFIG, prev)
     s = usqlrw.parse(changed.files["catalog/resync.usql"])
     kinds = [x.kind for x in s.statements if not isinstance(x, (A.UseDatabase, A.UseSchema))]
-    assert kinds == ["AlterTableAddColumn", "Drop", "CreateView"]
+    assert kinds == ["AlterTableAddColumn"]
+    # the view reads the altered table: it is replaced in a second part, run after the first
+    s2 = usqlrw.parse(changed.files["catalog/resync.2.usql"])
+    assert [x.kind for x in s2.statements if not isinstance(x, (A.UseDatabase, A.UseSchema))] == ["Drop", "CreateView"]
+    assert not any(k.startswith("catalog/resync.3") for k in changed.files)
     add = next(x for x in s.statements if x.kind == "AlterTableAddColumn")
     assert next(x for x in add.items if isinstance(x, A.ObjectName)).names[-1] == "DailyTotalsDR"
     assert [(c.name.name, c.type.text) for c in A.walk(add) if isinstance(c, A.ColumnDefinition)] == [
         ("Source", "string")]
     m = json.loads(changed.files["manifest.json"])
-    assert m["incremental"] and m["steps"][0]["script"] == "catalog/resync.usql"
+    assert m["incremental"] and [x["script"] for x in m["steps"][:2]] == ["catalog/resync.usql",
+                                                                          "catalog/resync.2.usql"]
 
 
 def test_incremental_new_partition_and_dropped_object(tmp_path, scripts):

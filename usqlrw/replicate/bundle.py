@@ -5,7 +5,8 @@
     OUT/manifest.json                     format usqlrw-replication-bundle/1 (see below)
     OUT/catalog/model.json                the catalog model (pass it as --previous-model next time)
     OUT/catalog/sync.usql                 catalog-sync DDL for the secondary (resync.usql when
-                                          --previous-model is given: only the changes)
+                                          --previous-model is given: only the changes); objects
+                                          that read objects of the same sync in sync.2.usql, ...
     OUT/catalog/MANUAL.md                 objects that cannot be copied by script, with commands
     OUT/primary/jobs/NAME.usql            DR copies of the jobs: run them instead of the originals
     OUT/primary/snapshots/TABLE[.PART].export.usql
@@ -87,11 +88,14 @@ def build_bundle(scripts, config, previous: Model | None = None, errors=(), base
     purpose = ("resync the secondary's catalog: only what changed since the previous model"
                if previous is not None else "create the secondary's catalog objects (idempotent)")
     sources = ", ".join(s[0] for s in scripts) or "(no scripts)"
-    body = sync.text or "// nothing changed\n"
-    b.files[sync_name] = (_header(purpose, sources, f"secondary ({sec})") + body).encode()
-    step("secondary", sync_name, purpose, sources,
-         [{"table": k.split(":", 1)[1], "partition": None, "change": a} for k, a in sync.objects
-          if k.startswith("table:")])
+    parts = sync.parts or [(sync_name, "// nothing changed\n", [])]
+    for i, (name, text, objs) in enumerate(parts, 1):
+        p = purpose if len(parts) == 1 else f"{purpose}, part {i} of {len(parts)}" + (
+            f" (objects that read part {i - 1}'s)" if i > 1 else "")
+        b.files[name] = (_header(p, sources, f"secondary ({sec})") + text).encode()
+        step("secondary", name, p, sources,
+             [{"table": k.split(":", 1)[1], "partition": None, "change": a} for k, a in objs
+              if k.startswith("table:")])
 
     written = set()
     taken: set = set()

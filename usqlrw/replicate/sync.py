@@ -12,6 +12,11 @@ in a body (a view's EXTRACT, an assembly's path) name the secondary. It is idemp
 * TVFs, views, procedures, packages, assemblies: ``DROP ... IF EXISTS`` then ``CREATE``, so a
   changed body replaces the old one.
 
+U-SQL compiles a whole script against the catalog as it was before the script ran, so an object
+that reads another object created by the same sync goes into a later part: ``sync.usql`` holds
+databases, schemas, types, assemblies, data sources and tables, ``sync.2.usql`` what reads them
+(views, TVFs, statistics), ``sync.3.usql`` what reads those, and so on.
+
 Given a previous model, only differences are emitted: new objects (as above), dropped objects
 (``DROP ... IF EXISTS``), changed bodies (drop and create), table columns added or dropped
 (``ALTER TABLE ADD/DROP COLUMN``), partitions added or dropped. Changes DDL cannot make in place
@@ -50,10 +55,14 @@ class ManualStep:
                 "before": self.before}
 
 
+_CONTAINERS = ("database:", "schema:", "credential:")
+
+
 @dataclass
 class SyncResult:
-    text: str                                   # the sync script (secondary names), "" if nothing
+    text: str                                   # every part, concatenated (secondary names); "" if nothing
     objects: list = field(default_factory=list)  # [(key, action)] in script order
+    parts: list = field(default_factory=list)    # [(script name, text, [(key, action)])], run in order
     manual: list = field(default_factory=list)   # [ManualStep]
     warnings: list = field(default_factory=list)
 
@@ -239,13 +248,18 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
     """The catalog-sync script for ``model`` (all of it, or what changed since ``previous``)."""
     from ..rewrite import rewrite_text
     res = SyncResult("")
-    blocks = []
+    blocks = []            # (level, text, key, action)
     manual: list = []
+    level: dict = {}       # key -> the part (1, 2, ...) an emitted object is created in
 
     def block(o, stmts, action):
-        blocks.append("\n".join([f"// {action}: {o.kind} {'.'.join(o.qualified)} ({o.source})"]
-                                + _use(o) + stmts))
-        res.objects.append((o.key, action))
+        # an object goes in a later part than every object it reads that this sync also creates:
+        # U-SQL compiles a script against the catalog as it was before the script ran
+        deps = [level[d] for d in o.depends if d in level and not d.startswith(_CONTAINERS)
+                and o.kind != "table"]   # a table's DDL is generated from the model and reads nothing
+        lv = level[o.key] = 1 + max(deps, default=0)
+        blocks.append((lv, "\n".join([f"// {action}: {o.kind} {'.'.join(o.qualified)} ({o.source})"]
+                                     + _use(o) + stmts), o.key, action))
 
     renamed = {}   # previous key -> new object, for tables RENAMEd on the primary
     if previous is not None:
@@ -259,9 +273,9 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
     if previous is not None:   # drops first, dependants before what they depend on
         for old_key, o in sorted(renamed.items()):
             old = previous.objects[old_key]
-            blocks.append("\n".join([f"// rename: table {'.'.join(old.qualified)} -> {'.'.join(o.qualified)}",
-                                     f"RENAME TABLE IF EXISTS {_q(_name_parts(old))} TO {_q(_name_parts(o))};"]))
-            res.objects.append((o.key, "rename"))
+            blocks.append((1, "\n".join([f"// rename: table {'.'.join(old.qualified)} -> {'.'.join(o.qualified)}",
+                                         f"RENAME TABLE IF EXISTS {_q(_name_parts(old))} TO {_q(_name_parts(o))};"]),
+                           o.key, "rename"))
         gone = [o for k, o in previous.objects.items() if k not in model.objects and k not in renamed]
         for o in reversed(Model({x.key: x for x in gone}).ordered()):
             if o.kind == "credential":
@@ -270,10 +284,9 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
                                          f"{config.secondary_analytics} -DatabaseName "
                                          f"{config.database(o.database)} -Name {o.name}"))
                 continue
-            blocks.append("\n".join([f"// drop: {o.kind} {'.'.join(o.qualified)}",
-                                     *( [f"USE DATABASE {S.quote_ident(o.database)};"] if o.kind != "database" else []),
-                                     _drop(o)]))
-            res.objects.append((o.key, "drop"))
+            blocks.append((1, "\n".join([f"// drop: {o.kind} {'.'.join(o.qualified)}",
+                                         *([f"USE DATABASE {S.quote_ident(o.database)};"] if o.kind != "database" else []),
+                                         _drop(o)]), o.key, "drop"))
 
     moved = {o.key: k for k, o in renamed.items()}
     for o in model.ordered():
@@ -308,8 +321,17 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
     res.manual = manual
     if not blocks:
         return res
-    text = "\n\n".join(blocks) + "\n"
-    r = rewrite_text(text, config, path)
-    res.warnings = [f"{path}:{w.line}:{w.column}: {w.message}" for w in r.warnings]
-    res.text = r.text
+    for lv in sorted({b[0] for b in blocks}):
+        name = part_name(path, lv)
+        text = "\n\n".join(b[1] for b in blocks if b[0] == lv) + "\n"
+        r = rewrite_text(text, config, name)
+        res.warnings += [f"{name}:{w.line}:{w.column}: {w.message}" for w in r.warnings]
+        res.parts.append((name, r.text, [(b[2], b[3]) for b in blocks if b[0] == lv]))
+    res.objects = [o for _, _, objs in res.parts for o in objs]
+    res.text = "".join(t for _, t, _ in res.parts)
     return res
+
+
+def part_name(path: str, level: int) -> str:
+    """``catalog/sync.usql`` for the first part, ``catalog/sync.2.usql`` for the second..."""
+    return path if level == 1 else f"{path[:-5]}.{level}.usql"
