@@ -52,6 +52,11 @@ CASES = [
     ("CRLF line endings",
      "USE DATABASE db;\r\n@a = SELECT x FROM @t\r\n@b = SELECT x FROM @a;\r\n", 2, 22,
      "missing ';' at the end of the statement"),
+    ("a join the reference does not have",
+     "@a = SELECT * FROM @t AS t\n  FULL SEMIJOIN @u AS u ON t.x == u.x;", 2, 3,
+     "FULL SEMIJOIN is not a join U-SQL has"),
+    ("OUTER JOIN without a side",
+     "@a = SELECT * FROM @t AS t OUTER JOIN @u AS u ON t.x == u.x;", 1, 28, "OUTER JOIN is not a join"),
     ("a query that is not assigned",
      "USE DATABASE db;\nSELECT x FROM @t;", 2, 1, "a statement cannot start with SELECT (assign"),
 ]

@@ -445,6 +445,23 @@ class Builder:
         mode = "EXECUTE" if "EXECUTE" in _kw(c) else "LOCATION"
         return A.ExternalRowset(_span(c), n[0], mode, n[1])
 
+    _JOIN_HINTS = frozenset({"SERIAL", "PAIR", "BROADCASTLEFT", "BROADCASTRIGHT", "FULLCROSS",
+                             "MERGE", "HASH", "LOOP", "INDEXLOOKUP"})
+
+    def join_operator(self, c):
+        """The grammar reads every [side] [OUTER] [hints] join word; this keeps the reference's."""
+        words = tuple(t.value for t in c if t.value not in self._JOIN_HINTS)
+        side = words[0] if words[0] in ("INNER", "LEFT", "RIGHT", "FULL", "CROSS") else None
+        outer = "OUTER" in words
+        kind = words[-1]
+        ok = (kind == "JOIN" and not (outer and side in (None, "INNER", "CROSS"))) or \
+             (kind in ("SEMIJOIN", "ANTISEMIJOIN") and side in (None, "LEFT", "RIGHT") and not outer)
+        if not ok:
+            raise _error_at(c[0], f"{' '.join(words)} is not a join U-SQL has: use [INNER] JOIN, "
+                                  f"LEFT|RIGHT|FULL [OUTER] JOIN, CROSS JOIN, or [LEFT|RIGHT] SEMIJOIN/ANTISEMIJOIN")
+        hints = tuple(t.value for t in c if t.value in self._JOIN_HINTS)
+        return A.node_class("join_operator")(_span(c), (), words[:-1] + hints + (kind,))
+
     # -- OUTPUT and DML --
 
     def output(self, c):
