@@ -595,3 +595,17 @@ def test_every_script_in_the_repository_gives_a_bundle_that_parses():
             if name.endswith(".usql"):
                 usqlrw.parse(data)
         json.loads(b.files["manifest.json"])
+
+
+def test_procedure_calls_that_write_tables_are_reported():
+    ddl = usqlrw.parse("CREATE DATABASE D; USE DATABASE D;\n"
+                       "CREATE TABLE T (a int, INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a));\n"
+                       "CREATE PROCEDURE dbo.Load(@n int) AS BEGIN\n"
+                       "  INSERT INTO T SELECT @n AS a FROM (VALUES (1)) AS x(z);\nEND;\n"
+                       "CREATE PROCEDURE dbo.Nothing() AS BEGIN\n"
+                       "  @r = SELECT 1 AS a FROM (VALUES (1)) AS x(z);\n"
+                       "  OUTPUT @r TO \"/x.csv\" USING Outputters.Csv();\nEND;\n")
+    job = usqlrw.parse("USE DATABASE D;\ndbo.Load(3);\ndbo.Nothing();\n")
+    plan = plan_job("job.usql", job, build_model([("ddl.usql", ddl)]), CONFIG)
+    assert plan.dr_copy is None and len(plan.problems) == 1
+    assert "D.dbo.Load" in plan.problems[0] and "writes D.dbo.T" in plan.problems[0]

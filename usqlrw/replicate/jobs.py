@@ -326,6 +326,13 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                 if isinstance(t, A.Variable):
                     rowsets[t.name.lower()] = cols
             continue
+        if isinstance(stmt, A.ProcedureCall):
+            for table in _procedure_writes(stmt, ctx, model):
+                plan.problems.append(
+                    f"{path}:{stmt.span.line}: calls procedure {'.'.join(qualify('procedure', stmt.procedure.names, ctx))}, "
+                    f"which writes {table}: rows written inside a procedure are not staged; resync {table} "
+                    "with its snapshot scripts after the job runs, or move the INSERT into the job script")
+            continue
         is_ctas = k == "CreateTable" and stmt.query is not None
         if k == "Drop" and stmt.object_kind == "table":
             db, sch, nm = qualify("table", stmt.object.names, ctx)
@@ -470,6 +477,28 @@ def _idempotent(src: str, stmt) -> str:
         return text
     words = "IF NOT EXISTS " if m.group(2).upper() == "ADD" else "IF EXISTS "
     return text[:end + m.end()] + words + text[end + m.end():]
+
+
+def _procedure_writes(call, ctx, model: Model) -> list:
+    """The tables (qualified, as text) a called procedure's body writes, as far as the model knows it."""
+    db, sch, nm = qualify("procedure", call.procedure.names, ctx)
+    proc = model.get("procedure", db, sch, nm)
+    if proc is None or not proc.ddl:
+        return []
+    import usqlrw
+    try:
+        script = usqlrw.parse(f"USE DATABASE {S.quote_ident(db)};\n{proc.ddl};\n")
+    except Exception:
+        return []
+    out = []
+    for st, c, _ in iter_statements(script.statements):
+        if isinstance(st, A.Insert) or st.kind == "TruncateTable" or (st.kind == "CreateTable" and st.query is not None):
+            on = st.table if isinstance(st, (A.Insert, A.CreateTable)) else next(
+                x for x in st.items if isinstance(x, A.ObjectName))
+            name = ".".join(qualify("table", on.names, c))
+            if name not in out:
+                out.append(name)
+    return out
 
 
 _VOLATILE = re.compile(r"\b(Now|UtcNow|Today|NewGuid|Random)\b")
