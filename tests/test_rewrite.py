@@ -136,3 +136,13 @@ def test_conflicting_edits_are_an_error():
 def test_unparsable_input_raises_syntax_error():
     with pytest.raises(usqlrw.USqlSyntaxError):
         rewrite_text("@a = SELECT a FROM;", CONFIG)
+
+
+def test_names_inside_insert_sources_and_assembly_sources_are_mapped():
+    src = ("USE DATABASE Sales;\n"
+           "INSERT INTO dbo.Archive SELECT * FROM dbo.Orders;\n"
+           "INSERT INTO dbo.Archive SELECT * FROM (SELECT * FROM [Web Logs].dbo.Visits) AS v;\n")
+    out = rewrite_text(src, CONFIG).text
+    assert out == ("USE DATABASE SalesDR;\n"
+                   "INSERT INTO dbo.Archive SELECT * FROM dbo.OrdersDR;\n"
+                   "INSERT INTO dbo.Archive SELECT * FROM (SELECT * FROM [WebLogsDR].dbo.Visits) AS v;\n")

@@ -58,7 +58,8 @@ def _child_fields(cls) -> tuple:
     try:
         return _CHILD_FIELDS[cls]
     except KeyError:
-        names = tuple(f.name for f in fields(cls) if f.name not in ("span", "source", "comments"))
+        names = tuple(f.name for f in fields(cls) if f.name != "span"
+                      and not (cls.__name__ == "Script" and f.name in ("source", "comments")))
         _CHILD_FIELDS[cls] = names
         return names
 
@@ -541,7 +542,7 @@ def to_dict(node: Node) -> dict:
         d["kind"] = n.kind
         d["span"] = n.span.to_dict()
         for f in fields(n):
-            if f.name not in ("span", "source"):
+            if f.name != "span" and not (isinstance(n, Script) and f.name == "source"):
                 d[f.name] = conv(getattr(n, f.name), None)
     return root
 
