@@ -318,28 +318,10 @@ class Builder:
         var = _tok(c, "SYSVAR") or _tok(c, "VARIABLE")
         return A.SetOption(_span(c), token_node(var), _nodes(c)[-1])
 
-    def _if(self, c):
-        branches, otherwise, i = [], (), 0
-        cond = None
-        for x in c:
-            if isinstance(x, tuple):
-                branches.append((cond, x))
-            elif isinstance(x, A.Node) and x.kind == "ElseIf":
-                branches.append(x.items_pair)
-            elif isinstance(x, A.Node):
-                cond = x
-        return branches
-
-    def if_(self, c):  # pragma: no cover - Lark calls "if" through getattr below
-        raise AssertionError
-
     def else_if(self, c):
         cond = _nodes(c)[0]
         stmts = next(x for x in c if isinstance(x, tuple))
         return _ElseIf(_span(c), cond, stmts)
-
-    def else_(self, c):  # pragma: no cover
-        raise AssertionError
 
     def reference_assembly(self, c):
         return A.ReferenceAssembly(_span(c), _with_roles("reference_assembly", _nodes(c))[0], False)
@@ -380,9 +362,6 @@ class Builder:
         name = A.ObjectName(var.span, (var,), "script_tvf", "call")
         n = _nodes(c)
         return A.TvfCall(_span(c), name, _args(n), _alias(n))
-
-    def raise_(self, c):  # pragma: no cover - Lark calls "raise" through getattr below
-        raise AssertionError
 
     def rename_table(self, c):
         n = _with_roles("rename_table", _nodes(c))
@@ -626,10 +605,7 @@ class Builder:
         init = _first(n, A.node_class("initializer"))
         return A.New(_span(c), typ, args.items if args else (), init)
 
-    def lambda_(self, c):  # pragma: no cover
-        raise AssertionError
-
-    def _lambda(self, c):
+    def lambda_(self, c):
         p = c[0].value
         if p.startswith("("):  # (a, b) or typed: (string a, int b): the name is each last word
             params = tuple(w.split()[-1] for w in p[1:-1].replace("?", " ").split(",") if w.strip())
@@ -783,6 +759,7 @@ class _ElseIf(A.Node):
 
 
 def _if(self, c):
+    """IF ... THEN ... [ELSEIF ... THEN ...]* [ELSE ...] END."""
     branches, otherwise = [], ()
     n = [x for x in c if isinstance(x, (A.Node, tuple))]
     branches.append((n[0], n[1]))
@@ -808,10 +785,8 @@ def _else(self, c):
     return next((x for x in c if isinstance(x, tuple)), ())
 
 
-# Python keywords cannot be method names; Lark looks the callbacks up with getattr.
-setattr(Builder, "if", _if)
-setattr(Builder, "else", _else)
-setattr(Builder, "lambda", Builder._lambda)
-setattr(Builder, "raise", _raise)
-setattr(Builder, "return", _return)
-del Builder.if_, Builder.else_, Builder.lambda_, Builder._if, Builder.raise_
+# Aliases that are Python keywords cannot be method names; Lark looks callbacks up with getattr.
+for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_,
+                               "raise": _raise, "return": _return}.items():
+    setattr(Builder, _alias_name, _callback)
+del _alias_name, _callback
