@@ -50,7 +50,22 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="usqlrw")
 def cli():
-    """Parse, check and rewrite U-SQL scripts for Azure Data Lake Analytics disaster recovery."""
+    """Parse, check and rewrite U-SQL scripts for Azure Data Lake Analytics disaster recovery.
+
+    \b
+    Typical uses:
+      usqlrw check jobs/                                  pre-commit: syntax, semantic and DR rules
+      usqlrw rewrite -c dr.toml --diff jobs/              what a failover changes in the scripts
+      usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
+      usqlrw submit --rewrite dr.toml --wait jobs/        run the jobs on the secondary
+      usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
+
+    \b
+    Exit status: 0 ok, 1 findings or errors, 2 usage errors.
+    Environment: USQLRW_CACHE_DIR (parser cache), USQLRW_ADLA_ENDPOINT (emulator URL),
+    USQLRW_ADLA_TOKEN (bearer token), NO_COLOR.
+    `usqlrw COMMAND --help` explains each command.
+    """
 
 
 def main(argv=None):
