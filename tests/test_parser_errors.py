@@ -57,6 +57,8 @@ CASES = [
      "FULL SEMIJOIN is not a join U-SQL has"),
     ("OUTER JOIN without a side",
      "@a = SELECT * FROM @t AS t OUTER JOIN @u AS u ON t.x == u.x;", 1, 28, "OUTER JOIN is not a join"),
+    ("unclosed statement lambda",
+     "DECLARE @f Func<int, int> = x => { return x;\n", 1, 34, "unclosed { ... } lambda body"),
     ("a query that is not assigned",
      "USE DATABASE db;\nSELECT x FROM @t;", 2, 1, "a statement cannot start with SELECT (assign"),
 ]

@@ -553,6 +553,7 @@ _TERMINAL_WORDS = {
     "CAST": "a cast", "LAMBDA_PARAMS": "lambda parameters", "ARRAY_BRACKETS": "[]",
     "OUTER_UNION": "OUTER UNION", "APPLY_OPERATOR": "CROSS APPLY or OUTER APPLY",
     "NULLS_HANDLING": "INCLUDE NULLS or EXCLUDE NULLS", "ADDITIONAL_FILES": "ADDITIONAL_FILES",
+    "STATEMENT_BLOCK": "a { ... } lambda body", "LINQ_DIRECTION": "ascending or descending",
     "$END": "the end of the script",
 }
 # Shown first when they are among the expected tokens; the rest follow alphabetically.
@@ -699,6 +700,9 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
                 expected = []
             elif rest == "/*":
                 msg, expected = "unterminated /* comment", []
+            elif tok.value == "{" and "STATEMENT_BLOCK" in names:
+                msg = "unclosed { ... } lambda body (or one nested more than four levels deep)"
+                expected = []
             elif tok.value == "[" and "]" not in text[offset:].split("\n", 1)[0]:
                 msg, expected = "unterminated [quoted identifier]", []
             elif tok.value == "=" and any(n in terminals and terminals[n].pattern.value == "=="
