@@ -49,6 +49,8 @@ def test_construct_parses(text, expect):
     assert [s.kind for s in script.statements] == expect
     for node in A.walk(script):  # every node has a span inside the text
         assert 0 <= node.span.start <= node.span.end <= len(text)
+        if isinstance(node, A.ObjectName):  # and every catalog name a role
+            assert node.object_kind and node.action, node
     A.to_dict(script)
 
 
