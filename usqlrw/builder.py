@@ -278,9 +278,9 @@ class Builder:
         return A.DottedName(_span(c), tuple(x.value for x in c if x.type == "NAME"))
 
     def type(self, c):
-        dn = c[0]
-        text = "".join(x.value if isinstance(x, Token) else ".".join(x.names) for x in c)
-        return A.Type(_span(c), ".".join(dn.names), text, _tok(c, "QMARK") is not None)
+        name = ".".join(x.value for x in c if x.type == "NAME")
+        return A.Type(_span(c), name, "".join(x.value for x in c),
+                      any(x.type == "QMARK" for x in c))
 
     # -- script and statements --
 

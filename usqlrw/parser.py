@@ -138,9 +138,10 @@ def _flat_table(lalr):
                 name = str(name)  # a plain str: Lark's Token names would compare through Python
                 if action is Shift:
                     row[name] = (True, arg)
-                elif (arg.options.expand1 and arg.alias is None and len(arg.expansion) == 1
-                      and not arg.expansion[0].name.startswith("_")):
-                    # `?rule: x`: the value is x's, only the state changes (callback skipped)
+                elif len(arg.expansion) == 1 and not arg.expansion[0].name.startswith("_") and (
+                        (arg.options.expand1 and arg.alias is None) or arg.alias == "operation"):
+                    # `?rule: x`, or an operation of one operand: the value is x's, only the
+                    # state changes (the callback is skipped)
                     row[name] = (False, 0, None, str(arg.origin.name))
                 else:
                     row[name] = (False, len(arg.expansion), callbacks[arg], str(arg.origin.name))
