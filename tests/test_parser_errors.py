@@ -59,6 +59,12 @@ CASES = [
      "@a = SELECT * FROM @t AS t OUTER JOIN @u AS u ON t.x == u.x;", 1, 28, "OUTER JOIN is not a join"),
     ("unclosed statement lambda",
      "DECLARE @f Func<int, int> = x => { return x;\n", 1, 34, "unclosed { ... } lambda body"),
+    ("an upper-case word that is no keyword",
+     "@a = SELECT x ROM @t;", 1, 15, "unexpected identifier 'ROM'; expected ';', ','"),
+    ("a statement keyword followed by a typo is not called a bad start",
+     "CREATE TABEL t (a int);", 1, 8, "unexpected identifier 'TABEL'; expected ASSEMBLY"),
+    ("lower-case C# literals are not keyword typos",
+     "DECLARE @x = true true;", 1, 19, "unexpected 'true'; expected ';', '(', an operator"),
     ("a query that is not assigned",
      "USE DATABASE db;\nSELECT x FROM @t;", 2, 1, "a statement cannot start with SELECT (assign"),
 ]

@@ -583,7 +583,7 @@ def _describe_expected(names, terminals) -> list[str]:
     # After an operand every operator is possible: say so once.
     operators = words & _OPERATORS
     if len(operators) >= 4:
-        words = (words - _OPERATORS) | {"an operator"}
+        words = (words - _OPERATORS - {"type arguments <...>"}) | {"an operator"}
     def key(w):
         bare = w.strip("'")
         return (_PREFERRED.index(bare) if bare in _PREFERRED else len(_PREFERRED), w)
@@ -591,8 +591,25 @@ def _describe_expected(names, terminals) -> list[str]:
 
 
 _OPERATORS = {f"'{o}'" for o in ("!=", "%", "&&", "&", "*", "+", "-", "/", "<", "<<", "<=", "<>", "==",
-                                  ">", ">=", ">>", "?", "??", "?.", "^", "|", "||", ".", "[", "is", "as")} | {
+                                  ">", ">=", ">>", "?", "??", "?.", "^", "|", "||", ".", "[", "is", "as",
+                                  "=>")} | {
     "AND", "OR", "IS", "IN", "LIKE", "BETWEEN", "NOT", "ESCAPE", "a cast"}
+
+
+#: C# words that are lower-case on purpose; the query-expression words (from, select, where, ...)
+#: are not here: written in lower case outside a C# query they are SQL keywords mistyped.
+_CSHARP_WORDS = frozenset({"true", "false", "null", "new", "is", "as", "typeof", "default", "out",
+                           "ref", "ascending", "descending"})
+
+
+@functools.lru_cache(maxsize=None)
+def _statement_keywords() -> frozenset:
+    """The keywords that can start a statement."""
+    p = get_parser()
+    table = p.parser.parser._parse_table
+    accepts = table.states[table.start_states["script"]]
+    names = {t.name: t.pattern.value for t in p.terminals if t.pattern.type == "str"}
+    return frozenset(names[a] for a in accepts if a in names)
 
 
 @functools.lru_cache(maxsize=None)
@@ -615,7 +632,7 @@ def _lowercase_keyword(text: str, tok) -> tuple | None:
     if m:
         cands.insert(0, (m.start(1), m.group(1)))
     for off, word in cands:
-        if word != word.upper() and word.upper() in kws:
+        if word != word.upper() and word.upper() in kws and word not in _CSHARP_WORDS:
             return off, word
     return None
 
@@ -629,7 +646,7 @@ def _keyword_starting_statement(text: str, tok) -> tuple | None:
     cannot (it was read as a name, e.g. ``SELECT ...`` with no ``@rows =``)."""
     end = tok.start_pos if tok.type != "$END" else len(text)
     m = _WORD_BEFORE.search(text, 0, end)
-    if m is None or m.group(1) not in _keywords():
+    if m is None or m.group(1) not in _keywords() or m.group(1) in _statement_keywords():
         return None
     if not _STATEMENT_START.search(text, 0, m.start(1)):
         return None
@@ -641,7 +658,7 @@ def _describe_token(tok) -> str:
         return "end of script"
     v = tok.value
     if tok.type == "NAME":
-        return f"identifier '{v}'" if not (v.isupper() and v.isalpha()) else f"keyword {v}"
+        return f"keyword {v}" if v in _keywords() else f"identifier '{v}'"
     if tok.type in ("STRING", "VERBATIM_STRING"):
         return f"string {v[:40]}{'...' if len(v) > 40 else ''}"
     if tok.type in ("VARIABLE", "SYSVAR"):
