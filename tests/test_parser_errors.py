@@ -65,6 +65,10 @@ CASES = [
      "CREATE TABEL t (a int);", 1, 8, "unexpected identifier 'TABEL'; expected ASSEMBLY"),
     ("lower-case C# literals are not keyword typos",
      "DECLARE @x = true true;", 1, 19, "unexpected 'true'; expected ';', '(', an operator"),
+    ("lower-case clause keyword read by the C# query syntax",
+     "@a = SELECT x FROM @t\nwhere x > 1;", 2, 1, "keywords are upper-case in U-SQL: write WHERE, not where"),
+    ("mixed-case names are not keyword typos",
+     "@a = SELECT Name FRM @t;", 1, 18, "unexpected identifier 'FRM'"),
     ("a query that is not assigned",
      "USE DATABASE db;\nSELECT x FROM @t;", 2, 1, "a statement cannot start with SELECT (assign"),
 ]

@@ -622,18 +622,27 @@ def _keywords() -> frozenset:
 _WORD_BEFORE = re.compile(r"(?<![@\w.])(?!\d)(\w+)\s*$")
 
 
-def _lowercase_keyword(text: str, tok) -> tuple | None:
-    """(offset, word) of a keyword written in lower or mixed case at or just before ``tok``."""
-    kws = _keywords()
-    cands = []
-    if tok.type == "NAME":
-        cands.append((tok.start_pos, tok.value))
+#: Keywords that are rarely names: typed in lower case just before an error, they are the cause.
+_STRONG_KEYWORDS = frozenset("""SELECT FROM WHERE GROUP ORDER BY HAVING JOIN ON AND OR NOT AS TO
+    EXTRACT OUTPUT USING DECLARE INSERT INTO CREATE DROP ALTER TABLE VIEW FUNCTION PROCEDURE USE
+    DATABASE SCHEMA IF THEN ELSE ELSEIF END UNION EXCEPT INTERSECT VALUES PROCESS REDUCE COMBINE
+    PRODUCE DISTINCT IN LIKE BETWEEN IS NULL CASE WHEN REFERENCE ASSEMBLY OUTER INNER LEFT RIGHT
+    CROSS APPLY EXPLODE SEMIJOIN ANTISEMIJOIN OVER PARTITION FETCH OFFSET""".split())
+
+
+def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
+    """(offset, word) of a keyword written in lower case that caused the error: the unexpected
+    token itself when its upper-case form is what the parser expected there, or the word just
+    before it when that is a clause keyword (``select x ...``)."""
+    if tok.type != "$END" and tok.value.isalpha() and tok.value.islower() \
+            and tok.value.upper() in expected_names \
+            and tok.value not in _CSHARP_WORDS:
+        return tok.start_pos, tok.value
     m = _WORD_BEFORE.search(text, 0, tok.start_pos if tok.type != "$END" else len(text))
     if m:
-        cands.insert(0, (m.start(1), m.group(1)))
-    for off, word in cands:
-        if word != word.upper() and word.upper() in kws and word not in _CSHARP_WORDS:
-            return off, word
+        word = m.group(1)
+        if word.islower() and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
+            return m.start(1), word
     return None
 
 
@@ -688,7 +697,7 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             offset = len(text)
             line, col = line_col(text, offset)
             msg = "unexpected end of script"
-            lower = _lowercase_keyword(text, tok)
+            lower = _lowercase_keyword(text, tok, names)
             if lower is not None:
                 offset, word = lower
                 line, col = line_col(text, offset)
@@ -710,7 +719,7 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
                 msg = f"unexpected {_describe_token(tok)}"
             before = text[:offset].rstrip()
             rest = text[offset:offset + 2]
-            lower = _lowercase_keyword(text, tok)
+            lower = _lowercase_keyword(text, tok, names)
             if lower is not None:
                 offset, word = lower
                 line, col = line_col(text, offset)
