@@ -19,10 +19,8 @@ from usqlrw.source import decode
 from parse_helpers import fixture_scripts, outcome
 
 
-@pytest.fixture(scope="module")
-def reference():
-    lk = lark.Lark(P.grammar_path().read_text(encoding="utf-8"), **P.lark_options())
-
+def lark_parse(lk):
+    """usqlrw.parse, but through ``Lark.parse`` of the Lark object ``lk``."""
     def parse(text):
         src = decode(text)
         P._local.comments = comments = []
@@ -38,6 +36,12 @@ def reference():
         from usqlrw.builder import tok_span
         return replace(script, comments=tuple((tok_span(t), t.value) for t in comments), source=src)
     return parse
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """Plain Lark: its own contextual lexer and parser loop."""
+    return lark_parse(lark.Lark(P.grammar_path().read_text(encoding="utf-8"), **P.lark_options()))
 
 
 def mutations(text: str, rng: random.Random, n: int = 6):
@@ -60,6 +64,14 @@ def test_same_results_as_lark(reference):
             assert outcome(text) == outcome(text, reference), text
             n += 1
     assert n > 500
+
+
+def test_fast_lexer_under_larks_own_loop(reference):
+    # FastContextualLexer.lex is also what Lark.parse uses on usqlrw's parser object.
+    ours = lark_parse(P.get_parser())
+    for script in fixture_scripts():
+        for text in (script, script[: len(script) // 2]):
+            assert outcome(text, ours) == outcome(text, reference)
 
 
 def test_tokens_lark_would_not_accept_here_fall_back_to_lark(reference):

@@ -170,8 +170,7 @@ def _drive(p, text: str):
     state = ParserState(conf, thread)
     states, values = state.state_stack, state.value_stack
     end_state = conf.end_state
-    dispatch, default, ws_chars, keywords, skip, ignore, callbacks = lexer._fast or lexer._setup()
-    get = dispatch.get
+    dispatch, ws_chars, keywords, skip, ignore, callbacks = lexer._fast or lexer._setup()
     new_str = str.__new__
     ctr = lexer_state.line_ctr
     end = lexer_state.text.end
@@ -193,7 +192,7 @@ def _drive(p, text: str):
                 if pos >= end:
                     break
                 ch = text[pos]
-            m = get(ch, default)(text, pos)
+            m = dispatch[ch](text, pos)
             kind = None
             if m is not None:
                 kind = m.lastgroup
@@ -367,6 +366,25 @@ def _first_chars(regexp: str, flags: int = 0):
     return None if nullable else f
 
 
+class _Dispatch(dict):
+    """first character -> the ``match`` of an expression of the terminals that can start with it."""
+
+    def __init__(self, firsts, flags):
+        super().__init__()
+        self.firsts, self.flags, self.by_names = firsts, flags, {}
+
+    def __missing__(self, ch):
+        ascii_ = ch < "\x80"
+        names = tuple(n for n, _, f in self.firsts if not ascii_ or f is None or ch in f)
+        match = self.by_names.get(names)
+        if match is None:
+            alts = "|".join(f"(?P<{n}>{rx})" for n, rx, _ in self.firsts if n in names)
+            match = self.by_names[names] = re.compile(alts, self.flags).match
+        if len(self) < 4096:
+            self[ch] = match
+        return match
+
+
 @functools.lru_cache(maxsize=None)
 def _make_fast_lexer_class():
     import re
@@ -385,20 +403,10 @@ def _make_fast_lexer_class():
             ws = root.terminals_by_name[ws_name].pattern.to_regexp()
             terms = [(t.name, t.pattern.to_regexp()) for t in root.scanner.terminals if t.name != ws_name]
 
-            def compile_alts(ts):
-                return re.compile("|".join(f"(?P<{n}>{rx})" for n, rx in ts), flags).match
-            # One expression per first character (ASCII), holding, in Lark's order, the terminals
-            # that can start with it; any other character gets the expression of all terminals.
-            firsts = [(n, rx, _first_chars(rx, flags)) for n, rx in terms]
-            default = compile_alts(terms)
-            by_set: dict = {}
-            dispatch = {}
-            for code in range(128):
-                ch = chr(code)
-                names = tuple(n for n, _, f in firsts if f is None or ch in f)
-                if names not in by_set:
-                    by_set[names] = compile_alts([(n, rx) for n, rx, _ in firsts if n in names])
-                dispatch[ch] = by_set[names]
+            # One expression per first character, holding, in Lark's order, the terminals that
+            # can start with it (for a character beyond ASCII: all terminals); each is compiled
+            # when its character is first met.
+            dispatch = _Dispatch([(n, rx, _first_chars(rx, flags)) for n, rx in terms], flags)
             ws_chars = _first_chars(ws, flags)
             if ws_chars is None:  # pragma: no cover - the grammar's WS is a character class
                 raise AssertionError("WS must start with a known set of characters")
@@ -410,18 +418,17 @@ def _make_fast_lexer_class():
             skip = re.compile(ws).match
             ignore = root.ignore_types
             callbacks = dict(root.user_callbacks)
-            self._fast = (dispatch, default, frozenset(ws_chars), keywords, skip, ignore, callbacks)
+            self._fast = (dispatch, frozenset(ws_chars), keywords, skip, ignore, callbacks)
             return self._fast
 
         def lex(self, lexer_state, parser_state):
-            dispatch, default, ws_chars, keywords, skip, ignore, callbacks = self._fast or self._setup()
+            dispatch, ws_chars, keywords, skip, ignore, callbacks = self._fast or self._setup()
             states = parser_state.parse_conf.parse_table.states
             stack = parser_state.state_stack
             ctr = lexer_state.line_ctr
             text = lexer_state.text.text
             end = lexer_state.text.end
             pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
-            get = dispatch.get
             while True:
                 if pos >= end:
                     return
@@ -435,7 +442,7 @@ def _make_fast_lexer_class():
                     if pos >= end:
                         return
                     ch = text[pos]
-                m = get(ch, default)(text, pos)
+                m = dispatch[ch](text, pos)
                 if m is not None:
                     kind = m.lastgroup
                     value = m.group()
