@@ -568,6 +568,9 @@ _TERMINAL_WORDS = {
 _PREFERRED = [";", "an expression", "=", ",", ")", "(", "FROM", "TO", "USING", "AS", "SELECT", "an identifier"]
 
 
+_KEYWORD_SHAPE = re.compile(r"[A-Z][A-Z_]*$")
+
+
 def _describe_expected(names, terminals) -> list[str]:
     words = set()
     for n in names:
@@ -577,7 +580,7 @@ def _describe_expected(names, terminals) -> list[str]:
         t = terminals.get(n)
         if t is not None and t.pattern.type == "str":
             v = t.pattern.value
-            words.add(v if v.isalpha() and v.isupper() else f"'{v}'")
+            words.add(v if _KEYWORD_SHAPE.match(v) else f"'{v}'")
         else:
             words.add(n.lower())
     # Everything that can start an expression, said in one word.
