@@ -23,3 +23,16 @@ def outcome(text, parse=usqlrw.parse):
     except usqlrw.USqlSyntaxError as e:
         return ("error", e.line, e.column, e.message)
     return ("ok", A.to_dict(script), script.comments)
+
+
+def check_spans(script) -> None:
+    """Every node's span lies inside its parent's, and starts and ends on a token (no space)."""
+    text = script.source.text
+    for node in A.walk(script):
+        sp = node.span
+        assert 0 <= sp.start <= sp.end <= len(text)
+        if node is not script:
+            covered = text[sp.start:sp.end]
+            assert covered == covered.strip(), (node, covered)
+        for child in node.children():
+            assert sp.start <= child.span.start <= child.span.end <= sp.end, (node, child)

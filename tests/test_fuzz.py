@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import usqlrw
 from usqlrw import ast as A
 
-from parse_helpers import fixture_scripts
+from parse_helpers import check_spans, fixture_scripts
 
 SCRIPTS = fixture_scripts()
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,8 +53,7 @@ def parses_or_syntax_error(data):
         assert e.line >= 1 and e.column >= 1 and e.message
         str(e)
         return None
-    for node in A.walk(script):
-        assert node.span.start <= node.span.end
+    check_spans(script)
     A.to_dict(script)
     return script
 

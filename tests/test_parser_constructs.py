@@ -12,6 +12,8 @@ import pytest
 import usqlrw
 from usqlrw import ast as A
 
+from parse_helpers import check_spans
+
 VALID = Path(__file__).parent / "fixtures" / "parse" / "valid"
 
 
@@ -47,9 +49,9 @@ CASES = [pytest.param(text, expect, id=f"{p.stem}: {title}")
 def test_construct_parses(text, expect):
     script = usqlrw.parse(text)
     assert [s.kind for s in script.statements] == expect
-    for node in A.walk(script):  # every node has a span inside the text
-        assert 0 <= node.span.start <= node.span.end <= len(text)
-        if isinstance(node, A.ObjectName):  # and every catalog name a role
+    check_spans(script)
+    for node in A.walk(script):  # every catalog name has a role
+        if isinstance(node, A.ObjectName):
             assert node.object_kind and node.action, node
     A.to_dict(script)
 

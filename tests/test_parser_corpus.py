@@ -14,6 +14,8 @@ import pytest
 
 import usqlrw
 
+from parse_helpers import check_spans
+
 CORPUS = Path(os.environ.get("USQLRW_CORPUS", "/tmp/usqlrw-corpus"))
 KNOWN = Path(__file__).parent / "fixtures" / "parse" / "KNOWN_INVALID.md"
 NOT_SCRIPTS = [Path(os.environ.get("USQLRW_NOT_SCRIPTS", "/work/shared/tools/refblocks-not-scripts.txt")),
@@ -41,9 +43,11 @@ def failures(files) -> set[str]:
     bad = set()
     for f in files:
         try:
-            usqlrw.parse(f.read_bytes(), path=str(f))
+            script = usqlrw.parse(f.read_bytes(), path=str(f))
         except usqlrw.USqlSyntaxError:
             bad.add(f.relative_to(CORPUS).as_posix())
+            continue
+        check_spans(script)
     return bad
 
 
