@@ -257,7 +257,8 @@ def _drive(p, text: str):
                 row = table[states[-1]]
                 states.append(row[act[3]][1])
                 row = table[states[-1]]
-        token = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+        last = lexer_state.last_token  # the last token fed to the parser (not a comment)
+        token = Token.new_borrow_pos("$END", "", last) if last else Token("$END", "", 0, 1, 1)
         while True:
             act = table[states[-1]].get("$END")
             if act is None:
@@ -594,6 +595,8 @@ def _describe_expected(names, terminals) -> list[str]:
     operators = words & _OPERATORS
     if len(operators) >= 4:
         words = (words - _OPERATORS - {"type arguments <...>"}) | {"an operator"}
+    if len(words & _JOIN_HINTS) >= 3:
+        words = (words - _JOIN_HINTS) | {"a join hint"}
     def key(w):
         bare = w.strip("'")
         return (_PREFERRED.index(bare) if bare in _PREFERRED else len(_PREFERRED), w)
@@ -620,6 +623,9 @@ def _statement_keywords() -> frozenset:
     accepts = table.states[table.start_states["script"]]
     names = {t.name: t.pattern.value for t in p.terminals if t.pattern.type == "str"}
     return frozenset(names[a] for a in accepts if a in names)
+
+
+_JOIN_HINTS = frozenset("SERIAL PAIR BROADCASTLEFT BROADCASTRIGHT FULLCROSS MERGE HASH LOOP INDEXLOOKUP".split())
 
 
 @functools.lru_cache(maxsize=None)
