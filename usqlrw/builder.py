@@ -621,20 +621,22 @@ class Builder:
 # The grammar hands each operation over as a flat list (see "Operators" in usql.lark); arrange()
 # builds the tree with the shunting-yard algorithm, iteratively, so 5,000-long chains are fine.
 
-_CMP = 6
-#: infix operator -> (precedence, right-associative); higher binds tighter
+_CMP = 9   # relational: < > <= >=, and the SQL tests (LIKE, BETWEEN, IN, IS NULL, is, as)
+#: infix operator -> (precedence, right-associative); higher binds tighter. C#'s order, with the
+#: SQL operators placed where U-SQL reads them: AND/OR as &&/||, NOT between them and |, the SQL
+#: tests with the relational operators.
 PRECEDENCE = {
     "??": (1, True), "OR": (2, False), "||": (2, False), "AND": (3, False), "&&": (3, False),
     # 4: prefix NOT
-    "|": (5, False), "^": (5, False), "&": (5, False),
-    "==": (_CMP, False), "!=": (_CMP, False), "<>": (_CMP, False), "<=": (_CMP, False),
-    ">=": (_CMP, False), "<": (_CMP, False), ">": (_CMP, False), "LIKE": (_CMP, False),
-    "BETWEEN": (_CMP, False), "ESCAPE": (7, False),
-    "<<": (8, False), ">>": (8, False), "+": (9, False), "-": (9, False),
-    "*": (10, False), "/": (10, False), "%": (10, False),
+    "|": (5, False), "^": (6, False), "&": (7, False),
+    "==": (8, False), "!=": (8, False), "<>": (8, False),
+    "<=": (_CMP, False), ">=": (_CMP, False), "<": (_CMP, False), ">": (_CMP, False),
+    "LIKE": (_CMP, False), "BETWEEN": (_CMP, False), "ESCAPE": (10, False),
+    "<<": (11, False), ">>": (11, False), "+": (12, False), "-": (12, False),
+    "*": (13, False), "/": (13, False), "%": (13, False),
 }
-_PREFIX = {"!": 11, "~": 11, "+": 11, "-": 11, "NOT": 4}
-_CAST_PREC = 11
+_PREFIX = {"!": 14, "~": 14, "+": 14, "-": 14, "NOT": 4}
+_CAST_PREC = 14
 
 
 class _Test:
