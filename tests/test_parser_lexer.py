@@ -29,7 +29,9 @@ def lark_parse(lk):
         except lark.exceptions.UnexpectedInput as e:
             raise P._syntax_error(e, src.text, None) from None
         except lark.exceptions.VisitError as e:
-            raise e.orig_exc from None
+            raise P._builder_error(e.orig_exc, src.text, None) from None
+        except usqlrw.USqlSyntaxError as e:
+            raise P._builder_error(e, src.text, None) from None
         finally:
             P._local.comments = None
         from dataclasses import replace

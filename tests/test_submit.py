@@ -138,7 +138,7 @@ def test_a_failing_job_fails_the_command(emulator, tmp_path):
     assert code == 1
     # the service counts the two DECLARE lines put in front; the report gives the file's own line
     assert "Failed" in out and "syntax_error.usql: line 4:" in out
-    assert f"warning: does not parse with usqlrw ({JOBS / 'syntax_error.usql'}:4:16:" in err
+    assert f"warning: does not parse with usqlrw ({JOBS / 'syntax_error.usql'}:4:10:" in err
 
 
 def test_build_only_compiles_on_the_service_and_submits_nothing(emulator, tmp_path):

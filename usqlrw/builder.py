@@ -269,6 +269,19 @@ class Builder:
     # -- names --
 
     def identifier(self, c):
+        t = c[0]
+        if t.type == "NAME" and t.value in reserved_words():
+            raise _reserved(t)
+        return token_node(t)
+
+    def keyword_member(self, c):
+        """A built-in reached through a keyword: PARTITION.EXISTS(...)."""
+        t = c[0]
+        target = A.Name(tok_span(t), A.Identifier(tok_span(t), t.value, False))
+        return A.MemberAccess(_span(c), target, c[2] if isinstance(c[2], A.Node) else token_node(c[2]))
+
+    def member_identifier(self, c):
+        # After '.', any word is a member name: FILE.EXISTS(...) is not the keyword EXISTS.
         return token_node(c[0])
 
     def object_name(self, c):
@@ -547,6 +560,8 @@ class Builder:
 
     def name(self, c):
         t = c[0]
+        if t.type == "NAME" and t.value in reserved_words():
+            raise _reserved(t)
         return A.Name(tok_span(t), token_node(t))
 
     def member_access(self, c):
@@ -653,6 +668,27 @@ class _Op:
     def __init__(self, prec, right, tok, kws, prefix=False):
         self.prec, self.right, self.tok, self.kws, self.prefix = prec, right, tok, kws, prefix
         self.awaiting_and = bool(kws) and kws[-1] == "BETWEEN"
+
+
+#: Reserved whatever their length (U-SQL reference, "Identifiers").
+_SHORT_RESERVED = frozenset({"AS", "BY", "DO", "IF", "IN", "IS", "ON", "OR", "TO"})
+_reserved_cache: list = []
+
+
+def reserved_words() -> frozenset:
+    """U-SQL's reserved words: every all-letter upper-case keyword longer than two letters, and
+    AS, BY, DO, IF, IN, IS, ON, OR, TO. As names they must be quoted: [FROM]. The contextual lexer
+    would otherwise read a keyword as a name wherever the keyword itself cannot stand."""
+    if not _reserved_cache:
+        from .parser import _keywords
+        _reserved_cache.append(frozenset(k for k in _keywords() if len(k) > 2) | _SHORT_RESERVED)
+    return _reserved_cache[0]
+
+
+def _reserved(tok):
+    e = _error_at(tok, f"{tok.value} is a reserved keyword here; to use it as a name, quote it: [{tok.value}]")
+    e.reserved_token = tok
+    return e
 
 
 def _error_at(tok, message):

@@ -532,11 +532,11 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     except UnexpectedInput as e:
         raise _syntax_error(e, src.text, path) from None
     except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
-        raise _with_context(e, src.text, path) from None
+        raise _builder_error(e, src.text, path) from None
     except VisitError as e:
         inner = e.orig_exc
         if isinstance(inner, USqlSyntaxError):
-            raise _with_context(inner, src.text, path) from None
+            raise _builder_error(inner, src.text, path) from None
         raise
     except RecursionError:
         raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
@@ -544,6 +544,18 @@ def parse_source(src: Source, path: str | None = None) -> Script:
         _local.comments = None
     from .builder import tok_span
     return replace(script, comments=tuple((tok_span(t), t.value) for t in comments), source=src)
+
+
+def _builder_error(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
+    """An error raised by a builder check, worded for where it stands."""
+    tok = getattr(e, "reserved_token", None)
+    if tok is not None and _STATEMENT_START.search(text, 0, tok.start_pos):
+        word = tok.value   # a statement keyword where no statement can start with it
+        e = USqlSyntaxError(f"a statement cannot start with {word}" + (
+            f" (assign the query to a rowset: @rows = {word} ...)"
+            if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES") else ""),
+            tok.line, tok.column, offset=tok.start_pos)
+    return _with_context(e, text, path)
 
 
 def _with_context(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
