@@ -128,7 +128,7 @@ def test_blockers_fail_the_plan_with_positions(project):
     code, out, err = run("failover", "plan", "-c", str(project / "dr.toml"), "--out", str(project / "plan"),
                          str(project / "project"))
     assert code == 1
-    assert f"{project / 'project' / 'broken.usql'}:3:1: does not parse" in err
+    assert f"{project / 'project' / 'broken.usql'}:2:19: does not parse" in err
     assert f"{project / 'project' / 'other_db.usql'}:1:20: database Finance is not in the DR config" in err
     with pytest.raises(PlanError, match="blocker"):
         apply_plan(project / "plan", endpoint="http://127.0.0.1:9")

@@ -34,7 +34,7 @@ CASES = [
     ("OUTPUT without TO",
      "@a = SELECT x FROM @t;\nOUTPUT @a USING Outputters.Csv();", 2, 11, "unexpected keyword USING; expected '(', TO"),
     ("truncated script",
-     "@a = SELECT x FROM @t;\nOUTPUT @a TO \"/o.csv\"\n", 3, 1, "unexpected end of script"),
+     "@a = SELECT x FROM @t;\nOUTPUT @a TO \"/o.csv\"\n", 2, 22, "unexpected end of script"),
     ("truncated expression",
      "DECLARE @n int = 1 +", 1, 21, "unexpected end of script; expected an expression"),
     ("single = in a comparison",

@@ -34,7 +34,7 @@ def repo(tmp_path):
 def test_out_dir_keeps_relative_layout(repo):
     code, out, err = run("rewrite", "-c", CONFIG, "--out", str(repo / "dr"), str(repo / "jobs"))
     assert code == 1                                  # the broken script fails the batch...
-    assert f"{repo / 'jobs' / 'broken.usql'}:3:1: PRS" in err
+    assert f"{repo / 'jobs' / 'broken.usql'}:2:19: PRS" in err
     assert (repo / "dr" / "a.usql").read_bytes() == (HERE / "endpoints.out.usql").read_bytes()
     assert (repo / "dr" / "sub" / "b.usql").read_bytes() == \
         b"\xef\xbb\xbfUSE DATABASE SalesDR;\r\n@x = SELECT * FROM OrdersDR;\r\n"

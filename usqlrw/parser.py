@@ -722,7 +722,8 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES"):
                 msg += f" (assign the query to a rowset: @rows = {word} ...)"
         elif tok.type == "$END":
-            offset = len(text)
+            # Point just after the last thing written, where the script stops too early.
+            offset = len(text.rstrip())
             line, col = line_col(text, offset)
             msg = "unexpected end of script"
             lower = _lowercase_keyword(text, tok, names)
