@@ -146,3 +146,16 @@ def test_names_inside_insert_sources_and_assembly_sources_are_mapped():
     assert out == ("USE DATABASE SalesDR;\n"
                    "INSERT INTO dbo.Archive SELECT * FROM dbo.OrdersDR;\n"
                    "INSERT INTO dbo.Archive SELECT * FROM (SELECT * FROM [WebLogsDR].dbo.Visits) AS v;\n")
+
+
+def test_table_types_of_parameters_and_returns_are_mapped():
+    c = parse_config({"primary": {"analytics_account": "p-adla", "store_account": "plake"},
+                      "secondary": {"analytics_account": "s-adla", "store_account": "slake"},
+                      "catalog": {"databases": {"Sales": "SalesDR"}, "objects": {"Sales.dbo.PartRow": "PartRowDR"}}})
+    src = ("CREATE PROCEDURE dbo.P(@rows Sales.dbo.PartRow, @d DateTime, @t System.String) AS\n"
+           "BEGIN @x = SELECT * FROM @rows; END;\n"
+           "USE DATABASE Sales;\n"
+           "CREATE FUNCTION dbo.F() RETURNS @r dbo.PartRow AS BEGIN @r = SELECT * FROM @x; END;\n")
+    out = rewrite_text(src, c).text
+    assert out == src.replace("Sales.dbo.PartRow", "SalesDR.dbo.PartRowDR").replace(
+        "USE DATABASE Sales;", "USE DATABASE SalesDR;").replace("@r dbo.PartRow", "@r dbo.PartRowDR")

@@ -11,10 +11,12 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from . import ast as A
+from .source import Span
 
 DEFAULT_DATABASE = "master"
 DEFAULT_SCHEMA = "dbo"
@@ -128,13 +130,41 @@ def _before_use(stmt, c: Context) -> Context:
     return c.copy()
 
 
+# First parts of dotted type names that are .NET or U-SQL namespaces, not catalog names.
+_TYPE_NAMESPACES = {"System", "SQL", "Microsoft", "global"}
+_WORD = re.compile(r"(?!\d)\w+")
+
+
+def _table_type_name(t: A.Type, text: str) -> A.ObjectName | None:
+    """A parameter's or RETURNS type that names a catalog table type (``db.dbo.Rows``, ``dbo.Rows``),
+    as an ObjectName with exact spans for its parts."""
+    if t.text.count(".") not in (1, 2) or not re.fullmatch(r"[\w.]+", t.text):
+        return None
+    if t.name.split(".")[0] in _TYPE_NAMESPACES:
+        return None
+    src = text[t.span.start:t.span.end]
+    parts = []
+    for m in _WORD.finditer(src):
+        a, b = t.span.start + m.start(), t.span.start + m.end()
+        line, col = t.span.line, t.span.column + m.start()   # types sit on one line
+        parts.append(A.Identifier(Span(a, b, line, col, line, col + (b - a)), m.group(), False))
+    return A.ObjectName(t.span, tuple(parts), "type", "reference")
+
+
 def references(script: A.Script) -> list[Reference]:
     """Every catalog name of the script, resolved, in source order."""
     out = []
+    text = script.source.text if script.source is not None else ""
     for stmt, ctx, _ in iter_statements(script.statements):
         for n in _walk_statement(stmt):
             if isinstance(n, A.ObjectName) and n.object_kind:
                 out.append(_resolve(n, ctx))
+            elif (text and isinstance(n, A.Construct) and n.kind in ("Parameter", "ReturnRowset")
+                  and len(n.items) >= 2 and isinstance(n.items[1], A.Type)
+                  and n.items[1].span.line == n.items[1].span.end_line):
+                name = _table_type_name(n.items[1], text)
+                if name is not None:
+                    out.append(_resolve(name, ctx))
     out.sort(key=lambda r: r.node.span.start)
     return out
 
