@@ -30,8 +30,10 @@ class FileResult:
         from .source import decode
         a = decode(self.original).text.splitlines(keepends=True)
         b = decode(self.data).text.splitlines(keepends=True)
+        from .secrets import mask   # shown, not written: no password reaches a terminal or a CI log
         lines = difflib.unified_diff(a, b, f"a/{self.relative}", f"b/{self.relative}")
-        return "".join(l if l.endswith(("\n", "\r")) else l + "\n\\ No newline at end of file\n" for l in lines)
+        return mask("".join(l if l.endswith(("\n", "\r")) else l + "\n\\ No newline at end of file\n"
+                            for l in lines))
 
 
 def rewrite_input(inp: Input, config) -> FileResult:

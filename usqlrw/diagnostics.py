@@ -24,6 +24,13 @@ class Diagnostic:
     end_column: int | None = None
     source_line: str | None = field(default=None, compare=False)
 
+    def __post_init__(self):
+        # Scripts may hold connection strings with passwords: never echo them (columns kept).
+        from .secrets import mask, redact
+        object.__setattr__(self, "message", redact(self.message))
+        if self.source_line:
+            object.__setattr__(self, "source_line", mask(self.source_line))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("source_line")

@@ -25,4 +25,5 @@ def ast_cmd(path, stdin_filename, indent):
     except USqlSyntaxError as e:
         click.echo(str(e), err=True)
         sys.exit(1)
-    click.echo(to_json(script, indent=indent))
+    from ..secrets import mask
+    click.echo(mask(to_json(script, indent=indent)))   # connection-string secrets never printed

@@ -32,30 +32,7 @@ DEFAULT_DNS_SUFFIX = "azuredatalakeanalytics.net"
 
 # -- secrets --------------------------------------------------------------------------------
 
-_secrets: set[str] = set()
-_SECRET_PATTERNS = [
-    # key=value secrets in connection strings and SAS tokens
-    (re.compile(r"(?i)\b(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|client_secret|secret|sig"
-                r"|access_token|token)\s*=\s*(\"[^\"]*\"|'[^']*'|[^;&\s\"']+)"), r"\1=***"),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*"), r"\1 ***"),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]+):([^/@\s]+)@"), r"\1\2:***@"),
-]
-
-
-def register_secret(value: str | None):
-    """Remember a secret value (a token) so that :func:`redact` removes it wherever it appears."""
-    if value and len(value) >= 4:
-        _secrets.add(value)
-
-
-def redact(text) -> str:
-    """``text`` with registered secrets, bearer tokens, URL passwords and key=value secrets masked."""
-    s = str(text)
-    for v in sorted(_secrets, key=len, reverse=True):
-        s = s.replace(v, "***")
-    for pat, rep in _SECRET_PATTERNS:
-        s = pat.sub(rep, s)
-    return s
+from ..secrets import redact, register_secret  # noqa: E402  (re-exported: part of this module's API)
 
 
 _NETWORK = [

@@ -328,6 +328,16 @@ def _redact_credential(src: str, stmt) -> str:
     return text
 
 
+SECRET_PLACEHOLDER = "<secret>"
+
+
+def redact_secrets(ddl: str) -> str:
+    """DDL with the key=value secrets of connection strings (Password=..., AccountKey=...) replaced
+    by <secret>: a secret never goes into the model or a generated script."""
+    from ..secrets import SECRET_VALUE
+    return SECRET_VALUE.sub(lambda m: m.group(1) + "=" + SECRET_PLACEHOLDER, ddl)
+
+
 class _Builder:
     def __init__(self):
         self.model = Model()
@@ -362,6 +372,8 @@ class _Builder:
         if obj.key in self.model.objects and _has_if_not_exists(stmt, src):
             return
         obj.ddl = _redact_credential(src, stmt) if kind == "credential" else _statement_text(src, stmt)
+        if kind == "data_source":
+            obj.ddl = redact_secrets(obj.ddl)
         if kind not in ("tvf", "procedure", "package", "table"):   # routines declare their own variables;
             # tables are generated from the model, and CREATE TABLE AS reads rowset variables
             obj.ddl, unknown = _fold_variables(obj.ddl, stmt, src, self.env)

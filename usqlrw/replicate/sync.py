@@ -146,6 +146,20 @@ def _create(o: CatalogObject, config, manual: list) -> list | None:
             f"{config.secondary_analytics} -DatabaseName {db} -CredentialName {o.name} "
             f"-Credential (Get-Credential) -Uri <the secondary's remote server URI>"))
         return None
+    if o.kind == "data_source" and "=<secret>" in o.ddl:
+        db = config.database(o.database)
+        ddl = o.ddl
+        try:   # the secondary's names and servers
+            from ..rewrite import rewrite_text
+            ddl = rewrite_text(f"USE DATABASE {S.quote_ident(o.database)};\n{o.ddl};", config).text.split("\n", 1)[1]
+        except Exception:
+            pass
+        manual.append(ManualStep(
+            o.key, "its provider string holds a secret, which usqlrw never copies",
+            f"In database {db} of ADLA account {config.secondary_analytics}, run this with the secret in "
+            f"place of <secret> (better: keep the secret in a credential and name it with CREDENTIAL = ...): "
+            f"{ddl}"))
+        return None
     if o.kind == "database":
         return [f"CREATE DATABASE IF NOT EXISTS {S.quote_ident(o.name)};"]
     if o.kind == "schema":
