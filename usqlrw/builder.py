@@ -494,8 +494,14 @@ class Builder:
         schema = _first(n, A.node_class("table_schema"))
         spec = _first(n, A.node_class("partition_specification"))
         query = n[-1] if rule == "create_table_as" else None
-        return A.CreateTable(_span(c), n[0], schema.items if schema else (),
-                             spec.items if spec else (), query, _guarded(c))
+        # The partition and distribution clauses, written after the schema or inside its INDEX.
+        clauses = list(spec.items) if spec else []
+        for e in (schema.items if schema else ()):
+            if e.kind == "TableIndex":
+                inner = _first(e.items, A.node_class("partition_specification"))
+                clauses[:0] = inner.items if inner else ()
+        return A.CreateTable(_span(c), n[0], schema.items if schema else (), tuple(clauses), query,
+                             _guarded(c))
 
     def create_table(self, c):
         return self._create_table("create_table", c)

@@ -136,9 +136,7 @@ class _Analysis:
         elif isinstance(s, A.CreateTable):
             cols = [e for e in s.elements if isinstance(e, A.ColumnDefinition)]
             if cols:
-                parts = [p for e in s.elements if e.kind == "TableIndex" for p in children(e)
-                         if p.kind == "PartitionSpecification"] + [p for p in s.partitioning]
-                pcols = sum(len(c.items) for p in parts for c in ([p] + children(p)) if c.kind == "PartitionedBy")
+                pcols = sum(len(p.items) for p in s.partitioning if p.kind == "PartitionedBy")
                 self.tables[s.table.names] = (len(cols), pcols)
             self.uses_all(s, scope)
         else:

@@ -1,0 +1,18 @@
+import usqlrw
+
+
+def clauses(src):
+    t = usqlrw.parse(src).statements[0]
+    return [(c.kind, [getattr(i, "name", i.kind) for i in c.items]) for c in t.partitioning]
+
+
+def test_partitioning_inside_the_index_or_after_the_schema():
+    inside = ("CREATE TABLE T (a int, d DateTime, INDEX ix CLUSTERED (a) PARTITIONED BY (d) "
+              "DISTRIBUTED BY HASH (a) INTO 4);")
+    after = ("CREATE TABLE T (a int, d DateTime, INDEX ix CLUSTERED (a)) PARTITIONED BY (d) "
+             "DISTRIBUTED BY HASH (a) INTO 4;")
+    want = [("PartitionedBy", ["d"]), ("DistributedBy", ["HashDistribution", "NumberLiteral"])]
+    assert clauses(inside) == want
+    assert clauses(after) == want
+    assert clauses("CREATE TABLE T (a int, INDEX ix CLUSTERED (a) DISTRIBUTED BY ROUND ROBIN);") == \
+        [("DistributedBy", ["RoundRobinDistribution"])]
