@@ -1,6 +1,6 @@
 """The rewrite engine: parse, run the transforms, apply their edits, verify the result.
 
-``rewrite_text`` and ``rewrite_bytes`` are the API; ``usqlrw rewrite`` is a thin shell over them.
+``rewrite_text`` (text or bytes) and ``rewrite_script`` are the API; ``usqlrw rewrite`` is a thin shell over them.
 Only the bytes the edits name change; the output keeps the input's encoding, BOM and line endings.
 Every output is parsed again before it is returned, and a rewrite of a rewrite changes nothing.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic
 from .source import EditConflict, Source, apply_edits
 
 
@@ -67,15 +66,3 @@ def rewrite_text(text, config, path=None, verify: bool = True) -> RewriteResult:
     """Rewrite a script given as text or bytes. Raises USqlSyntaxError if it does not parse."""
     from .parser import parse
     return rewrite_script(parse(text, path=path), config, path, verify)
-
-
-rewrite_bytes = rewrite_text
-
-
-def describe_edit(src_text: str, edit) -> tuple[int, int]:
-    from .source import line_col
-    return line_col(src_text, edit.start)
-
-
-def warning_lines(result: RewriteResult) -> list[Diagnostic]:
-    return list(result.warnings)
