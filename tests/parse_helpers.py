@@ -22,7 +22,7 @@ def outcome(text, parse=usqlrw.parse):
         script = parse(text)
     except usqlrw.USqlSyntaxError as e:
         return ("error", e.line, e.column, e.message)
-    return ("ok", A.to_dict(script), script.comments)
+    return ("ok", A.to_dict(script), [A.to_dict(c) for c in script.comments])
 
 
 def check_spans(script) -> None:

@@ -3,13 +3,14 @@ import subprocess
 import sys
 
 import usqlrw
-from usqlrw.ast import to_dict, to_json
+from usqlrw.ast import JSON_VERSION, to_dict, to_json
 
 
 def test_to_json_matches_json_dumps():
     s = usqlrw.parse(open("examples/project/daily_ingest.usql", "rb").read())
-    assert to_json(s) == json.dumps(to_dict(s), indent=2, ensure_ascii=False)
-    assert to_json(s, indent=None) == json.dumps(to_dict(s), ensure_ascii=False, separators=(",", ": "))
+    doc = {"version": JSON_VERSION, "tree": to_dict(s)}
+    assert to_json(s) == json.dumps(doc, indent=2, ensure_ascii=False)
+    assert to_json(s, indent=None) == json.dumps(doc, ensure_ascii=False, separators=(",", ": "))
 
 
 def test_ast_command_handles_very_deep_trees(tmp_path):
@@ -23,6 +24,8 @@ def test_ast_command_handles_very_deep_trees(tmp_path):
         tree = json.loads(r.stdout)
     finally:
         sys.setrecursionlimit(old)
+    assert tree["version"] == JSON_VERSION
+    tree = tree["tree"]
     assert tree["kind"] == "Script"
     n = len(p.read_text())   # the statement ends before its ";\n"
     assert tree["statements"][0]["span"] == {"start": 0, "end": n - 2, "line": 1, "column": 1,

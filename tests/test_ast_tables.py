@@ -3,7 +3,13 @@ import usqlrw
 
 def clauses(src):
     t = usqlrw.parse(src).statements[0]
-    return [(c.kind, [getattr(i, "name", i.kind) for i in c.items]) for c in t.partitioning]
+    out = []
+    if t.partitioned_by is not None:
+        out.append(("PartitionedBy", [c.name for c in t.partitioned_by.columns]))
+    if t.distributed_by is not None:
+        d = t.distributed_by
+        out.append(("DistributedBy", [x.kind for x in (d.scheme, d.buckets) if x is not None]))
+    return out
 
 
 def test_partitioning_inside_the_index_or_after_the_schema():

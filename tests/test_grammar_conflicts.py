@@ -18,13 +18,13 @@ KNOWN_CONFLICTS = {
     # `new T(...)`: the parenthesis is the constructor's argument list, not a call on `new T`.
     ("LPAR", "primary : NEW type"),
     # `x is A.B`: a dotted type name continues rather than ending at `A`.
-    ("DOT", "type : NAME"),
-    ("DOT", "type : NAME __dotted_name_star_N"),
+    ("DOT", "type : _type_part"),
+    ("DOT", "type : _type_part __type_star_N"),
     # `x is int ? a : b` reads `int?` as a nullable type (as C# does); parenthesise to test.
-    ("QMARK", "type : NAME"),
-    ("QMARK", "type : NAME TYPEARGS"),
-    ("QMARK", "type : NAME __dotted_name_star_N"),
-    ("QMARK", "type : NAME __dotted_name_star_N TYPEARGS"),
+    ("QMARK", "type : _type_part"),
+    ("QMARK", "type : _type_part TYPEARGS"),
+    ("QMARK", "type : _type_part __type_star_N"),
+    ("QMARK", "type : _type_part __type_star_N TYPEARGS"),
 }
 
 

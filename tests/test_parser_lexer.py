@@ -13,6 +13,7 @@ import lark
 import pytest
 
 import usqlrw
+from usqlrw import ast as A
 from usqlrw import parser as P
 from usqlrw.source import decode
 
@@ -36,7 +37,7 @@ def lark_parse(lk):
             P._local.comments = None
         from dataclasses import replace
         from usqlrw.builder import tok_span
-        return replace(script, comments=tuple((tok_span(t), t.value) for t in comments), source=src)
+        return replace(script, comments=tuple(A.Comment(tok_span(t), t.value) for t in comments), source=src)
     return parse
 
 

@@ -14,7 +14,7 @@ def shape(node) -> str:
     if isinstance(node, A.UnaryOp):
         return f"({node.op} {shape(node.operand)})"
     if isinstance(node, A.Cast):
-        return f"(({node.type_text}) {shape(node.operand)})"
+        return f"(({node.type.text}) {shape(node.operand)})"
     if isinstance(node, A.Conditional):
         return f"({shape(node.condition)} ? {shape(node.then)} : {shape(node.otherwise)})"
     if isinstance(node, A.Name):
@@ -25,9 +25,20 @@ def shape(node) -> str:
         return repr(node.value)
     if isinstance(node, A.Paren):
         return shape(node.expr)
-    if isinstance(node, A.Construct):
-        inner = " ".join(shape(x) for x in node.items)
-        return f"{node.kind}[{' '.join(node.keywords)}]({inner})"
+    if isinstance(node, A.Between):
+        neg = "NOT " if node.negated else ""
+        return f"Between[{neg}BETWEEN]({shape(node.operand)} {shape(node.low)} {shape(node.high)})"
+    if isinstance(node, A.Like):
+        neg = "NOT " if node.negated else ""
+        esc = f" {shape(node.escape)}" if node.escape is not None else ""
+        return f"Like[{neg}LIKE{' ESCAPE' if esc else ''}]({shape(node.operand)} {shape(node.pattern)}{esc})"
+    if isinstance(node, A.IsNull):
+        return f"IsNull[IS {'NOT ' if node.negated else ''}NULL]({shape(node.operand)})"
+    if isinstance(node, A.InList):
+        inner = " ".join(shape(x) for x in (node.operand,) + node.values)
+        return f"InList[{'NOT ' if node.negated else ''}IN]({inner})"
+    if isinstance(node, (A.TypeTest, A.TypeAs)):
+        return f"{node.kind}[]({shape(node.operand)} {shape(node.type)})"
     if isinstance(node, A.Type):
         return node.text
     return node.kind

@@ -116,11 +116,11 @@ def test_declare():
     check_span(text, d2.type, "int?")
     assert d2.type.nullable and d2.const
     check_span(text, d2.value, "(int?) 3")
-    assert isinstance(d2.value, A.Cast) and d2.value.type_text == "int?"
+    assert isinstance(d2.value, A.Cast) and d2.value.type.text == "int?"
     check_span(text, d3.value, "new SQL.MAP<string, int>()")
     assert d3.type is None
-    assert s.comments[0][1] == "// default"
-    check_span(text, type("C", (), {"span": s.comments[0][0]})(), "// default")
+    assert s.comments[0].text == "// default"
+    check_span(text, s.comments[0], "// default")
 
 
 def test_statement_and_expression_spans():

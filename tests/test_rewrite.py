@@ -60,12 +60,23 @@ def test_dynamic_locations_warn_with_position():
            '@a = EXTRACT x string\n'
            '     FROM "adl://" + @acct + ".azuredatalakestore.net/x.csv"\n'
            '     USING Extractors.Csv();\n'
-           'OUTPUT @a TO String.Format("/out/{0}.csv", 1) USING Outputters.Csv();\n')
+           'OUTPUT @a TO Paths.Daily("out") USING Outputters.Csv();\n')
     r = rewrite_text(src, CONFIG, "dyn.usql")
     assert not r.changed
     assert [(w.code, w.line, w.column) for w in r.warnings] == [("RW001", 3, 11), ("RW001", 5, 14)]
     assert "built at run time" in r.warnings[0].message
+    assert "computed at run time (a function call)" in r.warnings[1].message
     assert r.warnings[0].path == "dyn.usql"
+
+
+def test_string_format_and_concat_of_constants_are_followed():
+    src = ('DECLARE @acct string = "fabrikamlake";\n'
+           '@a = EXTRACT x string FROM string.Format("adl://{0}.azuredatalakestore.net/{1}", @acct, "x.csv")\n'
+           '     USING Extractors.Csv();\n'
+           'OUTPUT @a TO String.Concat("adl://", "fabrikamlake", ".azuredatalakestore.net/o.csv") USING Outputters.Csv();\n')
+    r = rewrite_text(src, CONFIG, "fmt.usql")
+    assert r.text == src.replace('"fabrikamlake"', '"fabrikamlakedr"')
+    assert r.warnings == []
 
 
 def test_part_spanning_two_literals_is_not_guessed():

@@ -35,7 +35,7 @@ def test_check_ast_rewrite_diff_and_replicate_never_show_it(tmp_path):
     code, out = run("check", "--isolated", "--dr-config", no_server, "--format", "sarif", str(p))
     assert SECRET not in out
     code, out = run("ast", str(p))
-    assert SECRET not in out and json.loads(out)["kind"] == "Script"
+    assert SECRET not in out and json.loads(out)["tree"]["kind"] == "Script"
     code, out = run("rewrite", "-c", CONFIG, "--diff", str(p))
     assert "+    (PROVIDER_STRING" in out and "crm-dr.database.windows.net" in out and SECRET not in out
     out_dir = tmp_path / "bundle"

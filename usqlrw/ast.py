@@ -1,24 +1,119 @@
-"""The typed U-SQL syntax tree: one frozen class per construct, each with its exact source span.
+"""The typed U-SQL syntax tree: one frozen class per construct, named fields, exact spans.
 
-Classes named here have named fields. Every other construct of the grammar still gets a class of
-its own (``ast.node_class("create_statistics")`` is ``CreateStatistics``) with the generic fields
-``items`` (its child nodes, in source order) and ``keywords`` (the keywords that spelled it).
+Every construct of the grammar has its own class here, with named fields in source order; no node
+keeps a positional list of anonymous children. The builder (usqlrw/builder.py) fills most classes
+from their field declarations: a field annotated ``Expr`` takes the next expression child, a field
+annotated ``tuple[SortItem, ...]`` collects consecutive sort items, and a :func:`kw` field takes the
+keyword tokens it names (with their spans), so what a class declares is what the parser fills.
 
-Walk trees with :func:`walk`, which is iterative: scripts nested thousands deep are fine.
+Metadata lives on the classes: :attr:`Node.name_roles` gives the catalog role of each name a
+statement holds (what it creates, drops, reads, writes), :attr:`Statement.is_ddl` tells DDL.
+
+Names keep every part as written: :class:`ObjectName` has ``account``, ``database``, ``schema``
+and ``object`` parts (``db..obj`` keeps the empty schema); :class:`Type` is a tree of type
+arguments. Traversal: :func:`walk` (with pruning), :func:`find_all`, :func:`parents`,
+:func:`same_tree` (structural equality ignoring spans). JSON: :func:`to_dict`/:func:`to_json`,
+a stable format versioned by :data:`JSON_VERSION`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Iterator
+import enum
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Callable, Iterator
 
 from .source import Span
 
-__all__ = ["Node", "walk", "node_class", "to_dict", "to_json"]
+__all__ = ["Node", "Expr", "Query", "RowsetSource", "Statement", "Keyword", "ObjectKind",
+           "ObjectName", "walk", "find_all", "parents", "same_tree", "node_class", "to_dict",
+           "to_json", "all_node_classes", "JSON_VERSION"]
+
+#: Version of the JSON tree format of :func:`to_dict` (``usqlrw ast --json``). Bumped on any change
+#: that could break a reader: a renamed or removed class or field, a changed value type.
+JSON_VERSION = 2
 
 
-@dataclass(frozen=True, eq=False, repr=False, slots=True)
+class ObjectKind(str, enum.Enum):
+    """The kinds of catalog (and script-bound) objects a name can denote. One spelling everywhere."""
+    DATABASE = "database"
+    SCHEMA = "schema"
+    ROWSET = "rowset"            # a table or a view, read: the name alone does not tell which
+    TABLE = "table"
+    VIEW = "view"
+    TVF = "tvf"                  # table-valued function
+    PROCEDURE = "procedure"
+    PACKAGE = "package"
+    TYPE = "type"                # table type
+    ASSEMBLY = "assembly"
+    SYSTEM_ASSEMBLY = "system_assembly"
+    DATA_SOURCE = "data_source"
+    CREDENTIAL = "credential"
+    STATISTICS = "statistics"
+    INDEX = "index"
+    SCRIPT_TVF = "script_tvf"            # DECLARE FUNCTION @f: lives only while the script runs
+    SCRIPT_ASSEMBLY = "script_assembly"  # DECLARE ASSEMBLY @a
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def in_schema(self) -> bool:
+        """Lives in a schema of a database (db.schema.name)."""
+        return self in _SCHEMA_KINDS
+
+    @property
+    def in_database(self) -> bool:
+        """Lives directly in a database (db.name)."""
+        return self in _DATABASE_KINDS
+
+    @property
+    def catalog(self) -> bool:
+        """A catalog object that a failover maps (script-bound objects, system assemblies,
+        statistics and indexes are not)."""
+        return self in _SCHEMA_KINDS or self in _DATABASE_KINDS or self in (ObjectKind.DATABASE,
+                                                                              ObjectKind.SCHEMA)
+
+
+_SCHEMA_KINDS = frozenset({ObjectKind.ROWSET, ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.TVF,
+                           ObjectKind.PROCEDURE, ObjectKind.PACKAGE, ObjectKind.TYPE})
+_DATABASE_KINDS = frozenset({ObjectKind.ASSEMBLY, ObjectKind.DATA_SOURCE, ObjectKind.CREDENTIAL})
+
+
+class Action(str, enum.Enum):
+    """What a statement does with an object it names."""
+    USE = "use"
+    READ = "read"
+    WRITE = "write"
+    CALL = "call"
+    CREATE = "create"
+    ALTER = "alter"
+    DROP = "drop"
+    REFERENCE = "reference"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def kw(*words: str):
+    """A field holding the :class:`Keyword` (one of ``words``) written at that place, or None."""
+    return field(default=None, metadata={"words": frozenset(words)})
+
+
+def kws(*words: str):
+    """A field holding every :class:`Keyword` of ``words`` written at that place (a tuple)."""
+    return field(default=(), metadata={"words": frozenset(words), "multi": True})
+
+
+def _nd(cls):
+    return dataclass(frozen=True, eq=False, repr=False, slots=True)(cls)
+
+
+@_nd
 class Node:
     span: Span
+
+    #: (field name, object kind, action) for each ObjectName field the class holds, when fixed.
+    name_roles: typing.ClassVar[tuple] = ()
 
     @property
     def kind(self) -> str:
@@ -29,12 +124,10 @@ class Node:
             v = getattr(self, name)
             if isinstance(v, Node):
                 yield v
-            elif isinstance(v, tuple):
+            elif type(v) is tuple:
                 for x in v:
                     if isinstance(x, Node):
                         yield x
-                    elif isinstance(x, tuple):  # (condition, statements) pairs and the like
-                        yield from (y for y in x if isinstance(y, Node))
 
     def __repr__(self) -> str:
         vals = []
@@ -59,58 +152,115 @@ def _child_fields(cls) -> tuple:
         return _CHILD_FIELDS[cls]
     except KeyError:
         names = tuple(f.name for f in fields(cls) if f.name != "span"
-                      and not (cls.__name__ == "Script" and f.name in ("source", "comments")))
+                      and not f.metadata.get("not_child"))
         _CHILD_FIELDS[cls] = names
         return names
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """Every node under ``node`` (included), in source order, without recursion."""
+def walk(node: Node, prune: Callable[[Node], bool] | None = None) -> Iterator[Node]:
+    """Every node under ``node`` (included), in source order, without recursion. ``prune(n)``
+    true: ``n`` is yielded but not entered."""
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
+        if prune is not None and prune(n):
+            continue
         stack.extend(reversed(list(n.children())))
 
 
-def _nd(cls):
-    return dataclass(frozen=True, eq=False, repr=False, slots=True)(cls)
+def find_all(node: Node, *classes: type, prune: Callable[[Node], bool] | None = None) -> Iterator:
+    """Every node under ``node`` (included) that is an instance of one of ``classes``."""
+    for n in walk(node, prune):
+        if isinstance(n, classes):
+            yield n
 
 
-# -- Names -------------------------------------------------------------------------------------
+def parents(root: Node) -> dict[int, Node]:
+    """{id(child): parent} for every node under ``root``: ``parents(s).get(id(n))`` is n's parent."""
+    out: dict[int, Node] = {}
+    for n in walk(root):
+        for c in n.children():
+            out[id(c)] = n
+    return out
+
+
+def same_tree(a, b, ignore: Callable[[Node, Node], bool] | None = None) -> Node | None:
+    """Structural equality ignoring spans: None when ``a`` and ``b`` are the same tree, else the
+    first node of ``a`` (in source order) where they differ. ``ignore(x, y)`` true skips a pair."""
+    stack = [(a, b, a)]
+    while stack:
+        x, y, at = stack.pop()
+        if isinstance(x, Node) or isinstance(y, Node):
+            if type(x) is not type(y):
+                return at
+            if ignore is not None and ignore(x, y):
+                continue
+            for f in fields(x):
+                if f.name == "span" or f.metadata.get("not_child") == "source":
+                    continue
+                stack.append((getattr(x, f.name), getattr(y, f.name), x))
+        elif isinstance(x, tuple) or isinstance(y, tuple):
+            if not (isinstance(x, tuple) and isinstance(y, tuple)) or len(x) != len(y):
+                return at
+            stack.extend((p, q, at) for p, q in zip(reversed(x), reversed(y)))
+        elif x != y:
+            return at
+    return None
+
+
+# -- categories: empty bases the builder matches fields against ------------------------------------
+
+@_nd
+class Expr(Node):
+    """A scalar (C# or SQL) expression."""
+
+
+@_nd
+class Query(Node):
+    """A query expression: what the right-hand side of ``@r = ...`` can be."""
+
+
+@_nd
+class RowsetSource(Node):
+    """What FROM, a join side or a UDO input reads."""
+
+
+@_nd
+class Statement(Node):
+    """A statement of a script or a routine body."""
+    #: Data definition (creates, alters or drops catalog objects).
+    is_ddl: typing.ClassVar[bool] = False
+
+
+@_nd
+class Clause(Node):
+    """A part of a statement or query that starts with its own keyword."""
+
+
+@_nd
+class Keyword(Node):
+    """A keyword written in the script, kept where later tools need its place (``IF NOT EXISTS``,
+    ``DISTINCT``, ``OUTER``): ``text`` is the words upper-case with single spaces."""
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+# -- names ------------------------------------------------------------------------------------------
 
 @_nd
 class Identifier(Node):
     """A quoted (``[Sales Data]``) or unquoted identifier; ``name`` has the quotes removed."""
-    name: str
+    name: str = ""
     quoted: bool = False
 
 
 @_nd
-class ObjectName(Node):
-    """A 1-, 2- or 3-part catalog name, and the role it plays where it stands.
-
-    ``object_kind`` is database, schema, rowset (table or view read), table, view, tvf, procedure,
-    package, type, assembly, system_assembly, data_source, credential, statistics or index;
-    ``action`` is use, read, write, call, create, alter, drop or reference.
-
-    Script-bound objects (``DECLARE FUNCTION @f``, ``DECLARE ASSEMBLY @a``) are not in the catalog:
-    where one is used by name its ObjectName has a single :class:`Variable` part and the kind
-    ``script_tvf`` or ``script_assembly``, so catalog rewrites can tell them apart.
-    """
-    parts: tuple
-    object_kind: str = ""
-    action: str = ""
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.parts)
-
-
-@_nd
-class Variable(Node):
+class Variable(Expr):
     """``@name`` (user variable or rowset) or ``@@name`` (system variable)."""
-    name: str
+    name: str = ""
 
     @property
     def system(self) -> bool:
@@ -118,421 +268,1479 @@ class Variable(Node):
 
 
 @_nd
-class DottedName(Node):
-    names: tuple
+class ObjectName(Node):
+    """A catalog name as written: ``[account.][database.][schema.]object``.
 
+    Parts are named by what they denote where the name stands: a table name ``a.b`` has schema
+    ``a`` and object ``b``; a schema name ``a.b`` (CREATE SCHEMA) has database ``a`` and schema
+    ``b``; a database name has only ``database`` (and an account in a 2-part name). ``db..obj``
+    has database and object, no schema, and ``empty_schema`` set so it is written back as such.
+    ``kind`` and ``action`` say what the name denotes and what its statement does with it.
+
+    Script-bound objects (``DECLARE FUNCTION @f``, ``DECLARE ASSEMBLY @a``) are not in the catalog:
+    their ObjectName has ``variable`` set, the kind SCRIPT_TVF or SCRIPT_ASSEMBLY and no parts.
+    """
+    account: Identifier | None = None
+    database: Identifier | None = None
+    schema: Identifier | None = None
+    object: Identifier | None = None
+    variable: Variable | None = None
+    empty_schema: bool = False
+    object_kind: ObjectKind | None = None
+    action: Action | None = None
+
+    @property
+    def parts(self) -> tuple:
+        """The identifiers written, in order (the empty schema of ``db..obj`` left out)."""
+        return tuple(p for p in (self.account, self.database, self.schema, self.object, self.variable)
+                     if p is not None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parts)
+
+    @property
+    def written(self) -> str:
+        """The name as written, quoting kept (``[my db]..T``)."""
+        out = []
+        for p in (self.account, self.database, self.schema, self.object):
+            if p is not None:
+                out.append(f"[{p.name.replace(']', ']]')}]" if p.quoted else p.name)
+            elif out and p is self.schema and self.empty_schema:
+                out.append("")
+        if self.variable is not None:
+            out.append(self.variable.name)
+        return ".".join(out)
+
+    @staticmethod
+    def from_parts(span: Span, parts: tuple, kind: ObjectKind | str | None = None,
+                   action: Action | str | None = None, empty_schema: bool = False) -> "ObjectName":
+        """Name the written parts (identifiers, in order; ``None`` where ``db..obj`` leaves the
+        schema empty) by what an object of ``kind`` is made of."""
+        kind = ObjectKind(kind) if kind else None
+        action = Action(action) if action else None
+        if len(parts) == 1 and isinstance(parts[0], Variable):
+            return ObjectName(span, variable=parts[0], object_kind=kind, action=action)
+        if None in parts:                       # db..obj
+            empty_schema = True
+            parts = tuple(p for p in parts if p is not None)
+            slots = ("database", "object") if len(parts) == 2 else ("account", "database", "object")
+        elif kind is ObjectKind.DATABASE:
+            slots = ("account", "database")
+        elif kind is ObjectKind.SCHEMA:
+            slots = ("account", "database", "schema")
+        elif kind is not None and kind.in_database:
+            slots = ("account", "database", "object")
+        else:
+            slots = ("account", "database", "schema", "object")
+        if len(parts) > len(slots):
+            raise ValueError(f"a {kind or 'catalog'} name has at most {len(slots)} parts")
+        named = dict(zip(slots[len(slots) - len(parts):], parts))
+        return ObjectName(span, named.get("account"), named.get("database"), named.get("schema"),
+                          named.get("object"), None, empty_schema, kind, action)
+
+    def with_role(self, kind: ObjectKind | str, action: Action | str) -> "ObjectName":
+        """This name, its parts named for an object of ``kind``."""
+        if self.variable is not None:
+            return ObjectName(self.span, variable=self.variable, object_kind=ObjectKind(kind),
+                              action=Action(action))
+        parts = (self.account, self.database, self.schema, self.object)
+        written = [p for p in parts if p is not None]
+        if self.empty_schema:
+            written = written[:-1] + [None] + written[-1:]
+        return ObjectName.from_parts(self.span, tuple(written), kind, action)
+
+
+@_nd
+class DottedName(Node):
+    """A .NET namespace or class name in USING: ``System.Text``."""
+    parts: tuple[Identifier, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parts)
+
+
+# -- types ------------------------------------------------------------------------------------------
 
 @_nd
 class Type(Node):
-    """A type as written: ``int?``, ``SQL.MAP<string, int?>``, ``byte[]``."""
-    name: str
-    text: str
+    """A type as written: ``int?``, ``SQL.MAP<string, int?>``, ``byte[]``, ``System.DateTime``.
+
+    ``name`` is the dotted name (``SQL.MAP``), ``args`` the type arguments, ``nullable`` the ``?``,
+    ``array_rank`` the number of ``[]``; ``text`` the whole type without spaces."""
+    name: str = ""
+    parts: tuple = field(default=(), metadata={"not_child": True})   # Identifiers (None: db..T)
+    args: tuple["Type", ...] = ()
     nullable: bool = False
+    array_rank: int = 0
+    text: str = field(default="", metadata={"not_child": True})
 
-
-# -- Literals and scalar expressions -----------------------------------------------------------
 
 @_nd
-class StringLiteral(Node):
+class TableTypeRef(Node):
+    """A catalog table type used as a parameter's or a RETURNS rowset's type: ``dbo.OrderRows``,
+    ``[Sales].[dbo].[OrderRows]``, ``Sales..OrderRows``."""
+    name: ObjectName | None = None
+    name_roles = (("name", ObjectKind.TYPE, Action.REFERENCE),)
+
+
+@_nd
+class AnonymousTableType(Node):
+    """``TABLE(c1 T1, ...)`` as a parameter's or a RETURNS rowset's type."""
+    columns: tuple["ColumnDefinition", ...] = ()
+
+
+@_nd
+class ColumnDefinition(Node):
+    name: Identifier | None = None
+    type: Type | None = None
+
+
+# -- literals and scalar expressions ------------------------------------------------------------------
+
+@_nd
+class StringLiteral(Expr):
     """A C# string: regular ``"a\\tb"`` or verbatim ``@"c:\\x"``; ``value`` is unescaped."""
-    value: str
+    value: str = ""
     verbatim: bool = False
 
 
 @_nd
-class CharLiteral(Node):
-    value: str
+class CharLiteral(Expr):
+    value: str = ""
 
 
 @_nd
-class NumberLiteral(Node):
-    text: str
+class NumberLiteral(Expr):
+    """``text`` as written, suffix included (``10L``, ``1.5m``, ``0xFF``)."""
+    text: str = ""
 
 
 @_nd
-class BoolLiteral(Node):
-    value: bool
+class BoolLiteral(Expr):
+    value: bool = False
 
 
 @_nd
-class NullLiteral(Node):
+class NullLiteral(Expr):
     pass
 
 
 @_nd
-class Name(Node):
+class Name(Expr):
     """A bare column or member name in an expression."""
-    ident: Identifier
+    ident: Identifier | None = None
 
 
 @_nd
-class MemberAccess(Node):
-    target: Node
-    member: Node
+class GenericName(Expr):
+    """A generic method or type name with its type arguments: ``Convert<int>``, ``List<string>``."""
+    ident: Identifier | None = None
+    type_args: tuple[Type, ...] = ()
+
+
+@_nd
+class MemberAccess(Expr):
+    """``target.member`` or ``target?.member``."""
+    target: Expr | None = None
+    member: Node | None = None          # Identifier, GenericName or Variable
     null_conditional: bool = False
 
 
 @_nd
-class BinaryOp(Node):
-    op: str
-    left: Node
-    right: Node
+class BinaryOp(Expr):
+    op: str = ""
+    left: Expr | None = None
+    right: Expr | None = None
 
 
 @_nd
-class UnaryOp(Node):
-    op: str
-    operand: Node
+class UnaryOp(Expr):
+    op: str = ""
+    operand: Expr | None = None
 
 
 @_nd
-class Cast(Node):
-    type_text: str
-    operand: Node
+class Cast(Expr):
+    """``(T) operand``."""
+    type: Type | None = None
+    operand: Expr | None = None
 
 
 @_nd
-class Conditional(Node):
-    condition: Node
-    then: Node
-    otherwise: Node
+class Conditional(Expr):
+    """``condition ? then : otherwise``."""
+    condition: Expr | None = None
+    then: Expr | None = None
+    otherwise: Expr | None = None
 
 
 @_nd
-class Paren(Node):
-    expr: Node
+class Paren(Expr):
+    expr: Expr | None = None
 
 
 @_nd
-class Call(Node):
-    func: Node
-    args: tuple = ()
-    distinct: bool = False
-    over: Node | None = None
-    within_group: Node | None = None
+class Between(Expr):
+    """``operand [NOT] BETWEEN low AND high``."""
+    operand: Expr | None = None
+    negated: Keyword | None = None
+    low: Expr | None = None
+    high: Expr | None = None
 
 
 @_nd
-class Index(Node):
-    target: Node
-    args: tuple = ()
+class Like(Expr):
+    """``operand [NOT] LIKE pattern [ESCAPE escape]``."""
+    operand: Expr | None = None
+    negated: Keyword | None = None
+    pattern: Expr | None = None
+    escape: Expr | None = None
 
 
 @_nd
-class NamedArgument(Node):
-    name: str
-    value: Node
+class IsNull(Expr):
+    """``operand IS [NOT] NULL``."""
+    operand: Expr | None = None
+    negated: Keyword | None = kw("NOT")
 
 
 @_nd
-class New(Node):
-    type: Node | None
-    args: tuple = ()
-    initializer: Node | None = None
+class InList(Expr):
+    """``operand [NOT] IN (values)``."""
+    operand: Expr | None = None
+    negated: Keyword | None = kw("NOT")
+    values: tuple[Expr, ...] = ()
 
 
 @_nd
-class Lambda(Node):
-    """``x => expr``, ``(a, b) => expr``, ``(string s) => expr`` or ``p => { statements }``."""
-    params: tuple
-    body: Node            # an expression, or a CSharpBlock for a statement lambda
+class TypeTest(Expr):
+    """C# ``operand is T``."""
+    operand: Expr | None = None
+    type: Type | None = None
+
+
+@_nd
+class TypeAs(Expr):
+    """C# ``operand as T``."""
+    operand: Expr | None = None
+    type: Type | None = None
+
+
+@_nd
+class TypeOf(Expr):
+    """``typeof(T)``."""
+    type: Type | None = None
+
+
+@_nd
+class DefaultOf(Expr):
+    """``default(T)``."""
+    type: Type | None = None
+
+
+@_nd
+class NamedArgument(Expr):
+    """``name: value`` in a call."""
+    name: Identifier | None = None
+    value: Expr | None = None
+
+
+@_nd
+class DefaultArgument(Expr):
+    """``DEFAULT`` as a routine argument: the parameter's default value."""
+
+
+@_nd
+class OutArgument(Expr):
+    """C# ``out x`` or ``ref x``."""
+    modifier: Keyword | None = kw("OUT", "REF")
+    value: Expr | None = None
+
+
+@_nd
+class Call(Expr):
+    """``func(args)``, with an aggregate's ``DISTINCT``/``ALL``, ``WITHIN GROUP`` and ``OVER``.
+    ``star`` is set for ``COUNT(*)``."""
+    func: Expr | None = None
+    quantifier: Keyword | None = None
+    args: tuple[Expr, ...] = ()
+    star: bool = False
+    within_group: "WithinGroup | None" = None
+    over: "Over | None" = None
+
+    @property
+    def distinct(self) -> bool:
+        return self.quantifier is not None and self.quantifier.text == "DISTINCT"
+
+
+@_nd
+class Index(Expr):
+    """``target[args]``."""
+    target: Expr | None = None
+    args: tuple[Expr, ...] = ()
+
+
+@_nd
+class Initializer(Expr):
+    """``{ a, b }`` or ``{ Name = value }`` after ``new``."""
+    elements: tuple[Expr, ...] = ()
+
+
+@_nd
+class MemberInitializer(Expr):
+    """``Name = value`` inside an object initializer."""
+    name: Identifier | None = None
+    value: Expr | None = None
+
+
+@_nd
+class New(Expr):
+    """``new T(args) { initializer }``, ``new[] { ... }``, ``new { ... }``."""
+    type: Type | None = None
+    array: bool = False              # new[] { ... }
+    args: tuple[Expr, ...] = ()
+    initializer: Initializer | None = None
 
 
 @_nd
 class CSharpBlock(Node):
     """The ``{ ... }`` body of a C# statement lambda, kept as opaque text (braces included)."""
-    text: str
+    text: str = ""
 
 
 @_nd
-class Case(Node):
+class LambdaParameter(Node):
+    """A lambda's parameter: ``x`` or ``string x``."""
+    name: str = ""
+    type: str = ""
+
+
+@_nd
+class Lambda(Expr):
+    """``x => expr``, ``(a, b) => expr``, ``(string s) => expr`` or ``p => { statements }``."""
+    params: tuple[LambdaParameter, ...] = ()
+    body: Node | None = None            # an expression, or a CSharpBlock for a statement lambda
+
+
+@_nd
+class When(Node):
+    """``WHEN condition THEN result`` of a CASE."""
+    condition: Expr | None = None
+    result: Expr | None = None
+
+
+@_nd
+class Case(Expr):
     """``CASE [operand] WHEN a THEN b ... [ELSE c] END``."""
-    operand: Node | None
-    whens: tuple               # ((when, then), ...)
-    otherwise: Node | None = None
-
-
-# -- Statements -------------------------------------------------------------------------------
-
-@_nd
-class Script(Node):
-    statements: tuple
-    comments: tuple = ()   # (Span, text) of every comment, for suppression directives
-    source: object = None  # the usqlrw.source.Source it was parsed from
+    operand: Expr | None = None
+    whens: tuple[When, ...] = ()
+    otherwise: Expr | None = None
 
 
 @_nd
-class UseDatabase(Node):
-    database: ObjectName
+class LinqFrom(Node):
+    """``from [T] x in source`` of a C# query expression."""
+    type: Type | None = None
+    variable: Identifier | None = None
+    source: Expr | None = None
 
 
 @_nd
-class UseSchema(Node):
-    schema: ObjectName
+class LinqWhere(Node):
+    condition: Expr | None = None
 
 
 @_nd
-class Declare(Node):
-    variable: Variable
-    type: Type | None
-    value: Node
-    external: bool = False
-    const: bool = False
+class LinqLet(Node):
+    name: Identifier | None = None
+    value: Expr | None = None
 
 
 @_nd
-class DeclareFunction(Node):
-    """``DECLARE FUNCTION @f(params) RETURNS ... AS BEGIN ... END``: a script-bound TVF."""
-    variable: Variable
-    params: tuple
-    body: tuple
-    returns: Node | None = None
+class LinqOrdering(Node):
+    expr: Expr | None = None
+    direction: Keyword | None = kw("ASCENDING", "DESCENDING")
 
 
 @_nd
-class DeclareAssembly(Node):
-    """``DECLARE ASSEMBLY @a FROM path [WITH ADDITIONAL_FILES = (...)]``: a script-bound assembly."""
-    variable: Variable
-    source: Node
-    additional_files: tuple = ()
+class LinqOrderBy(Node):
+    orderings: tuple[LinqOrdering, ...] = ()
 
 
 @_nd
-class Raise(Node):
-    """``RAISE ERROR message`` or ``RAISE WARNING message``."""
-    level: str                 # ERROR or WARNING
-    message: Node
+class LinqQuery(Expr):
+    """A C# query expression: ``from x in xs [where ...] [let ...] [orderby ...] select e``."""
+    clauses: tuple[Node, ...] = ()      # LinqFrom, LinqWhere, LinqLet, LinqOrderBy in order
+    select: Expr | None = None
+
+
+# -- windows ------------------------------------------------------------------------------------------
+
+@_nd
+class PartitionBy(Clause):
+    exprs: tuple[Expr, ...] = ()
 
 
 @_nd
-class Return(Node):
-    """``RETURN`` in a function body."""
+class FrameBound(Node):
+    """``UNBOUNDED PRECEDING``, ``n FOLLOWING``, ``CURRENT ROW``."""
+    bound: Keyword | None = kw("UNBOUNDED", "CURRENT")
+    offset: Expr | None = None
+    direction: Keyword | None = kw("PRECEDING", "FOLLOWING")
 
 
 @_nd
-class SetOption(Node):
-    variable: Variable
-    value: Node
+class Frame(Clause):
+    """``ROWS|RANGE bound`` or ``ROWS|RANGE BETWEEN start AND end``."""
+    unit: Keyword | None = kw("ROWS", "RANGE")
+    start: FrameBound | None = None
+    end: FrameBound | None = None
 
 
 @_nd
-class If(Node):
-    branches: tuple        # ((condition, statements), ...) for IF and each ELSEIF
-    otherwise: tuple = ()  # the ELSE statements
+class Over(Clause):
+    partition_by: PartitionBy | None = None
+    order_by: "OrderBy | None" = None
+    frame: Frame | None = None
 
 
 @_nd
-class ReferenceAssembly(Node):
-    assembly: ObjectName
-    system: bool = False
+class WithinGroup(Clause):
+    order_by: "OrderBy | None" = None
+
+
+# -- query expressions ---------------------------------------------------------------------------------
+
+@_nd
+class Star(Node):
+    """``*`` in a select list, PRODUCE, READONLY/REQUIRED or BY NAME ON."""
 
 
 @_nd
-class DeployResource(Node):
-    paths: tuple
+class QualifiedStar(Node):
+    """``alias.*`` in a select list."""
+    qualifier: Expr | None = None
 
 
 @_nd
-class RowsetAssignment(Node):
-    targets: tuple
-    query: Node
-    option: Node | None = None
+class AliasedItem(Node):
+    """``expr AS alias`` in a select list."""
+    expr: Expr | None = None
+    alias: Identifier | None = None
 
 
 @_nd
-class Extract(Node):
-    """``columns`` holds ColumnDefinition, VirtualColumn (``uri = FILE.URI()``) and
-    TableTypeColumns (``type1.*``); ``clauses`` the REQUIRED and SORTED BY clauses."""
-    columns: tuple
-    sources: tuple
-    using: Node | None = None
-    clauses: tuple = ()
+class SortItem(Node):
+    expr: Expr | None = None
+    direction: Keyword | None = kw("ASC", "DESC")
+
+
+@_nd
+class From(Clause):
+    source: RowsetSource | None = None
+
+
+@_nd
+class Where(Clause):
+    condition: Expr | None = None
+
+
+@_nd
+class GroupBy(Clause):
+    exprs: tuple[Expr, ...] = ()
+
+
+@_nd
+class Having(Clause):
+    condition: Expr | None = None
+
+
+@_nd
+class OrderBy(Clause):
+    items: tuple[SortItem, ...] = ()
+
+
+@_nd
+class Fetch(Clause):
+    """``FETCH [FIRST|NEXT] n [ROW|ROWS] [ONLY]``."""
+    count: Expr | None = None
+
+
+@_nd
+class OffsetFetch(Clause):
+    """``OFFSET n ROWS [FETCH ...]`` or ``FETCH ...`` alone."""
+    offset: Expr | None = None
+    fetch: Fetch | None = None
+
+
+@_nd
+class OptionHint(Node):
+    name: Identifier | None = None
+    value: Expr | None = None
+
+
+@_nd
+class OptionClause(Clause):
+    """``OPTION(hint [= value], ...)``."""
+    hints: tuple[OptionHint, ...] = ()
+
+
+@_nd
+class Select(Query):
+    quantifier: Keyword | None = kw("ALL", "DISTINCT")
+    items: tuple[Expr | AliasedItem | Star | QualifiedStar, ...] = ()
+    from_: From | None = None
+    where: Where | None = None
+    group_by: GroupBy | None = None
+    having: Having | None = None
+
+
+@_nd
+class Using(Clause):
+    """``USING udo`` of EXTRACT, OUTPUT, PROCESS, REDUCE, COMBINE."""
+    expr: Expr | None = None
+
+
+@_nd
+class DependencyColumn(Node):
+    """A READONLY/REQUIRED column: ``c`` or ``c(dependency, ...)``."""
+    column: "ColumnRef | None" = None
+    depends_on: tuple[Identifier, ...] = ()
+
+
+@_nd
+class Required(Clause):
+    star: Star | None = None
+    columns: tuple[DependencyColumn, ...] = ()
+
+
+@_nd
+class Readonly(Clause):
+    star: Star | None = None
+    columns: tuple[DependencyColumn, ...] = ()
+
+
+@_nd
+class SortedBy(Clause):
+    items: tuple[SortItem, ...] = ()
 
 
 @_nd
 class VirtualColumn(Node):
     """An EXTRACT column computed from the file set, e.g. ``uri = FILE.URI()``."""
-    name: Identifier
-    value: Node
+    name: Identifier | None = None
+    value: Expr | None = None
 
 
 @_nd
 class TableTypeColumns(Node):
     """``EXTRACT type1.*``: the columns of a table type from the catalog."""
-    type: ObjectName
+    type: ObjectName | None = None
+    name_roles = (("type", ObjectKind.TYPE, Action.REFERENCE),)
 
 
 @_nd
-class ColumnDefinition(Node):
-    name: Identifier
-    type: Type
+class Extract(Query):
+    """``EXTRACT columns FROM sources [REQUIRED ...] [SORTED BY ...] USING extractor``.
+    ``columns`` holds ColumnDefinition, VirtualColumn and TableTypeColumns."""
+    columns: tuple[Node, ...] = ()
+    sources: tuple[Expr, ...] = ()
+    required: Required | None = None
+    sorted_by: SortedBy | None = None
+    using: Using | None = None
 
 
 @_nd
-class Output(Node):
-    rowset: Node
-    target: Node
-    using: Node | None = None
-    order_by: Node | None = None
-    expiration: Node | None = None   # EXPIRATION expr
+class Row(Node):
+    """``(v1, v2, ...)`` of VALUES."""
+    values: tuple[Expr, ...] = ()
 
 
 @_nd
-class Insert(Node):
-    table: ObjectName
-    columns: tuple = ()
-    partition: Node | None = None
-    integrity: Node | None = None
-    source: Node | None = None
+class Values(Query):
+    rows: tuple[Row, ...] = ()
 
 
 @_nd
-class RowsetRef(Node):
-    variable: Variable
-    alias: Node | None = None
+class ProduceName(Node):
+    """A PRODUCE column named without a type (of the input's columns)."""
+    name: Identifier | None = None
 
 
 @_nd
-class TableRef(Node):
-    table: ObjectName
-    alias: Node | None = None
+class Produce(Clause):
+    star: Star | None = None
+    columns: tuple[Node, ...] = ()      # ColumnDefinition or ProduceName
 
 
 @_nd
-class TvfCall(Node):
-    function: ObjectName
-    args: tuple = ()
-    alias: Node | None = None
+class Presort(Clause):
+    items: tuple[SortItem, ...] = ()
 
 
 @_nd
-class ProcedureCall(Node):
-    procedure: ObjectName
-    args: tuple = ()
+class ReduceAll(Clause):
+    """``ALL``: reduce the whole rowset as one group."""
 
 
 @_nd
-class CreateAssembly(Node):
-    assembly: ObjectName
-    source: Node
-    additional_files: tuple = ()
-    if_not_exists: bool = False
+class ReduceOn(Clause):
+    columns: tuple[Identifier, ...] = ()
 
 
 @_nd
-class CreateExternalTable(Node):
-    table: ObjectName
-    columns: tuple
-    data_source: ObjectName
-    location: Node
-    if_not_exists: bool = False
+class Process(Query):
+    input: RowsetSource | None = None
+    produce: Produce | None = None
+    readonly: Readonly | None = None
+    required: Required | None = None
+    using: Using | None = None
+
+
+@_nd
+class Reduce(Query):
+    input: RowsetSource | None = None
+    presort: Presort | None = None
+    on: ReduceOn | ReduceAll | None = None
+    presort_after: Presort | None = None
+    produce: Produce | None = None
+    readonly: Readonly | None = None
+    required: Required | None = None
+    using: Using | None = None
+
+
+@_nd
+class Combine(Query):
+    left: RowsetSource | None = None
+    right: RowsetSource | None = None
+    condition: Expr | None = None
+    produce: Produce | None = None
+    readonly: Readonly | None = None
+    required: Required | None = None
+    using: Using | None = None
+
+
+@_nd
+class ByName(Node):
+    """``BY NAME [ON (columns)]`` of a set operation; ``on`` may hold a Star."""
+    on: tuple[Node, ...] = ()
+
+
+@_nd
+class DisjointHint(Node):
+    """``WITH DISJOINT (columns)`` of UNION."""
+    columns: tuple[Identifier, ...] = ()
+
+
+@_nd
+class SetOperator(Node):
+    """``[OUTER] UNION|EXCEPT|INTERSECT [ALL|DISTINCT] [BY NAME ...] [WITH DISJOINT ...]``."""
+    operator: Keyword | None = kw("OUTER UNION", "UNION", "EXCEPT", "INTERSECT")
+    quantifier: Keyword | None = kw("ALL", "DISTINCT")
+    by_name: ByName | None = None
+    disjoint: DisjointHint | None = None
+
+
+@_nd
+class SetOperation(Query):
+    left: Query | None = None
+    operator: SetOperator | None = None
+    right: Query | None = None
+
+
+@_nd
+class OrderedQuery(Query):
+    """A query with ORDER BY and OFFSET/FETCH (or OFFSET/FETCH alone)."""
+    query: Query | None = None
+    order_by: OrderBy | None = None
+    offset_fetch: OffsetFetch | None = None
+
+
+@_nd
+class ParenQuery(Query):
+    query: Query | None = None
+
+
+@_nd
+class SampleAny(Node):
+    """``ANY(n)``: n rows."""
+    count: Expr | None = None
+
+
+@_nd
+class SampleUniform(Node):
+    """``UNIFORM(p)``."""
+    probability: Expr | None = None
+
+
+@_nd
+class SampleUniverse(Node):
+    """``ON columns UNIVERSE(p)``."""
+    columns: tuple[Identifier, ...] = ()
+    probability: Expr | None = None
+
+
+@_nd
+class SampleDistinct(Node):
+    """``ON columns DISTINCT(count, p)``."""
+    columns: tuple[Identifier, ...] = ()
+    count: Expr | None = None
+    probability: Expr | None = None
+
+
+@_nd
+class WeightColumn(Node):
+    """``WITH WEIGHT AS name``."""
+    name: Identifier | None = None
+
+
+@_nd
+class Sample(Query):
+    """``query SAMPLE ANY(n)|UNIFORM(p)``."""
+    query: Query | None = None
+    method: Node | None = None
+
+
+@_nd
+class SampleComplex(Query):
+    """``SAMPLE source UNIFORM(p)|ON ... UNIVERSE(p)|ON ... DISTINCT(n, p) [WITH WEIGHT AS w]``."""
+    source: RowsetSource | None = None
+    sampler: Node | None = None
+    weight: WeightColumn | None = None
+
+
+# -- rowset sources --------------------------------------------------------------------------------------
+
+@_nd
+class AliasColumn(Node):
+    name: Identifier | None = None
+    type: Type | None = None
+
+
+@_nd
+class Alias(Node):
+    """``AS name [(columns)]``."""
+    name: Identifier | None = None
+    columns: tuple[AliasColumn, ...] = ()
+
+
+@_nd
+class RowsetRef(RowsetSource):
+    variable: Variable | None = None
+    alias: Alias | None = None
+
+
+@_nd
+class TableRef(RowsetSource):
+    table: ObjectName | None = None
+    alias: Alias | None = None
+    name_roles = (("table", ObjectKind.ROWSET, Action.READ),)
+
+
+@_nd
+class TvfCall(Query, RowsetSource):
+    """A table-valued function called as a query or in FROM (catalog or script-bound)."""
+    function: ObjectName | None = None
+    args: tuple[Expr, ...] = ()
+    alias: Alias | None = None
+    name_roles = (("function", ObjectKind.TVF, Action.CALL),)
+
+
+@_nd
+class Subquery(RowsetSource):
+    query: Query | None = None
+    alias: Alias | None = None
 
 
 @_nd
 class ExternalRowset(Node):
-    data_source: ObjectName
-    mode: str          # LOCATION or EXECUTE
-    remote: Node
+    """``EXTERNAL data_source LOCATION "remote" | EXECUTE "query"``."""
+    data_source: ObjectName | None = None
+    mode: Keyword | None = kw("LOCATION", "EXECUTE")
+    remote: Expr | None = None
+    name_roles = (("data_source", ObjectKind.DATA_SOURCE, Action.READ),)
 
 
 @_nd
-class CreateTable(Node):
-    table: ObjectName
-    elements: tuple = ()      # column definitions and the index
-    partitioning: tuple = ()  # partition/distribution clauses
-    query: Node | None = None
-    if_not_exists: bool = False
+class ExternalRef(RowsetSource):
+    rowset: ExternalRowset | None = None
+    alias: Alias | None = None
 
 
 @_nd
-class Routine(Node):
-    """CREATE FUNCTION, PROCEDURE or PACKAGE: a named body of statements."""
-    routine: ObjectName
-    params: tuple
-    body: tuple
-    returns: Node | None = None
-    if_not_exists: bool = False
+class JoinOperator(Node):
+    """``[INNER|LEFT|RIGHT|FULL|CROSS] [OUTER] [hints] JOIN|SEMIJOIN|ANTISEMIJOIN``."""
+    side: Keyword | None = kw("INNER", "LEFT", "RIGHT", "FULL", "CROSS")
+    outer: Keyword | None = kw("OUTER")
+    hints: tuple[Keyword, ...] = kws("SERIAL", "PAIR", "BROADCASTLEFT", "BROADCASTRIGHT",
+                                    "FULLCROSS", "MERGE", "HASH", "LOOP", "INDEXLOOKUP")
+    join: Keyword | None = kw("JOIN", "SEMIJOIN", "ANTISEMIJOIN")
+
+
+@_nd
+class Join(RowsetSource):
+    left: RowsetSource | None = None
+    operator: JoinOperator | None = None
+    right: RowsetSource | None = None
+    condition: Expr | None = None
+
+
+@_nd
+class Explode(Node):
+    """``EXPLODE(expr) AS alias(columns)`` after CROSS/OUTER APPLY."""
+    expr: Expr | None = None
+    alias: Alias | None = None
+
+
+@_nd
+class Applier(Node):
+    """``[USING] applier(args) AS alias(...) [READONLY ...] [REQUIRED ...]`` after APPLY."""
+    using: Keyword | None = kw("USING")
+    expr: Expr | None = None
+    alias: Alias | None = None
+    readonly: Readonly | None = None
+    required: Required | None = None
+
+
+@_nd
+class ValuesRef(Node):
+    """``VALUES (...) AS alias(...)`` after APPLY."""
+    values: Values | None = None
+    alias: Alias | None = None
+
+
+@_nd
+class Apply(RowsetSource):
+    left: RowsetSource | None = None
+    operator: Keyword | None = kw("CROSS APPLY", "OUTER APPLY")
+    target: Node | None = None          # Explode, Applier or ValuesRef
+
+
+@_nd
+class PivotValue(Node):
+    value: Expr | None = None
+    alias: Identifier | None = None
+
+
+@_nd
+class ColumnRef(Node):
+    """``column`` or ``qualifier.column`` in PIVOT, UNPIVOT, READONLY and REQUIRED."""
+    qualifier: Node | None = None       # a Variable or an Identifier
+    column: Identifier | None = None
+
+
+@_nd
+class Pivot(Node):
+    """``PIVOT (aggregate FOR column IN (values)) [AS alias]``."""
+    aggregate: Expr | None = None
+    column: ColumnRef | None = None
+    values: tuple[PivotValue, ...] = ()
+    alias: Alias | None = None
+
+
+@_nd
+class Unpivot(Node):
+    """``UNPIVOT [INCLUDE|EXCLUDE NULLS] (value FOR name IN (columns)) [AS alias]``."""
+    nulls: Keyword | None = kw("INCLUDE NULLS", "EXCLUDE NULLS")
+    value_column: ColumnRef | None = None
+    name_column: ColumnRef | None = None
+    columns: tuple[ColumnRef, ...] = ()
+    alias: Alias | None = None
+
+
+@_nd
+class Pivoted(RowsetSource):
+    source: RowsetSource | None = None
+    pivot: Pivot | None = None
+
+
+@_nd
+class Unpivoted(RowsetSource):
+    source: RowsetSource | None = None
+    unpivot: Unpivot | None = None
+
+
+# -- statements ----------------------------------------------------------------------------------------
+
+@_nd
+class Comment(Node):
+    """A ``//`` or ``/* */`` comment (kept on the Script for suppression directives)."""
+    text: str = ""
+
+
+@_nd
+class Script(Node):
+    statements: tuple[Statement, ...] = ()
+    comments: tuple[Comment, ...] = field(default=(), metadata={"not_child": True})
+    source: object = field(default=None, metadata={"not_child": "source"})  # usqlrw.source.Source
+
+
+@_nd
+class UseDatabase(Statement):
+    database: ObjectName | None = None
+    name_roles = (("database", ObjectKind.DATABASE, Action.USE),)
+
+
+@_nd
+class UseSchema(Statement):
+    schema: ObjectName | None = None
+    name_roles = (("schema", ObjectKind.SCHEMA, Action.USE),)
+
+
+@_nd
+class Declare(Statement):
+    """``DECLARE [EXTERNAL] [CONST] @v [type] = value``."""
+    external: Keyword | None = kw("EXTERNAL")
+    const: Keyword | None = kw("CONST")
+    variable: Variable | None = None
+    type: Type | None = None
+    value: Expr | None = None
+
+
+@_nd
+class Parameter(Node):
+    """A routine parameter: ``@p type [= default]``; ``type`` is a Type, a TableTypeRef or an
+    AnonymousTableType."""
+    variable: Variable | None = None
+    type: Node | None = None
+    default: Expr | None = None
+
+
+@_nd
+class ReturnRowset(Node):
+    """``@r [type]`` in RETURNS; ``type`` is a TableTypeRef, an AnonymousTableType or None."""
+    variable: Variable | None = None
+    type: Node | None = None
+
+
+@_nd
+class Returns(Clause):
+    """``RETURNS @r [T]``, ``RETURNS (@a T, @b T)`` or ``RETURNS type``."""
+    rowsets: tuple[ReturnRowset, ...] = ()
+    type: Type | None = None
+
+
+@_nd
+class DeclareFunction(Statement):
+    """``DECLARE FUNCTION @f(params) RETURNS ... AS BEGIN ... END``: a script-bound TVF."""
+    variable: Variable | None = None
+    params: tuple[Parameter, ...] = ()
+    returns: Returns | None = None
+    body: tuple[Statement, ...] = ()
+
+
+@_nd
+class AdditionalFile(Node):
+    """``path [AS name]`` in ``WITH ADDITIONAL_FILES = (...)``."""
+    path: Expr | None = None
+    alias: Expr | None = None
+
+
+@_nd
+class DeclareAssembly(Statement):
+    """``DECLARE ASSEMBLY @a FROM path [WITH ADDITIONAL_FILES = (...)]``: a script-bound assembly."""
+    variable: Variable | None = None
+    source: Expr | None = None
+    additional_files: tuple[AdditionalFile, ...] = ()
+
+
+@_nd
+class SetOption(Statement):
+    """``SET @@option = value``."""
+    variable: Variable | None = None
+    value: Expr | None = None
+
+
+@_nd
+class IfBranch(Node):
+    """``IF|ELSEIF condition THEN statements``."""
+    condition: Expr | None = None
+    statements: tuple[Statement, ...] = ()
+
+
+@_nd
+class ElseBranch(Node):
+    statements: tuple[Statement, ...] = ()
+
+
+@_nd
+class If(Statement):
+    branches: tuple[IfBranch, ...] = ()   # IF, then each ELSEIF
+    otherwise: ElseBranch | None = None
+
+
+@_nd
+class ReferenceAssembly(Statement):
+    """``REFERENCE [SYSTEM] ASSEMBLY name`` (a catalog, system or script-bound assembly)."""
+    system: Keyword | None = kw("SYSTEM")
+    assembly: ObjectName | None = None
+
+    @property
+    def name_roles(self):   # type: ignore[override]
+        return (("assembly", ObjectKind.SYSTEM_ASSEMBLY if self.system else ObjectKind.ASSEMBLY,
+                 Action.REFERENCE),)
+
+
+@_nd
+class DeployResource(Statement):
+    paths: tuple[Expr, ...] = ()
+
+
+@_nd
+class UsingDirective(Statement):
+    """C# ``USING namespace``."""
+    namespace: DottedName | None = None
+
+
+@_nd
+class UsingAlias(Statement):
+    """C# ``USING alias = namespace.Class``."""
+    alias: Identifier | None = None
+    namespace: DottedName | None = None
+
+
+@_nd
+class ImportPackage(Statement):
+    """``IMPORT PACKAGE name[(args)] [AS alias]``."""
+    package: ObjectName | None = None
+    args: tuple[Expr, ...] = ()
+    alias: Alias | None = None
+    name_roles = (("package", ObjectKind.PACKAGE, Action.REFERENCE),)
+
+
+@_nd
+class ExportAssembly(Statement):
+    """``EXPORT [SYSTEM] ASSEMBLY name`` in a package."""
+    system: Keyword | None = kw("SYSTEM")
+    assembly: ObjectName | None = None
+
+    @property
+    def name_roles(self):   # type: ignore[override]
+        return (("assembly", ObjectKind.SYSTEM_ASSEMBLY if self.system else ObjectKind.ASSEMBLY,
+                 Action.REFERENCE),)
+
+
+@_nd
+class ExportVariable(Statement):
+    """``EXPORT [CONST] @v [type] = value`` in a package."""
+    const: Keyword | None = kw("CONST")
+    variable: Variable | None = None
+    type: Type | None = None
+    value: Expr | None = None
+
+
+@_nd
+class ProcedureCall(Statement):
+    procedure: ObjectName | None = None
+    args: tuple[Expr, ...] = ()
+    name_roles = (("procedure", ObjectKind.PROCEDURE, Action.CALL),)
+
+
+@_nd
+class Raise(Statement):
+    """``RAISE ERROR message`` or ``RAISE WARNING message``."""
+    level: Keyword | None = kw("ERROR", "WARNING")
+    message: Expr | None = None
+
+
+@_nd
+class Return(Statement):
+    """``RETURN`` in a function body."""
+
+
+@_nd
+class RowsetAssignment(Statement):
+    """``@a[, @b] = query [OPTION(...)]``."""
+    targets: tuple[Variable, ...] = ()
+    query: Query | None = None
+    option: OptionClause | None = None
+
+
+@_nd
+class Expiration(Clause):
+    expr: Expr | None = None
+
+
+@_nd
+class Output(Statement):
+    """``OUTPUT rowset TO target [EXPIRATION e] [ORDER BY ... [OFFSET/FETCH]] USING outputter``."""
+    rowset: RowsetSource | None = None
+    target: Expr | None = None
+    expiration: Expiration | None = None
+    order_by: OrderBy | None = None
+    offset_fetch: OffsetFetch | None = None
+    using: Using | None = None
+
+
+@_nd
+class PartitionLabel(Node):
+    """``PARTITION (value, ...)``."""
+    values: tuple[Expr, ...] = ()
+
+
+@_nd
+class IgnoreViolation(Node):
+    """``IGNORE`` of ON INTEGRITY VIOLATION."""
+
+
+@_nd
+class MoveViolation(Node):
+    """``MOVE TO PARTITION (...)`` of ON INTEGRITY VIOLATION."""
+    partition: PartitionLabel | None = None
+
+
+@_nd
+class IntegrityClause(Clause):
+    """``ON INTEGRITY VIOLATION IGNORE | MOVE TO PARTITION (...)``."""
+    action: Node | None = None          # IgnoreViolation or MoveViolation
+
+
+@_nd
+class Insert(Statement):
+    """``INSERT [INTO] table [(columns)] [PARTITION (...) | ON INTEGRITY VIOLATION ...] source
+    [OPTION(...)]``."""
+    table: ObjectName | None = None
+    columns: tuple[Identifier, ...] = ()
+    partition: PartitionLabel | None = None
+    integrity: IntegrityClause | None = None
+    source: Query | None = None
+    option: OptionClause | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.WRITE),)
+
+
+# -- DDL -------------------------------------------------------------------------------------------------
+
+@_nd
+class DdlStatement(Statement):
+    is_ddl = True
+
+
+@_nd
+class CreateDatabase(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    database: ObjectName | None = None
+    name_roles = (("database", ObjectKind.DATABASE, Action.CREATE),)
+
+
+@_nd
+class CreateSchema(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    schema: ObjectName | None = None
+    name_roles = (("schema", ObjectKind.SCHEMA, Action.CREATE),)
+
+
+@_nd
+class Drop(DdlStatement):
+    """``DROP <kind> [IF EXISTS] name [ON table]`` (``ON`` for STATISTICS and INDEX)."""
+    object_kind: ObjectKind | None = None
+    if_exists: Keyword | None = kw("IF EXISTS")
+    object: ObjectName | None = None
+    on: ObjectName | None = None
+
+    @property
+    def name_roles(self):   # type: ignore[override]
+        return (("object", self.object_kind, Action.DROP), ("on", ObjectKind.TABLE, Action.ALTER))
+
+
+@_nd
+class PartitionedBy(Clause):
+    """``PARTITIONED BY (columns)``."""
+    columns: tuple[Identifier, ...] = ()
+
+
+@_nd
+class HashDistribution(Node):
+    columns: tuple[Identifier, ...] = ()
+
+
+@_nd
+class DirectHashDistribution(Node):
+    columns: tuple[Identifier, ...] = ()
+
+
+@_nd
+class RangeDistribution(Node):
+    columns: tuple[SortItem, ...] = ()
+
+
+@_nd
+class RoundRobinDistribution(Node):
+    pass
+
+
+@_nd
+class DistributedBy(Clause):
+    """``DISTRIBUTED BY HASH|DIRECT HASH|RANGE|ROUND ROBIN (...) [INTO n]``."""
+    scheme: Node | None = None
+    buckets: Expr | None = None
+
+
+@_nd
+class TableIndex(Node):
+    """``INDEX name CLUSTERED (columns) [PARTITIONED BY ...] [DISTRIBUTED BY ...]`` in CREATE TABLE."""
+    name: Identifier | None = None
+    columns: tuple[SortItem, ...] = ()
+    partitioned_by: PartitionedBy | None = None
+    distributed_by: DistributedBy | None = None
+
+
+@_nd
+class CreateTable(DdlStatement):
+    """CREATE TABLE with a schema, ``AS query``, or both. ``partitioned_by`` and ``distributed_by``
+    are the clauses wherever written (inside the INDEX or after the schema)."""
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    table: ObjectName | None = None
+    columns: tuple[ColumnDefinition, ...] = ()
+    index: TableIndex | None = None
+    partitioned_by: PartitionedBy | None = None
+    distributed_by: DistributedBy | None = None
+    query: Query | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.CREATE),)
+
+
+@_nd
+class CreateExternalTable(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    table: ObjectName | None = None
+    columns: tuple[ColumnDefinition, ...] = ()
+    data_source: ObjectName | None = None
+    location: Expr | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.CREATE),
+                  ("data_source", ObjectKind.DATA_SOURCE, Action.REFERENCE))
+
+
+@_nd
+class AlterTableRebuild(DdlStatement):
+    table: ObjectName | None = None
+    partitions: tuple[PartitionLabel, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class AlterTableAddColumn(DdlStatement):
+    table: ObjectName | None = None
+    columns: tuple[ColumnDefinition, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class AlterTableDropColumn(DdlStatement):
+    table: ObjectName | None = None
+    columns: tuple[Identifier, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class AlterTableAddPartition(DdlStatement):
+    table: ObjectName | None = None
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    partitions: tuple[PartitionLabel, ...] = ()
+    buckets: Expr | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class AlterTableDropPartition(DdlStatement):
+    table: ObjectName | None = None
+    if_exists: Keyword | None = kw("IF EXISTS")
+    partitions: tuple[PartitionLabel, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class RenameTable(DdlStatement):
+    """``RENAME TABLE [IF EXISTS] old TO [IF NOT EXISTS] new``."""
+    if_exists: Keyword | None = kw("IF EXISTS")
+    table: ObjectName | None = None
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    new_name: ObjectName | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER), ("new_name", ObjectKind.TABLE, Action.CREATE))
+
+
+@_nd
+class TruncateTable(DdlStatement):
+    """``TRUNCATE TABLE table [PARTITION (...), ...]``."""
+    table: ObjectName | None = None
+    partitions: tuple[PartitionLabel, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.WRITE),)
+
+
+@_nd
+class CreateIndex(DdlStatement):
+    name: Identifier | None = None
+    table: ObjectName | None = None
+    columns: tuple[SortItem, ...] = ()
+    partitioned_by: PartitionedBy | None = None
+    distributed_by: DistributedBy | None = None
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class CreateStatistics(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    name: Identifier | None = None
+    table: ObjectName | None = None
+    columns: tuple[Identifier, ...] = ()
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class UpdateStatistics(DdlStatement):
+    if_exists: Keyword | None = kw("IF EXISTS")
+    name: Identifier | None = None
+    table: ObjectName | None = None
+    incremental: Keyword | None = kw("ON", "OFF")
+    name_roles = (("table", ObjectKind.TABLE, Action.ALTER),)
+
+
+@_nd
+class CreateView(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    view: ObjectName | None = None
+    query: Query | None = None
+    name_roles = (("view", ObjectKind.VIEW, Action.CREATE),)
+
+
+@_nd
+class Routine(DdlStatement):
+    """CREATE FUNCTION, PROCEDURE or PACKAGE: a named body of statements with its own static
+    context (USE and DECLARE inside do not leak out)."""
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    routine: ObjectName | None = None
+    params: tuple[Parameter, ...] = ()
+    returns: Returns | None = None
+    body: tuple[Statement, ...] = ()
 
 
 @_nd
 class CreateFunction(Routine):
-    pass
+    name_roles = (("routine", ObjectKind.TVF, Action.CREATE),)
 
 
 @_nd
 class CreateProcedure(Routine):
-    pass
+    name_roles = (("routine", ObjectKind.PROCEDURE, Action.CREATE),)
 
 
 @_nd
 class CreatePackage(Routine):
-    pass
+    name_roles = (("routine", ObjectKind.PACKAGE, Action.CREATE),)
 
 
 @_nd
-class CreateView(Node):
-    view: ObjectName
-    query: Node
-    if_not_exists: bool = False
+class CreateType(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    type: ObjectName | None = None
+    columns: tuple[ColumnDefinition, ...] = ()
+    name_roles = (("type", ObjectKind.TYPE, Action.CREATE),)
 
 
 @_nd
-class RenameTable(Node):
-    """``RENAME TABLE [IF EXISTS] old TO [IF NOT EXISTS] new``."""
-    table: ObjectName
-    new_name: ObjectName
-    if_exists: bool = False
-    if_not_exists: bool = False
+class CreateAssembly(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    assembly: ObjectName | None = None
+    source: Expr | None = None
+    additional_files: tuple[AdditionalFile, ...] = ()
+    name_roles = (("assembly", ObjectKind.ASSEMBLY, Action.CREATE),)
 
 
 @_nd
-class Drop(Node):
-    object: ObjectName
-    object_kind: str
-    on: ObjectName | None = None
-    if_exists: bool = False
+class DataSourceOption(Node):
+    """``PROVIDER_STRING = "..."`` and the like in CREATE/ALTER DATA SOURCE."""
+    name: Identifier | None = None
+    value: Expr | None = None
 
-
-# -- Generic construct classes -----------------------------------------------------------------
 
 @_nd
-class Construct(Node):
-    """Base of the classes made by :func:`node_class` for constructs with no fields of their own."""
-    items: tuple = ()
-    keywords: tuple = ()
+class CredentialRef(Node):
+    """``CREDENTIAL = name`` in CREATE/ALTER DATA SOURCE."""
+    credential: ObjectName | None = None
+    name_roles = (("credential", ObjectKind.CREDENTIAL, Action.REFERENCE),)
 
 
-_classes: dict[str, type] = {}
+@_nd
+class RemotableTypesOption(Node):
+    """``REMOTABLE_TYPES = (types)`` in CREATE/ALTER DATA SOURCE."""
+    types: tuple[Type, ...] = ()
 
+
+@_nd
+class CreateDataSource(DdlStatement):
+    """``CREATE DATA SOURCE [IF NOT EXISTS] name FROM provider WITH (options)``."""
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    data_source: ObjectName | None = None
+    provider: Identifier | None = None
+    options: tuple[Node, ...] = ()
+    name_roles = (("data_source", ObjectKind.DATA_SOURCE, Action.CREATE),)
+
+
+@_nd
+class AlterDataSource(DdlStatement):
+    data_source: ObjectName | None = None
+    options: tuple[Node, ...] = ()
+    name_roles = (("data_source", ObjectKind.DATA_SOURCE, Action.ALTER),)
+
+
+@_nd
+class CredentialOption(Node):
+    """``IDENTITY = "..."``, ``PASSWORD = "..."`` and the like in CREATE/ALTER CREDENTIAL."""
+    name: Identifier | None = None
+    value: Expr | None = None
+
+
+@_nd
+class CreateCredential(DdlStatement):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    credential: ObjectName | None = None
+    options: tuple[CredentialOption, ...] = ()
+    name_roles = (("credential", ObjectKind.CREDENTIAL, Action.CREATE),)
+
+
+@_nd
+class AlterCredential(DdlStatement):
+    credential: ObjectName | None = None
+    options: tuple[CredentialOption, ...] = ()
+    name_roles = (("credential", ObjectKind.CREDENTIAL, Action.ALTER),)
+
+
+# -- classes, JSON ---------------------------------------------------------------------------------------
 
 def class_name(rule: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in rule.split("_") if p)
 
 
+def all_node_classes() -> list[type]:
+    """Every concrete node class (the category bases Expr, Query, ... left out)."""
+    abstract = {Node, Expr, Query, RowsetSource, Statement, Clause, DdlStatement, Routine}
+    return [c for c in globals().values()
+            if isinstance(c, type) and issubclass(c, Node) and c not in abstract]
+
+
 def node_class(rule: str) -> type:
-    """The class for a grammar alias: named above, or made once as a Construct subclass."""
-    name = class_name(rule)
-    cls = _classes.get(name)
-    if cls is None:
-        cls = globals().get(name)
-        if not (isinstance(cls, type) and issubclass(cls, Node)):
-            cls = _nd(type(name, (Construct,), {"__qualname__": name, "__module__": __name__}))
-        _classes[name] = cls
+    """The class for a grammar alias (``create_statistics`` -> CreateStatistics)."""
+    cls = globals().get(class_name(rule))
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        raise KeyError(f"no node class for grammar rule {rule!r}")
     return cls
 
 
 def to_dict(node: Node) -> dict:
-    """A JSON-ready dict of the tree (kind, span, fields), built without recursion."""
+    """A JSON-ready dict of the tree (kind, span, fields), built without recursion. Keywords are
+    ``{"kind": "Keyword", "text": ..., "span": ...}``; enums their string value."""
     root: dict = {}
     stack = [(node, root)]
 
-    def conv(v, out_list):
+    def conv(v):
         if isinstance(v, Node):
             d: dict = {}
             stack.append((v, d))
             return d
         if isinstance(v, tuple):
-            return [conv(x, out_list) for x in v]
+            return [conv(x) for x in v]
+        if isinstance(v, enum.Enum):
+            return v.value
         if isinstance(v, Span):
             return v.to_dict()
         return v
@@ -542,19 +1750,20 @@ def to_dict(node: Node) -> dict:
         d["kind"] = n.kind
         d["span"] = n.span.to_dict()
         for f in fields(n):
-            if f.name != "span" and not (isinstance(n, Script) and f.name == "source"):
-                d[f.name] = conv(getattr(n, f.name), None)
+            if f.name != "span" and f.metadata.get("not_child") != "source":
+                d[f.name] = conv(getattr(n, f.name))
     return root
 
 
 def to_json(node: Node, indent: int | None = 2) -> str:
-    """``to_dict(node)`` as JSON text, written without recursion (trees may be thousands deep)."""
+    """``{"version": JSON_VERSION, "tree": to_dict(node)}`` as JSON text, written without
+    recursion (trees may be thousands deep)."""
     import json
     enc = json.dumps
     out: list[str] = []
     nl = indent is not None
     # Stack items: ("v", value, depth) to write a value, or ("s", text) to write text.
-    stack: list = [("v", to_dict(node), 0)]
+    stack: list = [("v", {"version": JSON_VERSION, "tree": to_dict(node)}, 0)]
     while stack:
         item = stack.pop()
         if item[0] == "s":

@@ -2,13 +2,19 @@
 
 Lark calls one method per grammar alias with the alias's children: tokens (keywords, punctuation
 and values, all kept) and nodes already built. There is no intermediate tree. A node's span runs
-from its first child's start to its last child's end. Aliases with no method here become generic
-:class:`usqlrw.ast.Construct` subclasses via ``__default__``.
+from its first child's start to its last child's end.
+
+Most classes are filled by :func:`fill` from their field declarations (see usqlrw/ast.py): each
+child node goes to the next field whose type accepts it, keywords to the :func:`~usqlrw.ast.kw`
+field that names them. Methods below build the rest by hand; a child no field takes is a builder
+bug and raises. Catalog names get their role (kind and action) from the class's ``name_roles``.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+import typing
+from dataclasses import fields, replace
+from types import UnionType
 
 from lark import Token, Tree
 
@@ -18,10 +24,10 @@ from .source import Span
 # Tokens that carry a value (everything else is a keyword or punctuation).
 VALUE_TOKENS = frozenset({
     "NAME", "QUOTED_ID", "VARIABLE", "SYSVAR", "STRING", "VERBATIM_STRING", "CHAR", "NUMBER",
-    "TYPEARGS", "CAST", "LAMBDA_PARAMS", "ARRAY_BRACKETS", "STATEMENT_BLOCK",
+    "TYPEARGS", "CAST", "LAMBDA_PARAMS", "ARRAY_BRACKETS", "STATEMENT_BLOCK", "STAR", "QMARK",
 })
 
-_KEYWORD = re.compile(r"[A-Z][A-Z_]*$")
+_KEYWORD = re.compile(r"[A-Za-z][A-Za-z_]*(?:\s+[A-Za-z_]+)*$")
 
 
 def _span_maker():
@@ -63,6 +69,18 @@ def tok_span(t: Token) -> Span:
     return _make_span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
 
 
+def _sub_span(t: Token, a: int, b: int) -> Span:
+    """The span of ``t.value[a:b]``."""
+    v = t.value
+    line = t.line + v.count("\n", 0, a)
+    nl = v.rfind("\n", 0, a)
+    col = (a - nl) if nl >= 0 else t.column + a
+    eline = t.line + v.count("\n", 0, b)
+    nl = v.rfind("\n", 0, b)
+    ecol = (b - nl) if nl >= 0 else t.column + b
+    return _make_span(t.start_pos + a, t.start_pos + b, line, col, eline, ecol)
+
+
 def _edge(c, step):
     """The first (step 1) or last (step -1) token or node of children ``c``, looking into lists."""
     for x in (c if step == 1 else reversed(c)):
@@ -85,6 +103,17 @@ def _span(c) -> Span:
 
 def _nodes(c) -> list:
     return [x for x in c if isinstance(x, A.Node)]
+
+
+def _flat(c) -> list:
+    """Children with list-rule tuples spliced in."""
+    out = []
+    for x in c:
+        if isinstance(x, tuple):
+            out.extend(x)
+        else:
+            out.append(x)
+    return out
 
 
 def _kw(c) -> set:
@@ -144,127 +173,236 @@ def token_node(t: Token) -> A.Node:
         return A.CharLiteral(sp, unescape(t.value[1:-1]))
     if ty == "NUMBER":
         return A.NumberLiteral(sp, t.value)
-    return A.node_class("token")(sp, (), (t.value,))
+    if ty == "STAR":
+        return A.Star(sp)
+    raise _error_at(t, f"unexpected {t.value!r}")   # pragma: no cover - grammar and builder disagree
 
 
-# Roles of the catalog names in each construct, in the order the names appear.
-ROLES: dict[str, tuple] = {
-    "use_database": (("database", "use"),),
-    "use_schema": (("schema", "use"),),
-    "create_database": (("database", "create"),),
-    "create_schema": (("schema", "create"),),
-    "reference_assembly": (("assembly", "reference"),),
-    "reference_system_assembly": (("system_assembly", "reference"),),
-    "export_assembly": (("assembly", "reference"),),
-    "export_system_assembly": (("system_assembly", "reference"),),
-    "import_package": (("package", "reference"),),
-    "procedure_call": (("procedure", "call"),),
-    "rename_table": (("table", "alter"), ("table", "create")),
-    "table_type_columns": (("type", "reference"),),
-    "tvf_call": (("tvf", "call"),),
-    "tvf_ref": (("tvf", "call"),),
-    "table_ref": (("rowset", "read"),),
-    "external_rowset": (("data_source", "read"),),
-    "insert": (("table", "write"),),
-    "create_table": (("table", "create"),),
-    "create_table_as": (("table", "create"),),
-    "create_external_table": (("table", "create"), ("data_source", "reference")),
-    "alter_table_rebuild": (("table", "alter"),),
-    "alter_table_add_column": (("table", "alter"),),
-    "alter_table_drop_column": (("table", "alter"),),
-    "alter_table_add_partition": (("table", "alter"),),
-    "alter_table_drop_partition": (("table", "alter"),),
-    "truncate_table": (("table", "write"),),
-    "create_index": (("table", "alter"),),
-    "create_statistics": (("table", "alter"),),
-    "update_statistics": (("table", "alter"),),
-    "create_view": (("view", "create"),),
-    "create_function": (("tvf", "create"),),
-    "create_procedure": (("procedure", "create"),),
-    "create_package": (("package", "create"),),
-    "create_type": (("type", "create"),),
-    "create_assembly": (("assembly", "create"),),
-    "create_data_source": (("data_source", "create"),),
-    "alter_data_source": (("data_source", "alter"),),
-    "credential_option": (("credential", "reference"),),
-    "create_credential": (("credential", "create"),),
-    "alter_credential": (("credential", "alter"),),
-}
-
-_DROP_KINDS = {"DATABASE": "database", "SCHEMA": "schema", "TABLE": "table", "VIEW": "view",
-               "FUNCTION": "tvf", "PROCEDURE": "procedure", "PACKAGE": "package", "TYPE": "type",
-               "ASSEMBLY": "assembly", "CREDENTIAL": "credential", "STATISTICS": "statistics",
-               "INDEX": "index", "DATA": "data_source"}
+def keyword_node(t: Token) -> A.Keyword:
+    return A.Keyword(tok_span(t), " ".join(t.value.split()).upper())
 
 
-def _with_roles(rule: str, c: list) -> list:
-    roles = ROLES.get(rule)
-    if not roles:
-        return c
-    out, i = [], 0
-    for x in c:
-        if isinstance(x, A.ObjectName) and i < len(roles):
-            x = replace(x, object_kind=roles[i][0], action=roles[i][1])
-            i += 1
-        out.append(x)
-    return out
+# -- filling classes from their field declarations ------------------------------------------------------
+
+_PLANS: dict = {}
 
 
-def _guarded(c) -> bool:
-    """Whether the statement says IF NOT EXISTS / IF EXISTS (a marker node among its children)."""
-    return any(isinstance(x, A.Node) and x.kind in ("IfNotExists", "IfExists") for x in c)
+def _accepts(t) -> tuple:
+    if isinstance(t, UnionType) or typing.get_origin(t) is typing.Union:
+        out = ()
+        for x in typing.get_args(t):
+            out += _accepts(x)
+        return out
+    if isinstance(t, type) and issubclass(t, A.Node):
+        return (t,)
+    return ()
 
 
-def _content(n):
-    """Child nodes without the IF [NOT] EXISTS markers (they come before the name)."""
-    return [x for x in n if x.kind not in ("IfNotExists", "IfExists")]
+def _plan(cls) -> tuple:
+    """((field, accepted node classes, multi, keyword words or None), ...) of ``cls``."""
+    p = _PLANS.get(cls)
+    if p is None:
+        hints = typing.get_type_hints(cls, vars(A))
+        out = []
+        for f in fields(cls):
+            if f.name == "span":
+                continue
+            t = hints[f.name]
+            multi = typing.get_origin(t) is tuple
+            if multi:
+                t = typing.get_args(t)[0]
+            words = f.metadata.get("words")
+            acc = _accepts(t)
+            if acc or words:
+                out.append((f.name, acc, multi, words))
+        p = _PLANS[cls] = tuple(out)
+    return p
 
 
-_GENERIC: dict = {}   # grammar alias -> its generic Construct class
-_KEYWORD_TEXT: dict = {}
+def fill(cls, c, rule: str = ""):
+    """An instance of ``cls`` from children ``c``, each child to the next field that takes it."""
+    plan = _plan(cls)
+    vals: dict = {}
+    i, n = 0, len(plan)
+    for x in _flat(c):
+        if type(x) is Token:
+            if x.type in VALUE_TOKENS:
+                x = token_node(x)
+            else:
+                text = x.value
+                if not text[:1].isalpha():
+                    continue           # punctuation
+                text = " ".join(text.split()).upper()
+                for j in range(i, n):
+                    name, _acc, multi, words = plan[j]
+                    if words is not None and text in words:
+                        k = keyword_node(x)
+                        if multi:
+                            vals[name] = vals.get(name, ()) + (k,)
+                            i = j
+                        else:
+                            vals[name] = k
+                            i = j + 1
+                        break
+                continue
+        elif x is None:
+            continue
+        for j in range(i, n):
+            name, acc, multi, words = plan[j]
+            if words is None and isinstance(x, acc):
+                if multi:
+                    vals[name] = vals.get(name, ()) + (x,)
+                    i = j
+                else:
+                    vals[name] = x
+                    i = j + 1
+                break
+            if words is not None and isinstance(x, A.Keyword) and x.text in words:
+                vals[name] = vals.get(name, ()) + (x,) if multi else x
+                i = j if multi else j + 1
+                break
+        else:
+            raise AssertionError(f"builder: {cls.__name__} ({rule}) has no field for {x!r}")
+    node = cls(_span(c), **vals)
+    return _roled(node) if cls.name_roles else node
 
 
-def _keyword_text(v: str):
-    """A keyword token's text for Construct.keywords (multi-word ones with single spaces); None
-    for punctuation."""
-    try:
-        return _KEYWORD_TEXT[v]
-    except KeyError:
-        k = " ".join(v.split()) if (_KEYWORD.match(v) or " " in v or "\t" in v or "\n" in v) else None
-        if len(_KEYWORD_TEXT) < 4096:
-            _KEYWORD_TEXT[v] = k
-        return k
+def _roled(node):
+    """``node`` with the ObjectNames its class names given their kind and action."""
+    roles = node.name_roles
+    changes = {}
+    for fname, kind, action in roles:
+        v = getattr(node, fname)
+        if isinstance(v, A.ObjectName) and kind is not None:
+            try:
+                changes[fname] = v.with_role(kind, action)
+            except ValueError as e:
+                raise _error_at_node(v, f"{v.written} is not a {kind.value.replace('_', ' ')} name: {e}") from None
+    return replace(node, **changes) if changes else node
 
 
-def _alias(c):
-    return _first(c, A.node_class("alias"))
+def _error_at_node(n: A.Node, message):
+    from .errors import USqlSyntaxError
+    return USqlSyntaxError(message, n.span.line, n.span.column, offset=n.span.start)
+
+
+def _error_at(tok, message):
+    from .errors import USqlSyntaxError
+    return USqlSyntaxError(message, tok.line, tok.column, offset=tok.start_pos)
+
+
+# -- types ------------------------------------------------------------------------------------------------
+
+_TYPE_TOKEN = re.compile(r"\s*(?:((?!\d)\w+(?:\s*\.\s*(?!\d)\w+)*)|(<)|(>)|(,)|(\?)|(\[\s*\]))")
+
+#: U-SQL's built-in scalar and complex types, by the names they may be written with.
+BUILTIN_TYPES = frozenset({
+    "bool", "byte", "sbyte", "char", "short", "ushort", "int", "uint", "long", "ulong", "float",
+    "double", "decimal", "string", "object", "DateTime", "Guid", "TimeSpan", "DateTimeOffset",
+    "SQL.ARRAY", "SQL.MAP", "Boolean", "Byte", "SByte", "Char", "Int16", "UInt16", "Int32",
+    "UInt32", "Int64", "UInt64", "Single", "Double", "Decimal", "String", "Object",
+})
+#: First parts of dotted type names that are .NET or U-SQL namespaces, not catalog names.
+TYPE_NAMESPACES = frozenset({"System", "SQL", "Microsoft", "global"})
+
+
+def _types_in(t: Token, start: int) -> tuple:
+    """The comma-separated types in ``t.value`` from offset ``start`` (after ``<`` of TYPEARGS or
+    ``(`` of CAST), with exact spans."""
+    v = t.value
+    pos = start
+    toks = []
+    while pos < len(v):
+        m = _TYPE_TOKEN.match(v, pos)
+        if not m or m.end() == pos:
+            break
+        toks.append((m.lastindex, m.start(m.lastindex), m.end(m.lastindex), m.group(m.lastindex)))
+        pos = m.end()
+    toks.append((0, len(v), len(v), ""))
+    k = 0
+
+    def one():
+        nonlocal k
+        _, a, b, name = toks[k]
+        k += 1
+        args: tuple = ()
+        end = b
+        if toks[k][0] == 2:
+            k += 1
+            lst = [one()]
+            while toks[k][0] == 4:
+                k += 1
+                lst.append(one())
+            end = toks[k][2]       # '>'
+            k += 1
+            args = tuple(lst)
+        nullable = False
+        rank = 0
+        while toks[k][0] in (5, 6):
+            if toks[k][0] == 5:
+                nullable = True
+            else:
+                rank += 1
+            end = toks[k][2]
+            k += 1
+        parts = tuple(A.Identifier(_sub_span(t, m.start(), m.end()), m.group(), False)
+                      for m in _WORD.finditer(v, a, b))
+        name = "".join(name.split())
+        text = v[a:end]
+        return A.Type(_sub_span(t, a, end), name, parts, args, nullable, rank, text)
+
+    out = [one()]
+    while toks[k][0] == 4:
+        k += 1
+        out.append(one())
+    return tuple(out)
+
+
+def _type_args(t: Token) -> tuple:
+    return _types_in(t, t.value.index("<") + 1)
+
+
+def is_builtin_type(t: A.Type) -> bool:
+    return t.name in BUILTIN_TYPES or t.name.split(".")[0] in TYPE_NAMESPACES or bool(t.args) or t.array_rank > 0
+
+
+def _table_type(t):
+    """A parameter's or RETURNS rowset's type: a catalog table type unless it is a built-in."""
+    if isinstance(t, A.Type) and not is_builtin_type(t) and not t.nullable:
+        try:
+            name = A.ObjectName.from_parts(t.span, t.parts, A.ObjectKind.TYPE, A.Action.REFERENCE)
+        except ValueError as e:
+            raise _error_at_node(t, f"{t.text} is not a table type name: {e}") from None
+        return A.TableTypeRef(t.span, name)
+    return t
+
+
+_WORD = re.compile(r"(?!\d)\w+")
+
+
+_DROP_KINDS = {"DATABASE": A.ObjectKind.DATABASE, "SCHEMA": A.ObjectKind.SCHEMA,
+               "TABLE": A.ObjectKind.TABLE, "VIEW": A.ObjectKind.VIEW, "FUNCTION": A.ObjectKind.TVF,
+               "PROCEDURE": A.ObjectKind.PROCEDURE, "PACKAGE": A.ObjectKind.PACKAGE,
+               "TYPE": A.ObjectKind.TYPE, "ASSEMBLY": A.ObjectKind.ASSEMBLY,
+               "CREDENTIAL": A.ObjectKind.CREDENTIAL, "STATISTICS": A.ObjectKind.STATISTICS,
+               "INDEX": A.ObjectKind.INDEX, "DATA": A.ObjectKind.DATA_SOURCE}
+
+#: Grammar rules that are lists: their value is a tuple of their child nodes.
+_LIST_RULES = ("statement_list", "column_definitions", "ident_list", "parameters", "select_list",
+               "table_schema", "partition_specification", "partition_labels", "additional_files",
+               "arguments")
 
 
 class Builder:
     """The transformer handed to Lark. Method names are grammar aliases."""
 
     def __default__(self, rule, c, _meta):
-        cls = _GENERIC.get(rule)
+        if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
+            return Tree(rule, c)
+        cls = _CLASSES.get(rule)
         if cls is None:
-            if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
-                return Tree(rule, c)
-            cls = _GENERIC[rule] = A.node_class(rule)
-        if rule in ROLES:
-            c = _with_roles(rule, c)
-        items, kws = [], []
-        for x in c:
-            if type(x) is Token:
-                if x.type in VALUE_TOKENS:
-                    items.append(token_node(x))
-                else:
-                    k = _keyword_text(x.value)
-                    if k is not None:
-                        kws.append(k)
-            elif isinstance(x, tuple):  # a list rule (column definitions, statements, ...)
-                items.extend(x)
-            else:
-                items.append(x)
-        return cls(_span(c), tuple(items), tuple(kws))
+            cls = _CLASSES[rule] = A.node_class(rule)
+        return fill(cls, c, rule)
 
     # -- names --
 
@@ -285,157 +423,150 @@ class Builder:
         return token_node(c[0])
 
     def object_name(self, c):
-        return A.ObjectName(_span(c), tuple(_nodes(c)))
+        parts: list = []
+        prev_dot = False
+        for x in c:
+            if isinstance(x, A.Identifier):
+                parts.append(x)
+                prev_dot = False
+            elif x.value == ".":
+                if prev_dot:
+                    parts.append(None)     # db..obj: the empty schema
+                prev_dot = True
+        try:
+            return A.ObjectName.from_parts(_span(c), tuple(parts))
+        except ValueError as e:
+            raise _error_at(c[0] if isinstance(c[0], Token) else _tok_of(c[0]),
+                            f"a catalog name has at most 4 parts (account.database.schema.object): {e}") from None
 
     def dotted_name(self, c):
-        return A.DottedName(_span(c), tuple(x.value for x in c if x.type == "NAME"))
+        return A.DottedName(_span(c), tuple(token_node(x) for x in c if x.type == "NAME"))
 
     def type(self, c):
-        name = ".".join(x.value for x in c if x.type == "NAME")
-        return A.Type(_span(c), name, "".join(x.value for x in c),
-                      any(x.type == "QMARK" for x in c))
+        parts: list = []
+        args: tuple = ()
+        nullable = False
+        rank = 0
+        prev_dot = False
+        for x in c:
+            ty = x.type
+            if ty in ("NAME", "QUOTED_ID"):
+                parts.append(token_node(x))
+                prev_dot = False
+            elif ty == "TYPEARGS":
+                args = _type_args(x)
+            elif ty == "QMARK":
+                nullable = True
+            elif ty == "ARRAY_BRACKETS":
+                rank += 1
+            elif x.value == ".":
+                if prev_dot:
+                    parts.append(None)
+                prev_dot = True
+        name = ".".join(p.name for p in parts if p is not None)
+        text = "".join(x.value for x in c)
+        return A.Type(_span(c), name, tuple(parts), args, nullable, rank, text)
 
     # -- script and statements --
 
     def script(self, c):
         return A.Script(_span(c) if c else Span(0, 0, 1, 1, 1, 1), tuple(_nodes(c)))
 
-    def statement_list(self, c):
-        return tuple(_nodes(c))
-
     def use_database(self, c):
         n = _nodes(c)[0]
         if isinstance(n, A.Identifier):
-            n = A.ObjectName(n.span, (n,))
-        return A.UseDatabase(_span(c), replace(n, object_kind="database", action="use"))
+            n = A.ObjectName(n.span, database=n)
+        return _roled(A.UseDatabase(_span(c), n))
 
     def create_database(self, c):
-        n = _nodes(c)[-1]
-        if isinstance(n, A.Identifier):
-            n = A.ObjectName(n.span, (n,))
-        n = replace(n, object_kind="database", action="create")
-        kws = tuple(x.value for x in c if isinstance(x, Token) and x.type not in VALUE_TOKENS)
-        return A.node_class("create_database")(_span(c), tuple(_nodes(c)[:-1]) + (n,), kws)
-
-    def use_schema(self, c):
-        return A.UseSchema(_span(c), _with_roles("use_schema", _nodes(c))[0])
-
-    def declare(self, c):
-        kws = _kw(c)
-        var = token_node(_tok(c, "VARIABLE"))
         n = _nodes(c)
-        typ = _first(n, A.Type)
-        return A.Declare(_span(c), var, typ, n[-1], "EXTERNAL" in kws, "CONST" in kws)
+        name = n[-1]
+        if isinstance(name, A.Identifier):
+            name = A.ObjectName(name.span, database=name)
+        guard = n[0] if isinstance(n[0], A.Keyword) else None
+        return _roled(A.CreateDatabase(_span(c), guard, name))
 
-    def set_option(self, c):
-        var = _tok(c, "SYSVAR") or _tok(c, "VARIABLE")
-        return A.SetOption(_span(c), token_node(var), _nodes(c)[-1])
+    def if_not_exists(self, c):
+        return A.Keyword(_span(c), "IF NOT EXISTS")
+
+    def if_exists(self, c):
+        return A.Keyword(_span(c), "IF EXISTS")
 
     def else_if(self, c):
-        cond = _nodes(c)[0]
-        stmts = next(x for x in c if isinstance(x, tuple))
-        return _ElseIf(_span(c), cond, stmts)
-
-    def reference_assembly(self, c):
-        return A.ReferenceAssembly(_span(c), _with_roles("reference_assembly", _nodes(c))[0], False)
-
-    def reference_system_assembly(self, c):
-        return A.ReferenceAssembly(_span(c), _with_roles("reference_system_assembly", _nodes(c))[0], True)
-
-    def deploy_resource(self, c):
-        return A.DeployResource(_span(c), tuple(_nodes(c)))
-
-    def procedure_call(self, c):
-        n = _with_roles("procedure_call", _nodes(c))
-        return A.ProcedureCall(_span(c), n[0], _args(n[1:]))
-
-    def declare_function(self, c):
-        n = _nodes(c)
-        tuples = [x for x in c if isinstance(x, tuple)]
-        params = tuples[0] if len(tuples) == 2 else ()
-        returns = _first(n, A.node_class("returns"))
-        return A.DeclareFunction(_span(c), token_node(c[2]), params, tuples[-1], returns)
-
-    def declare_assembly(self, c):
-        n = _nodes(c)
-        extra = _first(n, A.node_class("additional_files"))
-        return A.DeclareAssembly(_span(c), token_node(c[2]), n[0], extra.items if extra else ())
+        return fill(A.IfBranch, c, "else_if")
 
     def reference_script_assembly(self, c):
         var = token_node(c[-1])
-        return A.ReferenceAssembly(_span(c), A.ObjectName(var.span, (var,), "script_assembly", "reference"))
+        name = A.ObjectName(var.span, variable=var, object_kind=A.ObjectKind.SCRIPT_ASSEMBLY,
+                            action=A.Action.REFERENCE)
+        return A.ReferenceAssembly(_span(c), None, name)
+
+    def reference_system_assembly(self, c):
+        return fill(A.ReferenceAssembly, c, "reference_system_assembly")
+
+    def export_system_assembly(self, c):
+        return fill(A.ExportAssembly, c, "export_system_assembly")
+
+    def _script_name(self, t):
+        var = token_node(t)
+        return A.ObjectName(var.span, variable=var, object_kind=A.ObjectKind.SCRIPT_TVF,
+                            action=A.Action.CALL)
 
     def script_tvf_call(self, c):
-        var = token_node(c[0])
-        name = A.ObjectName(var.span, (var,), "script_tvf", "call")
-        return A.TvfCall(_span(c), name, _args(_nodes(c)))
+        return fill(A.TvfCall, [self._script_name(c[0])] + list(c[1:]), "script_tvf_call")
 
     def script_tvf_ref(self, c):
-        var = token_node(c[0])
-        name = A.ObjectName(var.span, (var,), "script_tvf", "call")
-        n = _nodes(c)
-        return A.TvfCall(_span(c), name, _args(n), _alias(n))
+        return fill(A.TvfCall, [self._script_name(c[0])] + list(c[1:]), "script_tvf_ref")
 
-    def rename_table(self, c):
-        n = _with_roles("rename_table", _nodes(c))
-        names = [x for x in n if isinstance(x, A.ObjectName)]
-        return A.RenameTable(_span(c), names[0], names[1],
-                             _first(n, A.node_class("if_exists")) is not None,
-                             _first(n, A.node_class("if_not_exists")) is not None)
+    def tvf_ref(self, c):
+        return fill(A.TvfCall, c, "tvf_ref")
 
     def rowset_assignment(self, c):
-        targets = tuple(token_node(x) for x in c if isinstance(x, Token) and x.type == "VARIABLE")
-        n = _nodes(c)
-        opt = n[-1] if n[-1].kind == "OptionClause" else None
-        return A.RowsetAssignment(_span(c), targets, n[0], opt)
+        return fill(A.RowsetAssignment, c, "rowset_assignment")
 
     # -- queries --
 
     def extract(self, c):
-        n = _nodes(c)
-        using = n[-1] if n[-1].kind == "Using" else None
         i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
         cols = tuple(_nodes(c[:i]))
-        rest = [x for x in _nodes(c[i:]) if x is not using]
-        clauses = tuple(x for x in rest if x.kind in ("Required", "SortedBy"))
-        sources = tuple(x for x in rest if x.kind not in ("Required", "SortedBy"))
-        return A.Extract(_span(c), cols, sources, using, clauses)
-
-    def virtual_column(self, c):
-        n = _nodes(c)
-        return A.VirtualColumn(_span(c), n[0], n[1])
+        rest = _nodes(c[i:])
+        req = _first(rest, A.Required)
+        sb = _first(rest, A.SortedBy)
+        using = _first(rest, A.Using)
+        sources = tuple(x for x in rest if isinstance(x, A.Expr))
+        return A.Extract(_span(c), cols, sources, req, sb, using)
 
     def table_type_columns(self, c):
         parts = tuple(_nodes(c))
-        name = A.ObjectName(span_of(parts[0], parts[-1]), parts, "type", "reference")
+        name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
+                                       A.Action.REFERENCE)
         return A.TableTypeColumns(_span(c), name)
 
-    def column_definitions(self, c):
-        return tuple(_nodes(c))
-
-    def column_definition(self, c):
+    def reduce(self, c):
         n = _nodes(c)
-        return A.ColumnDefinition(_span(c), n[0], n[1])
+        pres = [x for x in n if isinstance(x, A.Presort)]
+        on = _first(n, (A.ReduceOn, A.ReduceAll))
+        before = next((p for p in pres if p.span.start < on.span.start), None)
+        after = next((p for p in pres if p.span.start > on.span.start), None)
+        return A.Reduce(_span(c), n[0], before, on, after, _first(n, A.Produce), _first(n, A.Readonly),
+                        _first(n, A.Required), _first(n, A.Using))
 
-    def tvf_call(self, c):
-        n = _with_roles("tvf_call", _nodes(c))
-        return A.TvfCall(_span(c), n[0], _args(n[1:]))
+    def column_ref(self, c):
+        n = [token_node(x) if type(x) is Token and x.type == "VARIABLE" else x for x in c]
+        n = _nodes(n)
+        if len(n) == 2:
+            return A.ColumnRef(_span(c), n[0], n[1])
+        return A.ColumnRef(_span(c), None, n[0])
 
-    def tvf_ref(self, c):
-        n = _with_roles("tvf_ref", _nodes(c))
-        return A.TvfCall(_span(c), n[0], _args(n[1:]), _alias(n[1:]))
+    def select_list(self, c):
+        return tuple(token_node(x) if type(x) is Token and x.type == "STAR" else x
+                     for x in c if not (type(x) is Token and x.type != "STAR"))
 
-    def table_ref(self, c):
-        n = _with_roles("table_ref", _nodes(c))
-        return A.TableRef(_span(c), n[0], _alias(n[1:]))
+    def star(self, c):
+        return A.Star(_span(c))
 
-    def rowset_ref(self, c):
-        return A.RowsetRef(_span(c), token_node(c[0]), _alias(_nodes(c)))
-
-    def external_rowset(self, c):
-        n = _with_roles("external_rowset", _nodes(c))
-        mode = "EXECUTE" if "EXECUTE" in _kw(c) else "LOCATION"
-        return A.ExternalRowset(_span(c), n[0], mode, n[1])
+    def qualified_star(self, c):
+        return A.QualifiedStar(_span(c), c[0])
 
     _JOIN_HINTS = frozenset({"SERIAL", "PAIR", "BROADCASTLEFT", "BROADCASTRIGHT", "FULLCROSS",
                              "MERGE", "HASH", "LOOP", "INDEXLOOKUP"})
@@ -446,103 +577,75 @@ class Builder:
         side = words[0] if words[0] in ("INNER", "LEFT", "RIGHT", "FULL", "CROSS") else None
         outer = "OUTER" in words
         kind = words[-1]
-        ok = (kind == "JOIN" and not (outer and side in (None, "INNER", "CROSS"))) or \
+        ok = (kind == "JOIN" and not (outer and side in ("INNER", "CROSS"))) or \
              (kind in ("SEMIJOIN", "ANTISEMIJOIN") and side in (None, "LEFT", "RIGHT") and not outer)
         if not ok:
             raise _error_at(c[0], f"{' '.join(words)} is not a join U-SQL has: use [INNER] JOIN, "
                                   f"LEFT|RIGHT|FULL [OUTER] JOIN, CROSS JOIN, or [LEFT|RIGHT] SEMIJOIN/ANTISEMIJOIN")
-        hints = tuple(t.value for t in c if t.value in self._JOIN_HINTS)
-        return A.node_class("join_operator")(_span(c), (), words[:-1] + hints + (kind,))
+        return fill(A.JoinOperator, c, "join_operator")
+
+    def apply(self, c):
+        return A.Apply(_span(c), c[0], keyword_node(c[1]), c[2])
+
+    def unpivot(self, c):
+        return fill(A.Unpivot, c, "unpivot")
 
     # -- OUTPUT and DML --
 
-    def output(self, c):
-        n = _nodes(c)
-        using = n[-1] if n[-1].kind == "Using" else None
-        order = _first(n, A.node_class("order_by"))
-        exp = _first(n, A.node_class("expiration"))
-        return A.Output(_span(c), n[0], n[1], using, order, exp.items[0] if exp else None)
-
-    def insert(self, c):
-        n = _with_roles("insert", _nodes(c))
-        table = n[0]
-        cols = next((x for x in c if isinstance(x, tuple)), ())
-        part = _first(n, A.node_class("partition_label"))
-        integ = _first(n, A.node_class("integrity_clause"))
-        rest = [x for x in n[1:] if x is not part and x is not integ and x.kind != "OptionClause"]
-        return A.Insert(_span(c), table, cols, part, integ, rest[-1] if rest else None)
-
-    def ident_list(self, c):
-        return tuple(_nodes(c))
+    def expiration(self, c):
+        return fill(A.Expiration, c, "expiration")
 
     # -- DDL --
 
-    def create_assembly(self, c):
-        n = _content(_with_roles("create_assembly", _nodes(c)))
-        extra = _first(n, A.node_class("additional_files"))
-        return A.CreateAssembly(_span(c), n[0], n[1], extra.items if extra else (),
-                                _guarded(c))
-
-    def create_external_table(self, c):
-        n = _with_roles("create_external_table", _nodes(c))
-        names = [x for x in n if isinstance(x, A.ObjectName)]
-        cols = next(x for x in c if isinstance(x, tuple))
-        return A.CreateExternalTable(_span(c), names[0], cols, names[1], n[-1], _guarded(c))
-
-    def _create_table(self, rule, c):
-        n = _content(_with_roles(rule, _nodes(c)))
-        schema = _first(n, A.node_class("table_schema"))
-        spec = _first(n, A.node_class("partition_specification"))
-        query = n[-1] if rule == "create_table_as" else None
+    def _create_table(self, c):
+        n = _flat(c)
+        node = fill(A.CreateTable, [x for x in n if not isinstance(x, (A.PartitionedBy, A.DistributedBy))])
         # The partition and distribution clauses, written after the schema or inside its INDEX.
-        clauses = list(spec.items) if spec else []
-        for e in (schema.items if schema else ()):
-            if e.kind == "TableIndex":
-                inner = _first(e.items, A.node_class("partition_specification"))
-                clauses[:0] = inner.items if inner else ()
-        return A.CreateTable(_span(c), n[0], schema.items if schema else (), tuple(clauses), query,
-                             _guarded(c))
+        idx = node.index
+        pb = _first(n, A.PartitionedBy) or (idx.partitioned_by if idx else None)
+        db = _first(n, A.DistributedBy) or (idx.distributed_by if idx else None)
+        return replace(node, span=_span(c), partitioned_by=pb, distributed_by=db)
 
     def create_table(self, c):
-        return self._create_table("create_table", c)
+        return self._create_table(c)
 
     def create_table_as(self, c):
-        return self._create_table("create_table_as", c)
-
-    def create_view(self, c):
-        n = _content(_with_roles("create_view", _nodes(c)))
-        return A.CreateView(_span(c), n[0], n[-1], _guarded(c))
-
-    def _routine(self, cls, rule, c):
-        n = _content(_with_roles(rule, _nodes(c)))
-        tuples = [x for x in c if isinstance(x, tuple)]
-        params = tuples[0] if len(tuples) == 2 else ()
-        body = tuples[-1]
-        returns = _first(n, A.node_class("returns"))
-        return cls(_span(c), n[0], params, body, returns, _guarded(c))
-
-    def create_function(self, c):
-        return self._routine(A.CreateFunction, "create_function", c)
-
-    def create_procedure(self, c):
-        return self._routine(A.CreateProcedure, "create_procedure", c)
-
-    def create_package(self, c):
-        return self._routine(A.CreatePackage, "create_package", c)
-
-    def parameters(self, c):
-        return tuple(_nodes(c))
+        return self._create_table(c)
 
     def drop(self, c):
         kind = _DROP_KINDS[c[1].value]
         n = _nodes(c)
+        guard = _first(n, A.Keyword)
         names = [x for x in n if isinstance(x, A.ObjectName)]
-        obj = replace(names[0], object_kind=kind, action="drop")
-        on = replace(names[1], object_kind="table", action="alter") if len(names) > 1 else None
-        return A.Drop(_span(c), obj, kind, on, _guarded(c))
+        return _roled(A.Drop(_span(c), kind, guard, names[0], names[1] if len(names) > 1 else None))
 
-    def partition_labels(self, c):
-        return A.node_class("partition_labels")(_span(c), tuple(_nodes(c)), ())
+    def update_statistics(self, c):
+        n = _nodes(c)
+        guard = _first(n, A.Keyword)
+        ident = _first(n, A.Identifier)
+        table = _first(n, A.ObjectName)
+        inc = c[-1] if isinstance(c[-1], Token) and c[-1].value in ("ON", "OFF") and len(c) > 5 \
+            and c[-2].value == "=" else None
+        return _roled(A.UpdateStatistics(_span(c), guard, ident, table,
+                                         keyword_node(inc) if inc is not None else None))
+
+    def parameter(self, c):
+        n = _nodes(c)
+        return A.Parameter(_span(c), token_node(c[0]), _table_type(n[0]), n[1] if len(n) > 1 else None)
+
+    def return_rowset(self, c):
+        n = _nodes(c)
+        return A.ReturnRowset(_span(c), token_node(c[0]), _table_type(n[0]) if n else None)
+
+    def credential_option(self, c):
+        n = _nodes(c)
+        return A.CredentialOption(_span(c), token_node(c[0]) if type(c[0]) is Token else n[0], n[-1])
+
+    def data_source_option(self, c):
+        return A.DataSourceOption(_span(c), token_node(c[0]), _nodes(c)[-1])
+
+    def create_data_source(self, c):
+        return fill(A.CreateDataSource, c, "create_data_source")
 
     # -- scalar expressions --
 
@@ -570,6 +673,9 @@ class Builder:
             raise _reserved(t)
         return A.Name(tok_span(t), token_node(t))
 
+    def generic_name(self, c):
+        return A.GenericName(_span(c), token_node(c[0]), _type_args(c[1]))
+
     def member_access(self, c):
         return A.MemberAccess(_span(c), c[0], c[2] if isinstance(c[2], A.Node) else token_node(c[2]),
                               c[1].value == "?.")
@@ -580,16 +686,16 @@ class Builder:
         return arrange(c)
 
     def is_null_test(self, c):
-        return _Test("is_null", c)
+        return _Test(A.IsNull, c)
 
     def in_test(self, c):
-        return _Test("in_list", c)
+        return _Test(A.InList, c)
 
     def type_test(self, c):
-        return _Test("type_test", c)
+        return _Test(A.TypeTest, c)
 
     def type_as(self, c):
-        return _Test("type_as", c)
+        return _Test(A.TypeAs, c)
 
     def conditional(self, c):
         n = _nodes(c)
@@ -600,42 +706,124 @@ class Builder:
 
     def call(self, c):
         func = c[0]
-        args = next((x for x in c[1:] if isinstance(x, A.Node) and x.kind == "Arguments"), None)
-        over = _first(c[1:], A.node_class("over"))
-        wg = _first(c[1:], A.node_class("within_group"))
-        return A.Call(_span(c), func, args.items if args else (),
-                      bool(args and "DISTINCT" in args.keywords), over, wg)
+        args = next((x for x in c[1:] if isinstance(x, tuple)), None)
+        over = _first(c[1:], A.Over)
+        wg = _first(c[1:], A.WithinGroup)
+        return A.Call(_span(c), func, getattr(args, "quantifier", None), tuple(args or ()),
+                      getattr(args, "star", False), wg, over)
+
+    def arguments(self, c):
+        q = None
+        star = False
+        items = []
+        for x in c:
+            if type(x) is Token:
+                if x.type == "STAR":
+                    star = True
+                elif x.value in ("DISTINCT", "ALL"):
+                    q = keyword_node(x)
+            else:
+                items.append(x)
+        if q is None and not star:
+            return tuple(items)
+        return _Args(tuple(items), q, star)
 
     def case(self, c):
         n = _nodes(c)
-        whens = [x for x in n if x.kind == "When"]
-        operand = n[0] if n[0].kind != "When" else None
-        otherwise = n[-1] if n[-1].kind != "When" else None
-        return A.Case(_span(c), operand, tuple((w.items[0], w.items[1]) for w in whens), otherwise)
+        whens = tuple(x for x in n if isinstance(x, A.When))
+        operand = n[0] if not isinstance(n[0], A.When) else None
+        otherwise = n[-1] if not isinstance(n[-1], A.When) else None
+        return A.Case(_span(c), operand, whens, otherwise)
 
     def index(self, c):
         return A.Index(_span(c), c[0], tuple(_nodes(c[1:])))
 
     def named_argument(self, c):
-        return A.NamedArgument(_span(c), c[0].value, _nodes(c)[-1])
+        return A.NamedArgument(_span(c), token_node(c[0]), _nodes(c)[-1])
+
+    def default_argument(self, c):
+        return A.DefaultArgument(_span(c))
+
+    def out_argument(self, c):
+        return A.OutArgument(_span(c), keyword_node(c[0]), c[-1])
+
+    def member_initializer(self, c):
+        return A.MemberInitializer(_span(c), token_node(c[0]), c[-1])
 
     def new(self, c):
         n = _nodes(c)
         typ = _first(n, A.Type)
-        args = _first(n, A.node_class("arguments"))
-        init = _first(n, A.node_class("initializer"))
-        return A.New(_span(c), typ, args.items if args else (), init)
+        args = next((x for x in c if type(x) is tuple), ())
+        init = _first(n, A.Initializer)
+        array = any(type(x) is Token and x.type == "ARRAY_BRACKETS" for x in c[1:2])
+        return A.New(_span(c), typ, array, args, init)
+
+    def linq_orderby(self, c):
+        return fill(A.LinqOrderBy, c, "linq_orderby")
+
+    def frame_between(self, c):
+        return tuple(_nodes(c))
+
+    def linq_from(self, c):
+        n = _nodes(c)
+        typ = _first(n, A.Type)
+        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        return A.LinqFrom(_span(c), typ, token_node(name), n[-1])
+
+    def linq_let(self, c):
+        return A.LinqLet(_span(c), token_node(c[1]), c[-1])
+
+    def linq_query(self, c):
+        n = _nodes(c)
+        return A.LinqQuery(_span(c), tuple(n[:-1]), n[-1])
 
     def lambda_(self, c):
-        p = c[0].value
-        if p.startswith("("):  # (a, b) or typed: (string a, int b): the name is each last word
-            params = tuple(w.split()[-1] for w in p[1:-1].replace("?", " ").split(",") if w.strip())
+        t = c[0]
+        p = t.value
+        if p.startswith("("):  # (a, b) or typed: (string a, int b)
+            params = []
+            pos = 1
+            for piece in p[1:-1].split(","):
+                words = piece.replace("?", "? ").split()
+                if words:
+                    a = p.index(words[-1], pos)
+                    params.append(A.LambdaParameter(_sub_span(t, a, a + len(words[-1])), words[-1],
+                                                    "".join(words[:-1])))
+                pos += len(piece) + 1
+            params = tuple(params)
         else:
-            params = (p,)
+            params = (A.LambdaParameter(tok_span(t), p, ""),)
         body = c[-1]
         if isinstance(body, Token):
             body = A.CSharpBlock(tok_span(body), body.value)
         return A.Lambda(_span(c), params, body)
+
+
+class _Args(tuple):
+    """Call arguments with an aggregate's DISTINCT/ALL or ``*`` (handed from ``arguments`` to ``call``)."""
+
+    def __new__(cls, items, quantifier, star):
+        self = super().__new__(cls, items)
+        self.quantifier, self.star = quantifier, star
+        return self
+
+    @property
+    def items(self):
+        return tuple(self)
+
+
+_CLASSES: dict = {}
+
+
+def _tok_of(n):
+    class _T:
+        line, column, start_pos = n.span.line, n.span.column, n.span.start
+    return _T
+
+
+for _rule in _LIST_RULES:
+    if not hasattr(Builder, _rule):
+        setattr(Builder, _rule, lambda self, c: tuple(x for x in _flat(c) if isinstance(x, A.Node)))
 
 
 # -- operator precedence ------------------------------------------------------------------------
@@ -662,17 +850,18 @@ _CAST_PREC = 14
 
 class _Test:
     """A postfix test (IS NULL, IN (...), is T, as T) waiting for its operand."""
-    __slots__ = ("rule", "c")
+    __slots__ = ("cls", "c")
 
-    def __init__(self, rule, c):
-        self.rule, self.c = rule, c
+    def __init__(self, cls, c):
+        self.cls, self.c = cls, c
 
 
 class _Op:
-    __slots__ = ("prec", "right", "tok", "kws", "prefix", "awaiting_and")
+    __slots__ = ("prec", "right", "tok", "kws", "prefix", "awaiting_and", "not_tok")
 
-    def __init__(self, prec, right, tok, kws, prefix=False):
+    def __init__(self, prec, right, tok, kws, prefix=False, not_tok=None):
         self.prec, self.right, self.tok, self.kws, self.prefix = prec, right, tok, kws, prefix
+        self.not_tok = not_tok
         self.awaiting_and = bool(kws) and kws[-1] == "BETWEEN"
 
 
@@ -697,9 +886,9 @@ def _reserved(tok):
     return e
 
 
-def _error_at(tok, message):
-    from .parser import USqlSyntaxError
-    return USqlSyntaxError(message, tok.line, tok.column, offset=tok.start_pos)
+def _cast_type(tok: Token) -> A.Type:
+    """The type of a CAST token ``(int?)``."""
+    return _types_in(tok, tok.value.index("(") + 1)[0]
 
 
 def _apply(op: _Op, out: list) -> None:
@@ -708,7 +897,7 @@ def _apply(op: _Op, out: list) -> None:
         x = out.pop()
         sp = span_of(tok, x)
         if tok.type == "CAST":
-            out.append(A.Cast(sp, tok.value[1:-1].strip(), x))
+            out.append(A.Cast(sp, _cast_type(tok), x))
         else:
             out.append(A.UnaryOp(sp, tok.value, x))
         return
@@ -717,16 +906,16 @@ def _apply(op: _Op, out: list) -> None:
     right = out.pop()
     left = out.pop()
     kind = op.kws[-1]
+    neg = keyword_node(op.not_tok) if op.not_tok is not None else None
     if kind == "BETWEEN":
         low = out.pop()
         left, low = low, left
-        out.append(A.node_class("between")(span_of(left, right), (left, low, right), op.kws))
+        out.append(A.Between(span_of(left, right), left, neg, low, right))
     elif kind == "LIKE":
         if isinstance(right, A.BinaryOp) and right.op == "ESCAPE":
-            items, kws = (left, right.left, right.right), op.kws + ("ESCAPE",)
+            out.append(A.Like(span_of(left, right), left, neg, right.left, right.right))
         else:
-            items, kws = (left, right), op.kws
-        out.append(A.node_class("like")(span_of(left, right), items, kws))
+            out.append(A.Like(span_of(left, right), left, neg, right, None))
     else:
         out.append(A.BinaryOp(span_of(left, right), tok.value, left, right))
 
@@ -734,12 +923,11 @@ def _apply(op: _Op, out: list) -> None:
 def _apply_test(t: _Test, out: list) -> None:
     x = out.pop()
     c = t.c
-    items = [x]
-    for y in c:
-        if isinstance(y, A.Node):
-            items.append(y)
-    kws = tuple(y.value for y in c if isinstance(y, Token) and y.value.isupper() and y.type not in VALUE_TOKENS)
-    out.append(A.node_class(t.rule)(span_of(x, c[-1]), tuple(items), kws))
+    if t.cls is A.IsNull or t.cls is A.InList:
+        node = fill(t.cls, [x] + list(c))
+    else:
+        node = t.cls(span_of(x, c[-1]), x, _first(c, A.Type))
+    out.append(node)
 
 
 def arrange(c: list) -> A.Node:
@@ -779,7 +967,7 @@ def arrange(c: list) -> A.Node:
         while ops and (ops[-1].prec > prec or (ops[-1].prec == prec and not right)):
             _apply(ops.pop(), out)
         if pending_not is not None:
-            ops.append(_Op(prec, right, pending_not, ("NOT", v)))
+            ops.append(_Op(prec, right, x, ("NOT", v), not_tok=pending_not))
             pending_not = None
         else:
             ops.append(_Op(prec, right, x, (v,)))
@@ -789,48 +977,22 @@ def arrange(c: list) -> A.Node:
     return out[0]
 
 
-def _args(n) -> tuple:
-    for x in n:
-        if x.kind == "Arguments":
-            return x.items
-    return ()
-
-
-@A._nd
-class _ElseIf(A.Node):
-    condition: A.Node
-    statements: tuple
-
-
 def _if(self, c):
     """IF ... THEN ... [ELSEIF ... THEN ...]* [ELSE ...] END."""
-    branches, otherwise = [], ()
-    n = [x for x in c if isinstance(x, (A.Node, tuple))]
-    branches.append((n[0], n[1]))
-    for x in n[2:]:
-        if isinstance(x, _ElseIf):
-            branches.append((x.condition, x.statements))
-        elif isinstance(x, tuple):
-            otherwise = x
-        else:  # the ELSE clause node
-            otherwise = x
+    n = _nodes(c)
+    first_then = next(k for k, x in enumerate(c) if type(x) is Token and x.value == "THEN")
+    stmts = c[first_then + 1] if first_then + 1 < len(c) and type(c[first_then + 1]) is tuple else ()
+    first = A.IfBranch(span_of(c[0], _edge(c[:first_then + 2], -1)), n[0], stmts)
+    branches = [first] + [x for x in n if isinstance(x, A.IfBranch)]
+    otherwise = _first(n, A.ElseBranch)
     return A.If(_span(c), tuple(branches), otherwise)
 
 
-def _raise(self, c):
-    return A.Raise(_span(c), c[1].value, _nodes(c)[-1])
-
-
-def _return(self, c):
-    return A.Return(_span(c))
-
-
 def _else(self, c):
-    return next((x for x in c if isinstance(x, tuple)), ())
+    return A.ElseBranch(_span(c), next((x for x in c if type(x) is tuple), ()))
 
 
 # Aliases that are Python keywords cannot be method names; Lark looks callbacks up with getattr.
-for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_,
-                               "raise": _raise, "return": _return}.items():
+for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback

@@ -13,36 +13,21 @@ from __future__ import annotations
 
 import re
 
+from .keywords import csharp_keywords, grammar_keywords
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Whitespace)
 
 __all__ = ["USqlLexer", "ansi", "ansi_diff", "strip_ansi"]
 
-USQL_KEYWORDS = (
-    "ADD", "ALL", "ALTER", "AND", "ANTISEMIJOIN", "ANY", "APPLY", "AS", "ASC", "ASSEMBLY", "BEGIN",
-    "BETWEEN", "BROADCASTLEFT", "BROADCASTRIGHT", "BY", "CASE", "CLUSTERED", "COLUMN", "COMBINE",
-    "CONST", "CREATE", "CREDENTIAL", "CROSS", "CURRENT", "DATA", "DATABASE", "DECLARE", "DEFAULT",
-    "DEPLOY", "DESC", "DIRECT", "DISJOINT", "DISTINCT", "DISTRIBUTED", "DROP", "ELSE", "ELSEIF", "END",
-    "ERROR", "ESCAPE", "EXCEPT", "EXCLUDE", "EXECUTE", "EXISTS", "EXPIRATION", "EXPLODE", "EXPORT",
-    "EXTERNAL", "EXTRACT", "FETCH", "FIRST", "FOLLOWING", "FOR", "FROM", "FULL", "FULLCROSS",
-    "FULLSCAN", "FUNCTION", "GROUP", "HASH", "HAVING", "IF", "IGNORE", "IMPORT", "IN", "INCLUDE",
-    "INCREMENTAL", "INDEX", "INDEXLOOKUP", "INNER", "INSERT", "INTEGRITY", "INTERSECT", "INTO", "IS",
-    "JOIN", "LEFT", "LIKE", "LOCATION", "LOOP", "MERGE", "MOVE", "NAME", "NEXT", "NOT", "NULLS", "OFF",
-    "OFFSET", "ON", "ONLY", "OPTION", "OR", "ORDER", "OUTER", "OUTPUT", "OVER", "PACKAGE", "PAIR",
-    "PARTITION", "PARTITIONED", "PIVOT", "PRECEDING", "PRESORT", "PROCEDURE", "PROCESS", "PRODUCE",
-    "RAISE", "RANGE", "READONLY", "REBUILD", "REDUCE", "REFERENCE", "REMOTABLE_TYPES", "RENAME",
-    "REQUIRED", "RESOURCE", "RETURN", "RETURNS", "RIGHT", "ROBIN", "ROUND", "ROW", "ROWS", "SAMPLE",
-    "SCHEMA", "SELECT", "SEMIJOIN", "SERIAL", "SET", "SORTED", "SOURCE", "STATISTICS", "SYSTEM",
-    "TABLE", "THEN", "TO", "TRUNCATE", "TYPE", "UNBOUNDED", "UNIFORM", "UNION", "UNIVERSE", "UNPIVOT",
-    "UPDATE", "USE", "USING", "VALUES", "VIEW", "VIOLATION", "WARNING", "WEIGHT", "WHEN", "WHERE",
-    "WITH", "WITHIN", "ADDITIONAL_FILES",
-)
-CSHARP_KEYWORDS = (
+#: U-SQL's keywords, from the grammar (usqlrw/keywords.py), so the highlighter never drifts from it.
+USQL_KEYWORDS = tuple(sorted(grammar_keywords() - {"TRUE", "FALSE", "NULL"}))
+#: C# keywords: those of the grammar and the others a C# expression may hold.
+CSHARP_KEYWORDS = tuple(sorted(csharp_keywords() - {"true", "false", "null"} | {
     "as", "ascending", "base", "by", "checked", "default", "delegate", "descending", "else", "from",
     "group", "if", "in", "into", "is", "join", "let", "new", "on", "orderby", "out", "ref", "return",
     "select", "this", "typeof", "unchecked", "var", "where",
-)
+}))
 TYPES = (
     "bool", "byte", "sbyte", "char", "decimal", "double", "float", "int", "uint", "long", "ulong",
     "short", "ushort", "string", "object", "DateTime", "Guid", "SqlArray", "SqlMap", "MAP", "ARRAY",

@@ -21,37 +21,12 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .ast import Script
+from .ast import Comment, Script
+from .errors import USqlSyntaxError
+from .keywords import grammar_keywords, grammar_path
 from .source import DecodeError, Source, Span, decode, line_col
 
 __all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
-
-
-class USqlSyntaxError(Exception):
-    """A script that is not valid U-SQL (or not readable text). ``str()`` is ``path:line:col: message``."""
-
-    def __init__(self, message: str, line: int = 1, column: int = 1, path: str | None = None,
-                 offset: int | None = None, source_line: str | None = None):
-        self.message, self.line, self.column, self.path = message, line, column, path
-        self.offset, self.source_line = offset, source_line
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return f"{self.path or '<string>'}:{self.line}:{self.column}: {self.message}"
-
-    def with_path(self, path):
-        self.path = path
-        self.args = (str(self),)
-        return self
-
-
-def grammar_path() -> Path:
-    """The grammar file: inside the installed package, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for p in (here / "grammar" / "usql.lark", here.parent / "grammar" / "usql.lark"):
-        if p.is_file():
-            return p
-    raise FileNotFoundError("usql.lark not found next to the usqlrw package")
 
 
 def _cache_dir() -> Path:
@@ -543,7 +518,7 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     finally:
         _local.comments = None
     from .builder import tok_span
-    return replace(script, comments=tuple((tok_span(t), t.value) for t in comments), source=src)
+    return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 
 
 def _builder_error(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
@@ -643,8 +618,7 @@ _JOIN_HINTS = frozenset("SERIAL PAIR BROADCASTLEFT BROADCASTRIGHT FULLCROSS MERG
 @functools.lru_cache(maxsize=None)
 def _keywords() -> frozenset:
     """The upper-case keywords of the grammar."""
-    return frozenset(t.pattern.value for t in get_parser().terminals
-                     if t.pattern.type == "str" and t.pattern.value.isalpha() and t.pattern.value.isupper())
+    return frozenset(k for k in grammar_keywords(terminals=False) if k.isalpha())
 
 
 _WORD_BEFORE = re.compile(r"(?<![@\w.])(?!\d)(\w+)\s*$")

@@ -14,7 +14,8 @@ def collect(inp: Input, config=None):
     from .locations import Unsafe, change_for
     from .parser import USqlSyntaxError, parse
     from .resolve import locations, references
-    from .transforms.catalog import _mapped
+    from .ast import ObjectKind
+    from .transforms.catalog import _mapped, _new_account
 
     if inp.data is None:
         return [], Diagnostic(inp.path, 1, 1, "IO", f"cannot read: {inp.error}")
@@ -27,20 +28,19 @@ def collect(inp: Input, config=None):
     rows = []
     acct = config.primary_analytics if config else None
     for r in references(script):
+        written = r.node.written
         row = {"path": inp.path, "line": r.node.span.line, "column": r.node.span.column,
-               "what": "reference", "role": f"{r.kind} {r.action}",
-               "written": ".".join(r.node.names),
-               "primary": _q((acct, *r.qualified)) if r.database else ".".join(r.node.names)}
+               "what": "reference", "role": f"{r.kind} {r.action}", "written": written,
+               "primary": _q((r.account or acct, *r.qualified)) if r.database else written}
         if config and r.database:
             db, schema, name = _mapped(r, config)
-            parts = [config.secondary_analytics, db]
-            if r.kind in ("database",):
-                parts = [config.secondary_analytics, db]
-            elif r.kind == "schema":
+            account = _new_account(r.account, config) if r.account else config.secondary_analytics
+            parts = [account, db]
+            if r.kind is ObjectKind.SCHEMA:
                 parts += [schema]
             elif r.schema is not None:
                 parts += [schema, name]
-            else:
+            elif r.kind is not ObjectKind.DATABASE:
                 parts += [name]
             row["secondary"] = _q(parts)
         rows.append(row)

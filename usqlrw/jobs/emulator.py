@@ -513,11 +513,11 @@ def _apply(conn, account: str, op):
 _CATALOG_COLLECTIONS = {
     "schemas": ("schema", "schemaName", False), "assemblies": ("assembly", "assemblyName", False),
     "credentials": ("credential", "credentialName", False),
-    "externaldatasources": ("datasource", "externalDataSourceName", False),
+    "externaldatasources": ("data_source", "externalDataSourceName", False),
     "tables": ("table", "tableName", True), "tablevaluedfunctions": ("tvf", "tvfName", True),
     "views": ("view", "viewName", True), "procedures": ("procedure", "procName", True),
-    "packages": ("package", "packageName", True), "tabletypes": ("tabletype", "typeName", True),
-    "types": ("tabletype", "typeName", True), "statistics": (None, "statisticsName", True),
+    "packages": ("package", "packageName", True), "tabletypes": ("type", "typeName", True),
+    "types": ("type", "typeName", True), "statistics": (None, "statisticsName", True),
     "partitions": (None, "partitionName", True), "tablefragments": (None, "", True),
 }
 
@@ -535,7 +535,7 @@ def _catalog_doc(account: str, kind: str, db: str, sch: str, name: str, extra: d
     if kind == "assembly" and listing:
         name_key = "assemblyClrName"
     doc[name_key] = name
-    if kind == "tabletype":
+    if kind == "type":
         doc.update({"typeFamily": "", "cSharpName": name, "fullCSharpName": f"{db}.{sch}.{name}",
                     "systemTypeId": 0, "userTypeId": 0, "schemaId": 0, "principalId": 0, "isNullable": False,
                     "isUserDefined": True, "isAssemblyType": False, "isTableType": True, "isComplexType": True})

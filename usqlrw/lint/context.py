@@ -1,55 +1,23 @@
 """What every rule gets: the script, its text, a full walk of its nodes and DECLARE constants."""
 from __future__ import annotations
 
-from dataclasses import fields
-
 from .. import ast as A
 from ..diagnostics import Diagnostic
 
-_FIELDS: dict[type, tuple] = {}
-
-def _field_names(cls) -> tuple:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = tuple(f.name for f in fields(cls) if f.name not in ("span", "comments"))
-        _FIELDS[cls] = names
-    return names
-
-
 def children(node) -> list:
-    """Direct child nodes, looking into nested tuples (IF branches are (condition, statements) pairs)."""
-    out = []
-    for f in _field_names(type(node)):
-        v = getattr(node, f)
-        if isinstance(v, A.Node):
-            out.append(v)
-        elif type(v) is tuple and v:
-            _flatten(v, out)
-    return out
+    """Direct child nodes (the one definition: :meth:`usqlrw.ast.Node.children`)."""
+    return list(node.children())
 
 
-def _flatten(t: tuple, out: list) -> None:
-    for x in t:
-        if isinstance(x, A.Node):
-            out.append(x)
-        elif type(x) is tuple:
-            _flatten(x, out)
-
-
-def iter_nodes(node):
-    """Every node under ``node`` (included), in source order, without recursion."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(children(n)))
+iter_nodes = A.walk
 
 
 def block_statements(node) -> list[tuple]:
     """The statement lists directly inside a statement: IF branches, routine bodies."""
     if isinstance(node, A.If):
-        return [tuple(stmts) for _, stmts in node.branches] + ([tuple(node.otherwise)] if node.otherwise else [])
-    if isinstance(node, A.Routine) or node.kind == "DeclareFunction":
+        return [tuple(b.statements) for b in node.branches] + (
+            [tuple(node.otherwise.statements)] if node.otherwise is not None else [])
+    if isinstance(node, (A.Routine, A.DeclareFunction)):
         return [tuple(node.body)]
     return []
 
@@ -119,50 +87,25 @@ class Context:
     # -- constants --------------------------------------------------------------------------
 
     @property
-    def constants(self) -> dict:
-        """``@name`` -> string value of each top-level ``DECLARE`` whose value is a static string.
+    def environment(self):
+        """The top-level DECLAREs whose values are constants (:class:`usqlrw.resolve.Environment`).
 
         ``DECLARE EXTERNAL`` values are defaults a job submission overrides: they are not constants.
         """
         if self._constants is None:
-            consts: dict = {}
+            from ..resolve import Environment
+            env = Environment()
             for s in self.script.statements:
                 if isinstance(s, A.Declare) and not s.external:
-                    v = fold(s.value, consts)
-                    if v is not None:
-                        consts[s.variable.name] = v
-                    else:
-                        consts.pop(s.variable.name, None)
-            self._constants = consts
+                    env.vars[s.variable.name] = s
+            self._constants = env
         return self._constants
 
     def fold(self, expr):
-        return fold(expr, self.constants)
-
-
-def fold(expr, consts: dict):
-    """The string value of a static string expression (literals, constants and ``+``), else None."""
-    if isinstance(expr, A.StringLiteral):
-        return expr.value
-    if isinstance(expr, A.Paren):
-        return fold(expr.expr, consts)
-    if isinstance(expr, A.Variable):
-        return consts.get(expr.name)
-    if isinstance(expr, A.BinaryOp) and expr.op == "+":
-        # iterative on the left spine: long concatenations are left-deep
-        parts, n = [], expr
-        while isinstance(n, A.BinaryOp) and n.op == "+":
-            parts.append(n.right)
-            n = n.left
-        parts.append(n)
-        vals = []
-        for p in reversed(parts):
-            v = fold(p, consts)
-            if v is None:
-                return None
-            vals.append(v)
-        return "".join(vals)
-    return None
+        """The string value of a static string expression, else None (the one folder:
+        :func:`usqlrw.resolve.fold`)."""
+        from ..resolve import fold
+        return fold(expr, self.environment).value
 
 
 def concat_parts(expr) -> list:

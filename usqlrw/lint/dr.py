@@ -24,7 +24,7 @@ _HOST_FRAGMENT = re.compile(r"(?P<label>[\w{}-]+\.)?" + _STORE_SUFFIX, re.I)
 _BARE_SCHEME = re.compile(r"^(?:adl|swebhdfs|webhdfs|wasbs?|abfss?)://[^/]*$", re.I)
 _SERVER = re.compile(r"(?i)\b(?:server|data source|address|addr|network address)\s*=\s*(?:tcp:)?([A-Za-z0-9.-]+)")
 
-_DeclareAssembly = getattr(A, "DeclareAssembly", A.CreateAssembly)   # script-bound, newer grammars
+_DeclareAssembly = A.DeclareAssembly
 _ASSEMBLIES = (A.CreateAssembly, _DeclareAssembly)
 _ASSEMBLY_STATEMENTS = _ASSEMBLIES + (A.DeployResource,)
 _DATA_SOURCE_KINDS = ("CreateDataSource", "AlterDataSource")
@@ -180,12 +180,7 @@ def unmapped_database(ctx):
     """
     cfg = ctx.config
     for n in ctx.nodes:
-        if n.kind == "CreateDatabase":
-            ident = next((c for c in children(n) if isinstance(c, A.Identifier)), None)
-            if ident is None:
-                continue
-            name, where = ident.name, ident
-        elif isinstance(n, A.ObjectName):
+        if isinstance(n, A.ObjectName):
             where = _explicit_database(n)
             if where is None or (n.object_kind == "table" and _writes_rows(ctx.statement_of(n))):
                 continue   # no database named here, or a table written: DR006
@@ -196,22 +191,9 @@ def unmapped_database(ctx):
             yield ctx.diag(where, "DR003", f"database {name} is not in the DR config; add it to [catalog.databases]")
 
 
-_SCHEMA_KINDS = {"rowset", "table", "view", "tvf", "procedure", "package", "type", "statistics", "index"}
-_DATABASE_KINDS = {"assembly", "data_source", "credential"}
-
-
 def _explicit_database(n: A.ObjectName):
     """The part of a catalog name that names its database, when the name is written with one."""
-    parts, kind = n.parts, n.object_kind
-    if not parts or not all(isinstance(p, A.Identifier) for p in parts):
-        return None   # script-bound @objects
-    if kind == "database":
-        return parts[-1]
-    if kind == "schema" or kind in _DATABASE_KINDS:
-        return parts[0] if len(parts) == 2 else None
-    if kind in _SCHEMA_KINDS or not kind:
-        return parts[0] if len(parts) == 3 else None
-    return None
+    return n.database
 
 
 # -- DR004 ----------------------------------------------------------------------------------
@@ -236,7 +218,7 @@ def assembly_from_primary_path(ctx):
     for s in ctx.statements():
         if isinstance(s, _ASSEMBLIES):
             paths = [(f"{'DECLARE' if isinstance(s, _DeclareAssembly) else 'CREATE'} ASSEMBLY", s.source)]
-            paths += [("ADDITIONAL_FILES", f.items[0]) for f in s.additional_files if getattr(f, "items", ())]
+            paths += [("ADDITIONAL_FILES", f.path) for f in s.additional_files]
         elif isinstance(s, A.DeployResource):
             paths = [("DEPLOY RESOURCE", p) for p in s.paths]
         else:
@@ -275,28 +257,26 @@ def data_source_without_secondary(ctx):
     for n in ctx.nodes:
         if n.kind not in _DATA_SOURCE_KINDS:
             continue
-        for opt in children(n):
-            if opt.kind != "DataSourceOption" or len(opt.items) < 2 or not isinstance(opt.items[0], A.Identifier):
+        for opt in n.options:
+            if not isinstance(opt, A.DataSourceOption) or opt.name.name.upper() != "PROVIDER_STRING":
                 continue
-            if opt.items[0].name.upper() != "PROVIDER_STRING":
-                continue
-            value = ctx.fold(opt.items[-1])
+            value = ctx.fold(opt.value)
             if value is None:
                 continue
             for m in _SERVER.finditer(value):
                 host = m.group(1)
                 if host.lower() not in servers:
-                    yield ctx.diag(opt.items[-1], "DR005", f"data source server {host} has no secondary "
+                    yield ctx.diag(opt.value, "DR005", f"data source server {host} has no secondary "
                                    "mapping; add it to [data_source_servers]")
 
 
 # -- DR006 ----------------------------------------------------------------------------------
 
-_WRITES = ("Insert", "TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition")
+_WRITES = (A.Insert, A.TruncateTable, A.AlterTableAddPartition, A.AlterTableDropPartition)
 
 
 def _writes_rows(stmt) -> bool:
-    return stmt is not None and (stmt.kind in _WRITES or (isinstance(stmt, A.CreateTable) and stmt.query is not None))
+    return stmt is not None and (isinstance(stmt, _WRITES) or (isinstance(stmt, A.CreateTable) and stmt.query is not None))
 
 
 @rule("DR006", "table-without-replication", "a table is written by a job with no replication plan",

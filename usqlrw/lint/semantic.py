@@ -50,9 +50,10 @@ def _assignments(stmts) -> tuple[dict, dict]:
         elif isinstance(s, (A.Declare, _DeclareFunction, _DeclareAssembly)):
             scal.setdefault(s.variable.name, s.variable)
         elif isinstance(s, A.If):
-            for _, b in s.branches:
-                stack.extend(reversed(b))
-            stack.extend(reversed(s.otherwise))
+            for b in s.branches:
+                stack.extend(reversed(b.statements))
+            if s.otherwise is not None:
+                stack.extend(reversed(s.otherwise.statements))
     return rows, scal
 
 
@@ -100,7 +101,7 @@ class _Analysis:
                 self.output_rowset(r.variable, scope)
             else:
                 self.uses(r, scope)
-            for part in (s.target, s.order_by, s.using, getattr(s, "expiration", None)):
+            for part in (s.target, s.expiration, s.order_by, s.offset_fetch, s.using):
                 if part is not None:
                     self.uses(part, scope)
         elif isinstance(s, A.Insert):
@@ -109,13 +110,13 @@ class _Analysis:
             self.insert_width(s, scope)
         elif isinstance(s, A.If):
             branches = []
-            for cond, stmts in s.branches:
-                self.uses(cond, scope)
+            for br in s.branches:
+                self.uses(br.condition, scope)
                 b = scope.branch()
-                self.block(stmts, b, top=False)
+                self.block(br.statements, b, top=False)
                 branches.append(b)
             b = scope.branch()
-            self.block(s.otherwise, b, top=False)
+            self.block(s.otherwise.statements if s.otherwise is not None else (), b, top=False)
             branches.append(b)
             for b in branches:
                 for k, v in b.rowsets.items():
@@ -130,27 +131,23 @@ class _Analysis:
             self.define_scalar(s.variable, scope)
             self.routine(s)
         elif isinstance(s, _DeclareAssembly):
-            for c in children(s)[1:]:
+            for c in (s.source,) + s.additional_files:
                 self.uses(c, scope)
             self.define_scalar(s.variable, scope)
         elif isinstance(s, A.CreateTable):
-            cols = [e for e in s.elements if isinstance(e, A.ColumnDefinition)]
+            cols = s.columns
             if cols:
-                pcols = sum(len(p.items) for p in s.partitioning if p.kind == "PartitionedBy")
+                pcols = len(s.partitioned_by.columns) if s.partitioned_by is not None else 0
                 self.tables[s.table.names] = (len(cols), pcols)
             self.uses_all(s, scope)
         else:
-            kind = s.kind
-            if kind == "ImportPackage":
+            if isinstance(s, A.ImportPackage):
                 self.uses_all(s, scope)
                 scope.imports = True
-            elif kind == "ExportVariable":
-                n = children(s)
-                if n:
-                    self.uses(n[-1], scope)
-                    if isinstance(n[0], A.Variable):
-                        self.define_scalar(n[0], scope)
-                        scope.unused_ok.add(n[0].name)
+            elif isinstance(s, A.ExportVariable):
+                self.uses(s.value, scope)
+                self.define_scalar(s.variable, scope)
+                scope.unused_ok.add(s.variable.name)
             elif isinstance(s, A.SetOption):
                 self.uses(s.value, scope)
             else:
@@ -159,16 +156,13 @@ class _Analysis:
     def routine(self, r: A.Routine):
         outputs = []
         if r.returns is not None:
-            outputs = [c.items[0].name for c in children(r.returns)
-                       if c.kind == "ReturnRowset" and c.items and isinstance(c.items[0], A.Variable)]
+            outputs = [rr.variable.name for rr in r.returns.rowsets]
         later_r, later_s = _assignments(r.body)
         scope = _Scope(later_r, later_s, outputs)
         for p in r.params:
-            items = getattr(p, "items", ())
-            if items and isinstance(items[0], A.Variable):
-                scope.params.add(items[0].name)
-                for x in items[1:]:
-                    self.uses(x, scope)
+            scope.params.add(p.variable.name)
+            if p.default is not None:
+                self.uses(p.default, scope)
         self.block(r.body, scope, top=True)
 
     # -- definitions and uses ---------------------------------------------------------------
@@ -260,8 +254,9 @@ class _Analysis:
             elif isinstance(n, A.Variable):
                 if id(n) not in skip and not n.system:
                     self.scalar_use(n, scope)
-            elif n.kind == "ColumnRef":   # @rowset.column in READONLY/REQUIRED lists
-                skip.update(id(x) for x in children(n) if isinstance(x, A.Variable))
+            elif isinstance(n, A.ColumnRef):   # @rowset.column in READONLY/REQUIRED lists
+                if isinstance(n.qualifier, A.Variable):
+                    skip.add(id(n.qualifier))
             elif isinstance(n, A.MemberAccess) and isinstance(n.member, A.Variable):
                 skip.add(id(n.member))     # pkg.@f: a package's export, not this script's variable
 
@@ -270,51 +265,43 @@ class _Analysis:
     def width(self, q, scope: _Scope):
         """Number of columns a query produces, or None when it cannot be told from the script."""
         while q is not None:
-            k = q.kind
-            if k in ("OrderedQuery", "ParenQuery", "Subquery", "Sample"):
-                q = q.items[0] if q.items else None
+            if isinstance(q, (A.OrderedQuery, A.ParenQuery, A.Subquery, A.Sample)):
+                q = q.query
                 continue
-            if k == "SetOperation":
-                if any(c.kind == "ByName" for n in q.items[1:-1] for c in children(n)):
+            if isinstance(q, A.SetOperation):
+                if q.operator.by_name is not None:
                     return None   # BY NAME matches columns by name, not position
-                left, right = q.items[0], q.items[-1]
-                wl, wr = self.width(left, scope), self.width(right, scope)
+                wl, wr = self.width(q.left, scope), self.width(q.right, scope)
                 if wl is not None and wr is not None and wl != wr:
-                    self.report(q.items[1] if len(q.items) > 2 else q, "SEM009",
-                                f"the two sides of {' '.join(q.items[1].keywords) if len(q.items) > 2 else 'the set operation'} "
-                                f"have {wl} and {wr} columns")
+                    op = " ".join(k.text for k in (q.operator.operator, q.operator.quantifier) if k is not None)
+                    self.report(q.operator, "SEM009", f"the two sides of {op} have {wl} and {wr} columns")
                     return None
                 return wl if wl is not None else wr
-            if k == "Select":
+            if isinstance(q, A.Select):
                 return self._select_width(q, scope)
-            if k == "Values":
-                rows = [r for r in q.items if r.kind == "Row"]
-                return len(rows[0].items) if rows else None
+            if isinstance(q, A.Values):
+                return len(q.rows[0].values) if q.rows else None
             if isinstance(q, A.Extract):
-                if any(c.kind == "TableTypeColumns" for c in q.columns):
+                if any(isinstance(c, A.TableTypeColumns) for c in q.columns):
                     return None
                 return len(q.columns) or None
-            if k in ("Process", "Reduce", "Combine"):
-                prod = next((c for c in q.items if c.kind == "Produce"), None)
-                cols = [c for c in children(prod) if isinstance(c, A.ColumnDefinition)] if prod else []
+            if isinstance(q, (A.Process, A.Reduce, A.Combine)):
+                prod = q.produce
+                cols = [c for c in prod.columns if isinstance(c, A.ColumnDefinition)] if prod else []
                 return len(cols) or None
             return None
         return None
 
-    def _select_width(self, q, scope: _Scope):
-        sel = next((c for c in q.items if c.kind == "SelectList"), None)
-        if sel is None:
-            return None
-        frm = next((c for c in q.items if c.kind == "From"), None)
+    def _select_width(self, q: A.Select, scope: _Scope):
         n = 0
-        for item in sel.items:
-            if item.kind == "Star":
-                src = frm.items[0] if frm is not None and frm.items else None
+        for item in q.items:
+            if isinstance(item, A.Star):
+                src = q.from_.source if q.from_ is not None else None
                 if isinstance(src, A.RowsetRef) and scope.widths.get(src.variable.name) is not None:
                     n += scope.widths[src.variable.name]
                 else:
                     return None
-            elif item.kind == "QualifiedStar":
+            elif isinstance(item, A.QualifiedStar):
                 return None
             else:
                 n += 1
@@ -338,12 +325,12 @@ class _Analysis:
             if want is None:
                 return
         q = src
-        while q.kind in ("OrderedQuery", "ParenQuery"):
-            q = q.items[0]
-        if q.kind == "Values":
-            for row in (r for r in q.items if r.kind == "Row"):
-                if len(row.items) != want:
-                    self.report(row, "SEM004", f"{what} but this VALUES row has {len(row.items)}")
+        while isinstance(q, (A.OrderedQuery, A.ParenQuery)):
+            q = q.query
+        if isinstance(q, A.Values):
+            for row in q.rows:
+                if len(row.values) != want:
+                    self.report(row, "SEM004", f"{what} but this VALUES row has {len(row.values)}")
                     return
             return
         got = self.width(src, scope)
@@ -371,8 +358,8 @@ def _only(code):
 
 
 def _column_name(item):
-    if item.kind == "AliasedItem":
-        return item.items[-1].name if isinstance(item.items[-1], A.Identifier) else None
+    if isinstance(item, A.AliasedItem):
+        return item.alias.name
     if isinstance(item, A.Name):
         return item.ident.name
     if isinstance(item, A.MemberAccess) and isinstance(item.member, A.Identifier):
@@ -404,11 +391,11 @@ def _duplicate_outputs(ctx) -> list:
 def _duplicate_columns(ctx) -> list:
     out = []
     for n in ctx.nodes:
-        if n.kind == "SelectList":
+        if isinstance(n, A.Select):
             named = [(c, _column_name(c)) for c in n.items]
             what = "the SELECT list"
         else:
-            named = [(c, c.name.name) for c in children(n) if isinstance(c, A.ColumnDefinition)]
+            named = [(c, c.name.name) for c in n.children() if isinstance(c, A.ColumnDefinition)]
             what = "this column list"
         seen = {}
         for node, name in named:

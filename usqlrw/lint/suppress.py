@@ -42,7 +42,8 @@ class Suppressions:
             return self
         stmts = None
         text = ctx.text
-        for span, body in comments:
+        for comment in comments:
+            span, body = comment.span, comment.text
             for m in _DIRECTIVE.finditer(body):
                 codes = None
                 if m.group("codes") is not None:

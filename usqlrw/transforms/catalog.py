@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from .. import ast as A
-from ..resolve import DATABASE_KINDS, SCHEMA_KINDS, references
+from ..ast import ObjectKind
+from ..resolve import references
 from ..source import Edit
 
 NAME = "catalog"
@@ -31,46 +32,50 @@ def _mapped(ref, config):
     db, schema, name = ref.database, ref.schema, ref.name
     new_db = config.database(db) if db is not None else None
     new_schema, new_name = schema, name
-    if ref.kind == "schema" or ref.kind in SCHEMA_KINDS:
+    if ref.kind is ObjectKind.SCHEMA or ref.kind.in_schema:
         if schema is not None:
             new_schema = config.schemas.get((db, schema), schema)
-    if ref.kind in SCHEMA_KINDS and name is not None:
+    if ref.kind.in_schema and name is not None:
         new_name = config.objects.get((db, schema, name), name)
-    elif ref.kind in DATABASE_KINDS and name is not None:
-        table = {"assembly": config.assemblies, "data_source": config.data_sources,
-                 "credential": config.credentials}[ref.kind]
+    elif ref.kind.in_database and name is not None:
+        table = {ObjectKind.ASSEMBLY: config.assemblies, ObjectKind.DATA_SOURCE: config.data_sources,
+                 ObjectKind.CREDENTIAL: config.credentials}[ref.kind]
         new_name = table.get((db, name), name)
     return new_db, new_schema, new_name
 
 
+def _new_account(account: str, config) -> str:
+    """The secondary ADLA account for the account part of a 4-part name."""
+    if account.lower() == config.primary_analytics.lower():
+        return config.secondary_analytics
+    return account
+
+
 def edits(script: A.Script, config, path=None):
+    """Each written part of each catalog name renamed to the secondary's, as it is spelled."""
     out, warnings = [], []
     for ref in references(script):
-        if ref.database is None:
+        if ref.database is None or not ref.kind.catalog:
             continue
         new_db, new_schema, new_name = _mapped(ref, config)
-        parts = ref.node.parts
-        n = len(parts)
-        # Which written part holds which logical name.
-        if ref.kind == "database":
-            slots = [(parts[-1], ref.database, new_db)]
-        elif ref.kind == "schema":
-            slots = [(parts[-1], ref.schema, new_schema)] + ([(parts[0], ref.database, new_db)] if n >= 2 else [])
-        elif ref.kind in DATABASE_KINDS:
-            slots = [(parts[-1], ref.name, new_name)] + ([(parts[0], ref.database, new_db)] if n >= 2 else [])
-        else:
-            slots = [(parts[-1], ref.name, new_name)]
-            if n >= 2:
-                slots.append((parts[-2], ref.schema, new_schema))
-            if n >= 3:
-                slots.append((parts[0], ref.database, new_db))
+        n = ref.node
+        what = f"{ref.kind} {'.'.join(ref.qualified)}"
+        slots = [(n.database, ref.database, new_db), (n.schema, ref.schema, new_schema),
+                 (n.object, ref.name, new_name)]
+        if n.account is not None:
+            slots.append((n.account, n.account.name, _new_account(n.account.name, config)))
         for ident, old, new in slots:
-            if new != old:
-                out.append(Edit.replace(ident.span, spell(new, ident.quoted),
-                                        f"{ref.kind} {'.'.join(ref.qualified)}: {old} -> {new}"))
-        if ref.kind in SCHEMA_KINDS and n == 1 and not ref.schema_explicit and new_schema != ref.schema:
+            if ident is not None and new != old:
+                out.append(Edit.replace(ident.span, spell(new, ident.quoted), f"{what}: {old} -> {new}"))
+        if (ref.kind.in_schema and n.schema is None and not n.empty_schema and n.database is None
+                and not ref.schema_explicit and new_schema != ref.schema):
             # Unqualified name in the default schema, which is renamed: qualify it.
-            ident = parts[0]
+            ident = n.object
             out.append(Edit(ident.span.start, ident.span.start, spell(new_schema, False) + ".",
-                            f"{ref.kind} {'.'.join(ref.qualified)}: default schema {ref.schema} -> {new_schema}"))
+                            f"{what}: default schema {ref.schema} -> {new_schema}"))
+        elif ref.kind.in_schema and n.empty_schema and new_schema != ref.schema:
+            # db..obj in the default schema dbo, which is renamed: write the schema in.
+            dot = n.database.span.end
+            out.append(Edit(dot + 1, dot + 1, spell(new_schema, False),
+                            f"{what}: default schema {ref.schema} -> {new_schema}"))
     return out, warnings
