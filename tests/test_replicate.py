@@ -58,10 +58,8 @@ def statements(text):
 
 
 def if_exists(script, drop):
-    """DROP ... IF EXISTS (read from the text too: the tree builder does not always set the flag)."""
-    import re
-    head = script.source.text[drop.span.start:drop.object.span.start]
-    return drop.if_exists or bool(re.search(r"(?i)\bIF\s+EXISTS\b", head))
+    """DROP ... IF EXISTS (the tree keeps the keyword, with its place)."""
+    return bool(drop.if_exists) and drop.if_exists.span.end <= drop.object.span.start
 
 
 def rowset(stmts, name):
@@ -70,11 +68,11 @@ def rowset(stmts, name):
 
 
 def select_aliases(script, select):
-    sl = next(x for x in select.items if x.kind == "SelectList")
+    assert isinstance(select, A.Select), text_of(script, select)
     out = []
-    for it in sl.items:
-        assert it.kind == "AliasedItem", text_of(script, it)
-        out.append((it.items[-1].name, it.items[0]))
+    for it in select.items:
+        assert isinstance(it, A.AliasedItem), text_of(script, it)
+        out.append((it.alias.name, it.expr))
     return out
 
 
@@ -156,8 +154,7 @@ def test_sync_is_idempotent_ddl_in_dependency_order(model):
     for i, st in enumerate(stmts):
         if st.kind in ("CreateTable", "CreateType", "CreateSchema", "CreateDatabase", "CreateDataSource",
                        "CreateStatistics"):
-            assert st.if_not_exists if hasattr(st, "if_not_exists") and st.if_not_exists else any(
-                x.kind == "IfNotExists" for x in getattr(st, "items", ())) or "IF NOT EXISTS" in text_of(s, st)
+            assert st.if_not_exists, text_of(s, st)
         if st.kind in ("CreateFunction", "CreateView", "CreateAssembly"):
             drop = stmts[i - 1]
             assert drop.kind == "Drop" and if_exists(s, drop)
@@ -173,17 +170,17 @@ def test_sync_is_idempotent_ddl_in_dependency_order(model):
     assert reads == [("dbo", "DailyTotalsDR")]
     # the table is generated from the model: its columns and types are the model's
     orders = next(x for x in stmts if isinstance(x, A.CreateTable) and x.table.names[-1] == "Orders")
-    cols = [(c.name.name, norm(c.type.text)) for c in orders.elements if isinstance(c, A.ColumnDefinition)]
+    cols = [(c.name.name, norm(c.type.text)) for c in orders.columns]
     assert cols == [(c.name, c.type) for c in model.table("Sales", "dbo", "Orders").columns]
     parts = [x for x in stmts if x.kind == "AlterTableAddPartition"]
-    assert len(parts) == 2 and all(any(i.kind == "IfNotExists" for i in p.items) for p in parts)
+    assert len(parts) == 2 and all(p.if_not_exists for p in parts)
 
 
 def test_sync_lists_what_scripts_cannot_copy(model):
     r = sync_script(model, CONFIG)
     assert "CreateCredential" not in [x.kind for x in usqlrw.parse(r.text).statements]
     manual = {m.object: m for m in r.manual}
-    cred = manual["credential:Sales.dbo.CrmLogin"]
+    cred = manual["credential:Sales.CrmLogin"]
     assert "New-AzDataLakeAnalyticsCatalogCredential" in cred.instruction and "SalesDR" in cred.instruction
     asm = manual["assembly:Sales.Fabrikam.Parsers"]
     assert "--account fabrikamlake " in asm.instruction and "--account fabrikamlakedr " in asm.instruction
@@ -229,7 +226,7 @@ def _check_pair(orig_script, plan, model, ordinal, table_key):
     assert [n for n, _ in ext_cols] == export_cols == [c.name for c in expected]
     assert {t for _, t in ext_cols} == {"string"}
     dec = select_aliases(im, rowset(istmts, f"@usqlrw_rows_{ordinal}").query)
-    assert [(a, norm(e.type_text)) for a, e in dec] == [(c.name, norm(c.type)) for c in expected]
+    assert [(a, norm(e.type.text)) for a, e in dec] == [(c.name, norm(c.type)) for c in expected]
     assert all(isinstance(e, A.Cast) for _, e in dec)
 
     # the same staging location on both sides
@@ -252,7 +249,7 @@ def test_ingest_job_partition(scripts, model):
     ins = next(x for x in istmts if isinstance(x, A.Insert))
     assert norm(text_of(im, ins.partition)) == norm("PARTITION (@runDate)")
     adds = [x for x in istmts if x.kind == "AlterTableAddPartition" and x.span.start < ins.span.start]
-    assert adds and all(any(i.kind == "IfNotExists" for i in a.items) for a in adds)
+    assert adds and all(a.if_not_exists for a in adds)
     # the parameter travels with the import so the same run reads the same file
     assert any(isinstance(x, A.Declare) and x.external and x.variable.name == "@runDate" for x in istmts)
     # mapped names on the secondary
@@ -350,7 +347,7 @@ def test_staging_types_parse_and_cover_every_builtin():
     dec = ", ".join(f"{decode_expr(t, n)} AS {n}" for n, t in cols)
     s = usqlrw.parse(f"@x = SELECT {enc} FROM @r;\n@y = SELECT {dec} FROM @x;")
     y = s.statements[1]
-    casts = [e.type_text for _, e in select_aliases(s, y.query)]
+    casts = [e.type.text for _, e in select_aliases(s, y.query)]
     assert [norm(c) for c in casts] == [norm(parse_type(t).text) for t in types]
 
 
@@ -400,7 +397,7 @@ def test_manifest_steps(bundle):
     # snapshots of tables a job replicates are on demand; the others always
     runs = {s["script"]: s["run"] for s in steps if "snapshots" in s["script"]}
     assert runs and all(v == "on_demand" for v in runs.values())
-    assert {x["object"] for x in m["manual"]} == {"credential:Sales.dbo.CrmLogin", "assembly:Sales.Fabrikam.Parsers",
+    assert {x["object"] for x in m["manual"]} == {"credential:Sales.CrmLogin", "assembly:Sales.Fabrikam.Parsers",
                                                   "store:fabrikamlakedr"}
     store = next(x for x in m["manual"] if x["object"] == "store:fabrikamlakedr")
     assert "-Account fabrikam-adla" in store["instruction"] and "-Path /dr/staging/" in store["instruction"]
@@ -420,7 +417,7 @@ def test_snapshot_pairs_round_trip(bundle, model):
         ext = rowset(ist, "@usqlrw_staged").query
         dec = select_aliases(im, rowset(ist, "@usqlrw_rows").query)
         assert export_cols == [c.name.name for c in ext.columns] == [n for n, _ in cols]
-        assert [norm(e.type_text) for _, e in dec] == [norm(t) for _, t in cols]
+        assert [norm(e.type.text) for _, e in dec] == [norm(t) for _, t in cols]
         out = next(x for x in st if isinstance(x, A.Output))
         assert out.target.value == ext.sources[0].value
         kinds = [x.kind for x in ist]
@@ -456,7 +453,7 @@ def test_incremental_resync_contains_exactly_the_change(tmp_path, scripts):
     assert [x.kind for x in s2.statements if not isinstance(x, (A.UseDatabase, A.UseSchema))] == ["Drop", "CreateView"]
     assert not any(k.startswith("catalog/resync.3") for k in changed.files)
     add = next(x for x in s.statements if x.kind == "AlterTableAddColumn")
-    assert next(x for x in add.items if isinstance(x, A.ObjectName)).names[-1] == "DailyTotalsDR"
+    assert add.table.names[-1] == "DailyTotalsDR"
     assert [(c.name.name, c.type.text) for c in A.walk(add) if isinstance(c, A.ColumnDefinition)] == [
         ("Source", "string")]
     m = json.loads(changed.files["manifest.json"])
@@ -515,8 +512,8 @@ def test_replayed_statements_are_made_idempotent():
     im = usqlrw.parse(plan.import_script)
     body = [x for x in im.statements if not isinstance(x, (A.Declare, A.UseDatabase))]
     assert [x.kind for x in body] == ["AlterTableAddPartition", "AlterTableDropPartition", "Drop", "TruncateTable"]
-    assert any(i.kind == "IfNotExists" for i in body[0].items)
-    assert any(i.kind == "IfExists" for i in body[1].items) or "DROP IF EXISTS" in im.source.text
+    assert body[0].if_not_exists
+    assert body[1].if_exists
     assert if_exists(im, body[2])
 
 

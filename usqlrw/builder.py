@@ -81,11 +81,26 @@ def _sub_span(t: Token, a: int, b: int) -> Span:
     return _make_span(t.start_pos + a, t.start_pos + b, line, col, eline, ecol)
 
 
+class _Seq(tuple):
+    """The value of a list rule (statements, columns, arguments ...): its nodes, and the first and
+    last token it was written with, so the spans of the nodes around it include its brackets."""
+    first: object = None
+    last: object = None
+
+
+def _seq(c, items) -> _Seq:
+    s = _Seq(items)
+    if c:
+        s.first, s.last = _edge(c, 1), _edge(c, -1)
+    return s
+
+
 def _edge(c, step):
     """The first (step 1) or last (step -1) token or node of children ``c``, looking into lists."""
     for x in (c if step == 1 else reversed(c)):
         if isinstance(x, tuple):
-            x = _edge(x, step)
+            e = getattr(x, "first" if step == 1 else "last", None)
+            x = e if e is not None else _edge(x, step)
             if x is None:
                 continue
         return x
@@ -559,8 +574,8 @@ class Builder:
         return A.ColumnRef(_span(c), None, n[0])
 
     def select_list(self, c):
-        return tuple(token_node(x) if type(x) is Token and x.type == "STAR" else x
-                     for x in c if not (type(x) is Token and x.type != "STAR"))
+        return _seq(c, [token_node(x) if type(x) is Token and x.type == "STAR" else x
+                        for x in c if not (type(x) is Token and x.type != "STAR")])
 
     def star(self, c):
         return A.Star(_span(c))
@@ -724,9 +739,9 @@ class Builder:
                     q = keyword_node(x)
             else:
                 items.append(x)
-        if q is None and not star:
-            return tuple(items)
-        return _Args(tuple(items), q, star)
+        a = _seq(c, items)
+        a.quantifier, a.star = q, star
+        return a
 
     def case(self, c):
         n = _nodes(c)
@@ -753,7 +768,7 @@ class Builder:
     def new(self, c):
         n = _nodes(c)
         typ = _first(n, A.Type)
-        args = next((x for x in c if type(x) is tuple), ())
+        args = next((tuple(x) for x in c if isinstance(x, tuple)), ())
         init = _first(n, A.Initializer)
         array = any(type(x) is Token and x.type == "ARRAY_BRACKETS" for x in c[1:2])
         return A.New(_span(c), typ, array, args, init)
@@ -762,7 +777,7 @@ class Builder:
         return fill(A.LinqOrderBy, c, "linq_orderby")
 
     def frame_between(self, c):
-        return tuple(_nodes(c))
+        return _seq(c, _nodes(c))
 
     def linq_from(self, c):
         n = _nodes(c)
@@ -799,19 +814,6 @@ class Builder:
         return A.Lambda(_span(c), params, body)
 
 
-class _Args(tuple):
-    """Call arguments with an aggregate's DISTINCT/ALL or ``*`` (handed from ``arguments`` to ``call``)."""
-
-    def __new__(cls, items, quantifier, star):
-        self = super().__new__(cls, items)
-        self.quantifier, self.star = quantifier, star
-        return self
-
-    @property
-    def items(self):
-        return tuple(self)
-
-
 _CLASSES: dict = {}
 
 
@@ -823,7 +825,7 @@ def _tok_of(n):
 
 for _rule in _LIST_RULES:
     if not hasattr(Builder, _rule):
-        setattr(Builder, _rule, lambda self, c: tuple(x for x in _flat(c) if isinstance(x, A.Node)))
+        setattr(Builder, _rule, lambda self, c: _seq(c, [x for x in _flat(c) if isinstance(x, A.Node)]))
 
 
 # -- operator precedence ------------------------------------------------------------------------
@@ -981,7 +983,7 @@ def _if(self, c):
     """IF ... THEN ... [ELSEIF ... THEN ...]* [ELSE ...] END."""
     n = _nodes(c)
     first_then = next(k for k, x in enumerate(c) if type(x) is Token and x.value == "THEN")
-    stmts = c[first_then + 1] if first_then + 1 < len(c) and type(c[first_then + 1]) is tuple else ()
+    stmts = tuple(c[first_then + 1]) if first_then + 1 < len(c) and isinstance(c[first_then + 1], tuple) else ()
     first = A.IfBranch(span_of(c[0], _edge(c[:first_then + 2], -1)), n[0], stmts)
     branches = [first] + [x for x in n if isinstance(x, A.IfBranch)]
     otherwise = _first(n, A.ElseBranch)
@@ -989,7 +991,7 @@ def _if(self, c):
 
 
 def _else(self, c):
-    return A.ElseBranch(_span(c), next((x for x in c if type(x) is tuple), ()))
+    return A.ElseBranch(_span(c), next((tuple(x) for x in c if isinstance(x, tuple)), ()))
 
 
 # Aliases that are Python keywords cannot be method names; Lark looks callbacks up with getattr.

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 
 from .. import ast as A
-from ..resolve import Context, Environment, fold, iter_statements
+from ..resolve import Context, Environment, QualifiedName, fold, iter_statements, qualify
 
 __all__ = ["Column", "CatalogObject", "Model", "build_model", "KIND_ORDER", "key_of"]
 
@@ -37,15 +36,18 @@ KIND_ORDER = ("database", "schema", "type", "assembly", "credential", "data_sour
 
 _SCHEMA_KINDS = {"type", "table", "external_table", "tvf", "view", "procedure", "package", "statistics"}
 
-_CREATE = {"CreateTable": "table", "CreateExternalTable": "external_table", "CreateView": "view",
-           "CreateFunction": "tvf", "CreateProcedure": "procedure", "CreatePackage": "package",
-           "CreateAssembly": "assembly", "CreateType": "type", "CreateDataSource": "data_source",
-           "CreateCredential": "credential", "CreateSchema": "schema", "CreateDatabase": "database",
-           "CreateStatistics": "statistics"}
-_DROP = {"table": "table", "view": "view", "function": "tvf", "tvf": "tvf", "procedure": "procedure",
-         "package": "package", "assembly": "assembly", "type": "type", "data_source": "data_source",
-         "datasource": "data_source", "credential": "credential", "schema": "schema",
-         "database": "database", "statistics": "statistics"}
+#: statement class -> (model kind, the field holding the created name)
+_CREATE = {A.CreateTable: ("table", "table"), A.CreateExternalTable: ("external_table", "table"),
+           A.CreateView: ("view", "view"), A.CreateFunction: ("tvf", "routine"),
+           A.CreateProcedure: ("procedure", "routine"), A.CreatePackage: ("package", "routine"),
+           A.CreateAssembly: ("assembly", "assembly"), A.CreateType: ("type", "type"),
+           A.CreateDataSource: ("data_source", "data_source"),
+           A.CreateCredential: ("credential", "credential"), A.CreateSchema: ("schema", "schema"),
+           A.CreateDatabase: ("database", "database"), A.CreateStatistics: ("statistics", "table")}
+#: the object kinds DROP can name that the model keeps
+_DROP = {A.ObjectKind.TABLE, A.ObjectKind.VIEW, A.ObjectKind.TVF, A.ObjectKind.PROCEDURE,
+         A.ObjectKind.PACKAGE, A.ObjectKind.ASSEMBLY, A.ObjectKind.TYPE, A.ObjectKind.DATA_SOURCE,
+         A.ObjectKind.CREDENTIAL, A.ObjectKind.SCHEMA, A.ObjectKind.DATABASE, A.ObjectKind.STATISTICS}
 
 
 @dataclass
@@ -178,76 +180,63 @@ def norm_type(t: A.Type) -> str:
     return "".join(t.text.split())
 
 
-def _items(node, cls_name):
-    return [x for x in getattr(node, "items", ()) if x.kind == cls_name]
-
-
-def _first(node, cls_name):
-    return next((x for x in A.walk(node) if x.kind == cls_name), None)
-
-
 def _object_name(node) -> A.ObjectName | None:
-    for f in ("table", "view", "routine", "assembly", "object"):
+    """The name a CREATE/DROP/ALTER statement creates or changes (for CREATE STATISTICS: its table)."""
+    spec = _CREATE.get(type(node))
+    if spec is not None:
+        return getattr(node, spec[1], None)
+    for f in ("table", "object"):
         v = getattr(node, f, None)
         if isinstance(v, A.ObjectName):
             return v
-    return next((x for x in getattr(node, "items", ()) if isinstance(x, A.ObjectName)), None)
+    return None
 
 
-def _has_if_not_exists(node, src: str = "") -> bool:
-    if getattr(node, "if_not_exists", False) or any(x.kind == "IfNotExists" for x in getattr(node, "items", ())):
-        return True
-    # the flag is not always set by the tree builder: read the words before the name
-    on = _object_name(node)
-    head = src[node.span.start:on.span.start] if on is not None and src else ""
-    return bool(re.search(r"(?i)\bIF\s+NOT\s+EXISTS\b", head))
-
-
-def qualify(kind: str, parts: tuple, ctx: Context) -> tuple[str, str, str]:
-    """(database, schema, name) of a name of the given catalog kind in a static context."""
+def model_name(q: QualifiedName, kind: str | None = None) -> tuple[str, str, str]:
+    """(database, schema, name) of a resolved name, as the model keys objects: a database is
+    (db, "", db), a schema (db, "", schema), a database-level object (db, "", name)."""
+    kind = str(kind or q.kind)
     if kind == "database":
-        return parts[-1], "", parts[-1]
+        return q.database or "", "", q.database or ""
     if kind == "schema":
-        return (parts[0] if len(parts) >= 2 else ctx.database), "", parts[-1]
-    if kind in ("assembly", "data_source", "credential") and kind != "credential":
-        return (parts[0] if len(parts) >= 2 else ctx.database), "", parts[-1]
-    if kind == "credential":   # credentials live in a database; a 2-part name is schema.name
-        if len(parts) >= 3:
-            return parts[0], parts[1], parts[-1]
-        if len(parts) == 2:
-            return ctx.database, parts[0], parts[1]
-        return ctx.database, ctx.schema, parts[0]
-    if len(parts) >= 3:
-        return parts[0], parts[1], parts[-1]
-    if len(parts) == 2:
-        return ctx.database, parts[0], parts[1]
-    return ctx.database, ctx.schema, parts[0]
+        return q.database or "", "", q.schema or ""
+    return q.triple
+
+
+def resolve_name(name: A.ObjectName, ctx: Context, kind: str) -> tuple[str, str, str]:
+    """The model's (database, schema, name) of ``name`` read as an object of model ``kind`` in
+    static context ``ctx`` (an external table resolves as a table)."""
+    k = "table" if kind == "external_table" else kind
+    return model_name(qualify(name, ctx, k), kind)
 
 
 def _text(src: str, node) -> str:
     return src[node.span.start:node.span.end]
 
 
+_SCHEMES = {A.HashDistribution: "HASH", A.DirectHashDistribution: "DIRECT HASH",
+            A.RangeDistribution: "RANGE", A.RoundRobinDistribution: "ROUND ROBIN"}
+
+
 def _table_layout(obj: CatalogObject, node, src: str) -> None:
-    cols = [e for e in getattr(node, "elements", ()) or getattr(node, "columns", ())
-            if isinstance(e, A.ColumnDefinition)]
-    obj.columns = [Column(c.name.name, norm_type(c.type)) for c in cols]
-    idx = _first(node, "TableIndex")
+    obj.columns = [Column(c.name.name, norm_type(c.type)) for c in node.columns
+                   if isinstance(c, A.ColumnDefinition)]
+    idx = getattr(node, "index", None)
     if idx is not None:
-        name = next((x.name for x in idx.items if isinstance(x, A.Identifier)), "")
-        obj.index = {"name": name, "columns": [" ".join(_text(src, s).split()) for s in _items(idx, "SortItem")]}
-    for pb in (x for x in A.walk(node) if x.kind == "PartitionedBy"):
-        obj.partitioned_by = [i.name for i in pb.items if isinstance(i, A.Identifier)]
-    for db in (x for x in A.walk(node) if x.kind == "DistributedBy"):
-        scheme = db.items[0] if db.items else None
-        cols = [i.name for i in A.walk(scheme) if isinstance(i, A.Identifier)] if scheme is not None else []
-        if scheme is not None and scheme.kind == "RangeDistribution":
-            cols = [" ".join(_text(src, s).split()) for s in _items(scheme, "SortItem")]
-        names = {"HashDistribution": "HASH", "DirectHashDistribution": "DIRECT HASH",
-                 "RangeDistribution": "RANGE", "RoundRobinDistribution": "ROUND ROBIN"}
-        buckets = db.items[1] if len(db.items) > 1 else None
-        obj.distribution = {"scheme": names.get(scheme.kind if scheme is not None else "", "?"),
-                            "columns": cols, "buckets": _text(src, buckets) if buckets is not None else None}
+        obj.index = {"name": idx.name.name if idx.name is not None else "",
+                     "columns": [" ".join(_text(src, s).split()) for s in idx.columns]}
+    pb = getattr(node, "partitioned_by", None)
+    if pb is not None:
+        obj.partitioned_by = [i.name for i in pb.columns]
+    db = getattr(node, "distributed_by", None)
+    if db is not None:
+        scheme = db.scheme
+        if isinstance(scheme, A.RangeDistribution):
+            cols = [" ".join(_text(src, s).split()) for s in scheme.columns]
+        else:
+            cols = [i.name for i in getattr(scheme, "columns", ())]
+        obj.distribution = {"scheme": _SCHEMES.get(type(scheme), "?"), "columns": cols,
+                            "buckets": _text(src, db.buckets) if db.buckets is not None else None}
 
 
 def _statement_text(src: str, stmt) -> str:
@@ -262,37 +251,23 @@ def _depends(stmt, ctx: Context, self_key: str) -> list:
         ctxs = [(s, c) for s, c, _ in iter_statements(stmt.body, ctx.copy())]
     for s, c in ctxs:
         for n in walk_all(s):
-            if isinstance(n, A.ObjectName) and n.action not in ("create",) and n.object_kind:
+            if isinstance(n, A.ObjectName) and n.action != A.Action.CREATE and n.object_kind:
                 k = n.object_kind
-                if any(isinstance(p, A.Variable) for p in n.parts):
-                    continue
-                kinds = ["table", "view"] if k == "rowset" else [k]
+                if n.variable is not None or not k.catalog:
+                    continue   # script-bound (DECLARE FUNCTION/ASSEMBLY), system assemblies, indexes
+                kinds = ["table", "view"] if k == A.ObjectKind.ROWSET else [str(k)]
                 for kk in kinds:
-                    if kk in ("database", "schema", "system_assembly", "index", "statistics"):
+                    if kk in ("database", "schema"):
                         continue
-                    d, s_, nm = qualify(kk, n.names, c)
-                    if kk in ("assembly", "data_source"):
-                        s_ = ""
-                    out.add(key_of(kk, d, s_, nm))
+                    out.add(key_of(kk, *resolve_name(n, c, kk)))
     out.discard(self_key)
     return sorted(out)
 
 
 def walk_all(node):
-    """Like :func:`usqlrw.ast.walk`, but also into fields named ``source`` (an INSERT's rows, an
-    assembly's path), which ``ast.walk`` leaves out."""
-    from dataclasses import fields as _fields
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        kids = list(n.children())
-        for f in _fields(n):
-            if f.name == "source":
-                v = getattr(n, f.name)
-                if isinstance(v, A.Node) and all(v is not k for k in kids):
-                    kids.insert(0, v)
-        stack.extend(reversed(kids))
+    """Every node under ``node``: :func:`usqlrw.ast.walk` (which now enters ``source`` fields too:
+    an INSERT's rows, an assembly's path)."""
+    return A.walk(node)
 
 
 def _fold_variables(ddl: str, stmt, src: str, env) -> tuple[str, list]:
@@ -319,10 +294,14 @@ def _fold_variables(ddl: str, stmt, src: str, env) -> tuple[str, list]:
 def _redact_credential(src: str, stmt) -> str:
     text = _statement_text(src, stmt)
     base = stmt.span.start
-    for opt in _items(stmt, "CredentialOption"):
-        ident = next((x for x in opt.items if isinstance(x, A.Identifier)), None)
-        lit = next((x for x in opt.items if isinstance(x, A.StringLiteral)), None)
-        if ident is not None and lit is not None and ident.name.upper() in ("IDENTITY", "PASSWORD", "SECRET"):
+    for opt in reversed(stmt.options):
+        if opt.name is None or opt.value is None or opt.name.name.upper() not in ("IDENTITY", "PASSWORD", "SECRET"):
+            continue
+        if isinstance(opt.value, A.StringLiteral):
+            lits = [opt.value]
+        else:   # "a" + "b": every literal of the value
+            lits = [x for x in A.walk(opt.value) if isinstance(x, A.StringLiteral)]
+        for lit in reversed(lits):
             a, b = lit.span.start - base, lit.span.end - base
             text = text[:a] + '"<secret>"' + text[b:]
     return text
@@ -348,28 +327,19 @@ class _Builder:
         self.model.warnings.append(f"{where}: {msg}")
 
     def add(self, path, stmt, ctx, src):
-        kind = _CREATE[stmt.kind]
+        kind = _CREATE[type(stmt)][0]
         on = _object_name(stmt)
-        if kind == "database":
-            ident = next((x for x in A.walk(stmt) if isinstance(x, A.Identifier)), None)
-            parts = on.names if on is not None else ((ident.name,) if ident else ())
-        elif kind == "statistics":
-            ident = next(x for x in stmt.items if isinstance(x, A.Identifier))
-            parts = on.names + (ident.name,)
-        else:
-            parts = on.names if on is not None else ()
-        if not parts:
+        if on is None or not on.parts or (kind == "statistics" and stmt.name is None):
             self.warn(f"{path}:{stmt.span.line}", f"{stmt.kind} without a name the model understands")
             return
         if kind == "statistics":
-            db, sch, tname = qualify("table", parts[:-1], ctx)
-            obj = CatalogObject(kind, db, sch, f"{tname}.{parts[-1]}")
+            db, sch, tname = resolve_name(on, ctx, "table")
+            obj = CatalogObject(kind, db, sch, f"{tname}.{stmt.name.name}")
         else:
-            db, sch, name = qualify(kind, parts, ctx)
-            obj = CatalogObject(kind, db, sch, name)
+            obj = CatalogObject(kind, *resolve_name(on, ctx, kind))
         obj.source = f"{path}:{stmt.span.line}"
         obj.context = [ctx.database, ctx.schema if ctx.schema_explicit else ""]
-        if obj.key in self.model.objects and _has_if_not_exists(stmt, src):
+        if obj.key in self.model.objects and stmt.if_not_exists:
             return
         obj.ddl = _redact_credential(src, stmt) if kind == "credential" else _statement_text(src, stmt)
         if kind == "data_source":
@@ -404,12 +374,12 @@ class _Builder:
             cols = [c for c in A.walk(ret) if isinstance(c, A.ColumnDefinition)] if ret is not None else []
             obj.columns = [Column(c.name.name, norm_type(c.type)) for c in cols]
         elif kind == "type":
-            obj.columns = [Column(c.name.name, norm_type(c.type)) for c in stmt.items
+            obj.columns = [Column(c.name.name, norm_type(c.type)) for c in stmt.columns
                            if isinstance(c, A.ColumnDefinition)]
         elif kind == "assembly":
             obj.files = []
             for f in (stmt.source,) + tuple(stmt.additional_files):
-                expr = f.items[0] if isinstance(f, A.Construct) and f.items else f
+                expr = f.path if isinstance(f, A.AdditionalFile) else f
                 folded = fold(expr, self.env) if self.env is not None else None
                 obj.files.append(json.dumps(folded.known_prefix) if folded is not None and folded.complete
                                  else _text(src, expr))
@@ -426,17 +396,16 @@ class _Builder:
         # dropping a database or schema also drops what is in it; recreating starts empty
 
     def drop(self, path, stmt, ctx):
-        kind = _DROP.get((stmt.object_kind or "").lower().replace(" ", "_"))
-        if kind is None:
-            kind = _DROP.get(stmt.object.object_kind, None)
-        if kind is None:
-            self.warn(f"{path}:{stmt.span.line}", f"DROP {stmt.object_kind} is not modelled")
+        k = stmt.object_kind or (stmt.object.object_kind if stmt.object is not None else None)
+        if k not in _DROP:
+            self.warn(f"{path}:{stmt.span.line}", f"DROP {k} is not modelled")
             return
+        kind = str(k)
         if kind == "statistics" and stmt.on is not None:
-            db, sch, t = qualify("table", stmt.on.names, ctx)
+            db, sch, t = resolve_name(stmt.on, ctx, "table")
             key = key_of(kind, db, sch, f"{t}.{stmt.object.names[-1]}")
         else:
-            db, sch, name = qualify(kind, stmt.object.names, ctx)
+            db, sch, name = resolve_name(stmt.object, ctx, kind)
             key = key_of(kind, db, sch, name)
         gone = [k for k in self.model.objects if k.lower() == key.lower()]
         if kind == "database":
@@ -451,30 +420,28 @@ class _Builder:
             del self.model.objects[k]
 
     def alter(self, path, stmt, ctx, src):
-        on = _object_name(stmt)
+        on = stmt.table
         if on is None:
             return
-        db, sch, name = qualify("table", on.names, ctx)
+        db, sch, name = resolve_name(on, ctx, "table")
         t = self.model.table(db, sch, name)
         where = f"{path}:{stmt.span.line}"
         if t is None:
             self.warn(where, f"{stmt.kind} of {db}.{sch}.{name}, a table no script creates")
             return
-        if stmt.kind == "AlterTableAddColumn":
-            for c in (x for x in A.walk(stmt) if isinstance(x, A.ColumnDefinition)):
+        if isinstance(stmt, A.AlterTableAddColumn):
+            for c in stmt.columns:
                 if not any(x.name.lower() == c.name.name.lower() for x in t.columns):
                     t.columns.append(Column(c.name.name, norm_type(c.type)))
-        elif stmt.kind == "AlterTableDropColumn":
-            names = {i.name.lower() for i in A.walk(stmt) if isinstance(i, A.Identifier)} - {
-                p.lower() for p in on.names}
+        elif isinstance(stmt, A.AlterTableDropColumn):
+            names = {i.name.lower() for i in stmt.columns}
             t.columns = [c for c in t.columns if c.name.lower() not in names]
-        elif stmt.kind in ("AlterTableAddPartition", "AlterTableDropPartition"):
-            labels = [x for x in A.walk(stmt) if x.kind == "PartitionLabel"]
-            for lab in labels:
+        elif isinstance(stmt, (A.AlterTableAddPartition, A.AlterTableDropPartition)):
+            for lab in stmt.partitions:
                 if any(isinstance(v, A.Variable) for v in A.walk(lab)):
                     continue   # a label computed per run: replicated with the run, not the catalog
                 text = " ".join(_text(src, lab).split())
-                if stmt.kind == "AlterTableAddPartition":
+                if isinstance(stmt, A.AlterTableAddPartition):
                     if text not in t.partitions:
                         t.partitions.append(text)
                         t.source = where
@@ -485,12 +452,12 @@ class _Builder:
         t.source = where
 
     def rename(self, path, stmt, ctx):
-        db, sch, name = qualify("table", stmt.table.names, ctx)
+        db, sch, name = resolve_name(stmt.table, ctx, "table")
         t = self.model.table(db, sch, name)
         if t is None:
             return
         del self.model.objects[t.key]
-        t.database, t.schema, t.name = qualify("table", stmt.new_name.names, ctx)
+        t.database, t.schema, t.name = resolve_name(stmt.new_name, ctx, "table")
         t.source = f"{path}:{stmt.span.line}"
         t.notes.append(f"renamed from {db}.{sch}.{name}")
         self.model.objects[t.key] = t
@@ -518,13 +485,14 @@ def build_model(scripts, model: Model | None = None) -> Model:
                     for t in stmt.targets:
                         if isinstance(t, A.Variable):
                             b.rowsets[t.name.lower()] = cols
-                elif k in _CREATE:
+                elif type(stmt) in _CREATE:
                     b.add(path, stmt, ctx, src)
-                elif k == "Drop":
+                elif isinstance(stmt, A.Drop):
                     b.drop(path, stmt, ctx)
-                elif k.startswith("AlterTable"):
+                elif isinstance(stmt, (A.AlterTableAddColumn, A.AlterTableDropColumn, A.AlterTableAddPartition,
+                                       A.AlterTableDropPartition, A.AlterTableRebuild)):
                     b.alter(path, stmt, ctx, src)
-                elif k == "RenameTable":
+                elif isinstance(stmt, A.RenameTable):
                     b.rename(path, stmt, ctx)
             except (AttributeError, IndexError, StopIteration) as e:   # a tree shape not foreseen
                 b.warn(f"{path}:{stmt.span.line}", f"{k} not modelled ({type(e).__name__}: {e})")

@@ -29,10 +29,10 @@ import re
 from dataclasses import dataclass, field
 
 from .. import ast as A
-from ..resolve import Context, iter_statements
+from ..resolve import Context, iter_statements, qualify
 from ..source import Edit, apply_edits
 from . import staging as S
-from .catalog import Column, Model, norm_type, qualify
+from .catalog import Column, Model, norm_type, resolve_name
 
 __all__ = ["JobPlan", "plan_job", "infer_columns", "staging_root", "safe_name"]
 
@@ -126,10 +126,9 @@ def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None
             else:
                 return None
         return out
-    if query is None or query.kind != "Select":
+    if not isinstance(query, A.Select):
         return None
-    sel = next((x for x in query.items if x.kind == "SelectList"), None)
-    frm = next((x for x in query.items if x.kind == "From"), None)
+    frm = query.from_
     srcs = {}
     order = []
     if frm is not None:
@@ -137,20 +136,20 @@ def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None
             cols, alias = _source_columns(it, rowsets, model, ctx)
             srcs[alias.lower() if alias else f"#{len(srcs)}"] = cols
             order.append(cols)
-    if sel is None:
+    if not query.items:
         return None
     out = []
-    for item in sel.items:
+    for item in query.items:
         expr, alias = item, None
-        if item.kind == "AliasedItem":
-            expr = item.items[0]
-            alias = next((x.name for x in item.items[1:] if isinstance(x, A.Identifier)), None)
-        if expr.kind == "Star":
+        if isinstance(item, A.AliasedItem):
+            expr = item.expr
+            alias = item.alias.name if item.alias is not None else None
+        if isinstance(expr, A.Star):
             if len(order) != 1 or order[0] is None:
                 return None
             out += [Column(c.name, c.type) for c in order[0]]
             continue
-        if expr.kind == "QualifiedStar":
+        if isinstance(expr, A.QualifiedStar):
             q = next((x for x in A.walk(expr) if isinstance(x, A.Identifier)), None)
             cols = srcs.get(q.name.lower()) if q else None
             if cols is None:
@@ -166,7 +165,7 @@ def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None
             if isinstance(expr.target, A.Name):
                 typ = _lookup(expr.member.name, expr.target.ident.name, srcs, order)
         elif isinstance(expr, A.Cast):
-            typ = "".join(expr.type_text.split())
+            typ = norm_type(expr.type)
         elif isinstance(expr, A.Call) and isinstance(expr.func, A.Name):
             fn = expr.func.ident.name.upper()
             if fn in ("COUNT", "COUNT_BIG"):
@@ -187,21 +186,18 @@ def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None
 
 
 def _from_items(frm):
-    out = []
-    for x in frm.items:
-        if x.kind in ("RowsetRef", "TableRef", "TvfCall", "Subquery"):
-            out.append(x)
-        else:   # joins and the like: their operands, in order
-            out += [y for y in A.walk(x) if y is not x and y.kind in ("RowsetRef", "TableRef")]
-    return out
+    x = frm.source
+    if x is None:
+        return []
+    if isinstance(x, (A.RowsetRef, A.TableRef, A.TvfCall, A.Subquery)):
+        return [x]
+    # joins and the like: their operands, in order
+    return [y for y in A.walk(x) if y is not x and isinstance(y, (A.RowsetRef, A.TableRef))]
 
 
 def _alias_name(node) -> str | None:
     a = getattr(node, "alias", None)
-    if a is None:
-        return None
-    i = next((x for x in A.walk(a) if isinstance(x, A.Identifier)), None)
-    return i.name if i else None
+    return a.name.name if isinstance(a, A.Alias) and a.name is not None else None
 
 
 def _source_columns(it, rowsets, model, ctx):
@@ -211,13 +207,13 @@ def _source_columns(it, rowsets, model, ctx):
         names = it.table.names
         cols = None
         if model is not None:
-            db, sch, nm = qualify("table", names, ctx)
+            db, sch, nm = resolve_name(it.table, ctx, "table")
             t = model.table(db, sch, nm) or model.get("view", db, sch, nm)
             if t is not None and t.columns:
                 cols = list(t.columns)
         return cols, _alias_name(it) or names[-1]
     if isinstance(it, A.TvfCall) and model is not None:
-        db, sch, nm = qualify("tvf", it.function.names, ctx)
+        db, sch, nm = resolve_name(it.function, ctx, "tvf")
         f = model.get("tvf", db, sch, nm)
         return (list(f.columns) if f is not None and f.columns else None), _alias_name(it)
     return None, _alias_name(it)
@@ -311,8 +307,8 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     for stmt, ctx, depth in iter_statements(script.statements):
         k = stmt.kind
         if depth:
-            if k in ("Insert", "TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition") or (
-                    k == "CreateTable" and stmt.query is not None):
+            if isinstance(stmt, (A.Insert, A.TruncateTable, A.AlterTableAddPartition, A.AlterTableDropPartition)) or (
+                    isinstance(stmt, A.CreateTable) and stmt.query is not None):
                 plan.problems.append(
                     f"{path}:{stmt.span.line}: {k} inside a procedure body or IF branch is not replicated "
                     "by the DR copy; resync its table with the snapshot scripts after the job runs")
@@ -329,34 +325,33 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
         if isinstance(stmt, A.ProcedureCall):
             for table in _procedure_writes(stmt, ctx, model):
                 plan.problems.append(
-                    f"{path}:{stmt.span.line}: calls procedure {'.'.join(qualify('procedure', stmt.procedure.names, ctx))}, "
+                    f"{path}:{stmt.span.line}: calls procedure {qualify(stmt.procedure, ctx)}, "
                     f"which writes {table}: rows written inside a procedure are not staged; resync {table} "
                     "with its snapshot scripts after the job runs, or move the INSERT into the job script")
             continue
-        is_ctas = k == "CreateTable" and stmt.query is not None
-        if k == "Drop" and stmt.object_kind == "table":
-            db, sch, nm = qualify("table", stmt.object.names, ctx)
+        is_ctas = isinstance(stmt, A.CreateTable) and stmt.query is not None
+        if isinstance(stmt, A.Drop) and stmt.object_kind == A.ObjectKind.TABLE:
+            db, sch, nm = resolve_name(stmt.object, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
             plan.replays.append((stmt.span.line, "DROP TABLE", (db, sch, nm)))
             continue
-        if k in ("TruncateTable", "AlterTableAddPartition", "AlterTableDropPartition"):
-            if k != "TruncateTable" and not any(isinstance(v, A.Variable) for v in A.walk(stmt)):
+        if isinstance(stmt, (A.TruncateTable, A.AlterTableAddPartition, A.AlterTableDropPartition)):
+            if not isinstance(stmt, A.TruncateTable) and not any(isinstance(v, A.Variable) for v in A.walk(stmt)):
                 continue   # static partitions are part of the catalog model and its sync
-            on = next(x for x in stmt.items if isinstance(x, A.ObjectName))
-            db, sch, nm = qualify("table", on.names, ctx)
+            db, sch, nm = resolve_name(stmt.table, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
-            plan.replays.append((stmt.span.line, " ".join(stmt.keywords[:2]) if k == "TruncateTable"
-                                 else ("ALTER TABLE ADD PARTITION" if "Add" in k else "ALTER TABLE DROP PARTITION"),
+            plan.replays.append((stmt.span.line, "TRUNCATE TABLE" if isinstance(stmt, A.TruncateTable)
+                                 else ("ALTER TABLE ADD PARTITION" if isinstance(stmt, A.AlterTableAddPartition)
+                                       else "ALTER TABLE DROP PARTITION"),
                                  (db, sch, nm)))
             continue
-        if k != "Insert" and not is_ctas:
+        if not isinstance(stmt, A.Insert) and not is_ctas:
             continue
 
         ordinal += 1
-        tname = stmt.table
-        db, sch, nm = qualify("table", tname.names, ctx)
+        db, sch, nm = resolve_name(stmt.table, ctx, "table")
         where = f"{path}:{stmt.span.line}"
-        query = stmt.source if k == "Insert" else stmt.query
+        query = stmt.source if isinstance(stmt, A.Insert) else stmt.query
         if is_ctas:
             t = model.table(db, sch, nm)
             cols = list(t.columns) if t is not None and t.schema_known else None
@@ -392,7 +387,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
             continue
 
         # the names the source's columns have (the INSERT maps them by position)
-        if isinstance(query, A.Construct) and query.kind == "Values":
+        if isinstance(query, A.Values):
             src_names = [c.name for c in target]
             bound = (f"SELECT * FROM ({_text(src, query)}) AS usqlrw_values("
                      f"{', '.join(S.quote_ident(n) for n in src_names)})")
@@ -414,7 +409,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
         # uses: a label computed on each side (DateTime.Now) then fails loudly on a different file
         # rather than filling the wrong partition
         label_vars = []
-        if k == "Insert" and stmt.partition is not None:
+        if isinstance(stmt, A.Insert) and stmt.partition is not None:
             used = {v.name.lower() for v in A.walk(stmt.partition) if isinstance(v, A.Variable)}
             label_vars = [d for d in declares if d.variable.name.lower() in used and d not in params]
             for d in label_vars:
@@ -441,7 +436,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
         edits.append(Edit(end, end, export, "export the written rows to the staging location"))
 
         label = integrity = None
-        if k == "Insert":
+        if isinstance(stmt, A.Insert):
             if stmt.partition is not None:
                 label = " ".join(_text(src, stmt.partition).split())
             if stmt.integrity is not None:
@@ -463,25 +458,27 @@ def _idempotent(src: str, stmt) -> str:
     """A replayed DROP TABLE / ALTER TABLE ADD|DROP PARTITION with IF [NOT] EXISTS added when missing,
     so replaying it on the secondary cannot fail where the primary's state differed."""
     text = _text(src, stmt)
-    name = stmt.object if isinstance(stmt, A.Drop) else next(
-        (x for x in getattr(stmt, "items", ()) if isinstance(x, A.ObjectName)), None)
-    if name is None:
-        return text
-    cut = name.span.start - stmt.span.start
     if isinstance(stmt, A.Drop):
-        head = text[:cut]
-        return text if re.search(r"(?i)\bIF\s+EXISTS\s*$", head) else head + "IF EXISTS " + text[cut:]
-    end = name.span.end - stmt.span.start
-    m = re.match(r"(\s+)(ADD|DROP)(\s+)(?!IF\b)", text[end:], re.I)
-    if not m or stmt.kind == "TruncateTable":
+        if stmt.if_exists or stmt.object is None:
+            return text
+        at, words = stmt.object.span.start, "IF EXISTS "
+    elif isinstance(stmt, A.AlterTableAddPartition):
+        if stmt.if_not_exists or not stmt.partitions:
+            return text
+        at, words = stmt.partitions[0].span.start, "IF NOT EXISTS "
+    elif isinstance(stmt, A.AlterTableDropPartition):
+        if stmt.if_exists or not stmt.partitions:
+            return text
+        at, words = stmt.partitions[0].span.start, "IF EXISTS "
+    else:   # TRUNCATE TABLE: nothing to guard
         return text
-    words = "IF NOT EXISTS " if m.group(2).upper() == "ADD" else "IF EXISTS "
-    return text[:end + m.end()] + words + text[end + m.end():]
+    cut = at - stmt.span.start
+    return text[:cut] + words + text[cut:]
 
 
 def _procedure_writes(call, ctx, model: Model) -> list:
     """The tables (qualified, as text) a called procedure's body writes, as far as the model knows it."""
-    db, sch, nm = qualify("procedure", call.procedure.names, ctx)
+    db, sch, nm = resolve_name(call.procedure, ctx, "procedure")
     proc = model.get("procedure", db, sch, nm)
     if proc is None or not proc.ddl:
         return []
@@ -492,10 +489,8 @@ def _procedure_writes(call, ctx, model: Model) -> list:
         return []
     out = []
     for st, c, _ in iter_statements(script.statements):
-        if isinstance(st, A.Insert) or st.kind == "TruncateTable" or (st.kind == "CreateTable" and st.query is not None):
-            on = st.table if isinstance(st, (A.Insert, A.CreateTable)) else next(
-                x for x in st.items if isinstance(x, A.ObjectName))
-            name = ".".join(qualify("table", on.names, c))
+        if isinstance(st, (A.Insert, A.TruncateTable)) or (isinstance(st, A.CreateTable) and st.query is not None):
+            name = ".".join(resolve_name(st.table, c, "table"))
             if name not in out:
                 out.append(name)
     return out

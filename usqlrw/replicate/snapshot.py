@@ -40,9 +40,9 @@ def _label_values(label: str) -> list[str]:
     """The expressions of ``PARTITION (e1, e2)`` as written."""
     import usqlrw
     s = usqlrw.parse(f"ALTER TABLE usqlrw_t ADD {label};")
-    lab = next(x for x in A.walk(s) if x.kind == "PartitionLabel")
+    lab = next(A.find_all(s, A.PartitionLabel))
     src = s.source.text
-    return [src[e.span.start:e.span.end] for e in lab.items]
+    return [src[e.span.start:e.span.end] for e in lab.values]
 
 
 def _pair(t: CatalogObject, config, partition: str | None) -> SnapshotPair:

@@ -76,7 +76,7 @@ def _name_parts(o: CatalogObject) -> tuple:
         return (o.name,)
     if o.kind == "schema":
         return (o.database, o.name)
-    if o.kind in ("assembly", "data_source"):
+    if o.kind in ("assembly", "data_source", "credential"):
         return (o.database, o.name)
     return (o.database, o.schema, o.name)
 
@@ -97,19 +97,19 @@ def _use(o: CatalogObject) -> list:
 
 
 def _if_not_exists(ddl: str) -> str:
-    """Insert IF NOT EXISTS after CREATE <kind> when the statement lacks it."""
+    """Insert IF NOT EXISTS before the created name when the CREATE statement lacks it."""
     import usqlrw
     script = usqlrw.parse(ddl + ";")
     stmt = script.statements[0]
-    from .catalog import _has_if_not_exists
-    if _has_if_not_exists(stmt, script.source.text):
+    if not hasattr(stmt, "if_not_exists") or stmt.if_not_exists:
         return ddl
-    head = ddl[:stmt.span.end]
-    import re
-    m = re.match(r"(?is)\s*CREATE\s+(?:EXTERNAL\s+TABLE|DATA\s+SOURCE|\w+)\s+", head)
-    if not m or re.match(r"(?i)IF\s+NOT\s+EXISTS", ddl[m.end():]):
+    from .catalog import _object_name
+    # CREATE STATISTICS [IF NOT EXISTS] name ON table: the guard goes before the statistics' name
+    name = stmt.name if isinstance(stmt, A.CreateStatistics) else _object_name(stmt)
+    if name is None:
         return ddl
-    return ddl[:m.end()] + "IF NOT EXISTS " + ddl[m.end():]
+    at = name.span.start
+    return ddl[:at] + "IF NOT EXISTS " + ddl[at:]
 
 
 def table_ddl(o: CatalogObject) -> str:
@@ -141,7 +141,7 @@ def _create(o: CatalogObject, config, manual: list) -> list | None:
         db = config.database(o.database)
         manual.append(ManualStep(
             o.key, "a credential's secret is not in any script usqlrw may copy",
-            f"Create credential {o.schema}.{o.name} in database {db} of ADLA account "
+            f"Create credential {o.name} in database {db} of ADLA account "
             f"{config.secondary_analytics}: New-AzDataLakeAnalyticsCatalogCredential -Account "
             f"{config.secondary_analytics} -DatabaseName {db} -CredentialName {o.name} "
             f"-Credential (Get-Credential) -Uri <the secondary's remote server URI>"))
