@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .options import dr_config_option, verbosity_options
+
 
 def _err(msg: str):
     from ..jobs.client import redact
@@ -90,6 +92,7 @@ def _with(opts):
 # -- submit ---------------------------------------------------------------------------------
 
 @click.command("submit")
+@verbosity_options
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("-a", "--account", help="The ADLA account to submit to (bundle jobs name their own).")
 @click.option("--bundle", type=click.Path(), help="Submit a bundle (from dr-copy or replicate) in its manifest's "
@@ -105,8 +108,8 @@ def _with(opts):
 @click.option("--compile-mode", type=click.Choice(["Semantic", "Full", "SingleBox"]), default=None)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME[:TYPE]=VALUE",
               help="A job parameter, prepended as DECLARE (overrides DECLARE EXTERNAL). Repeatable.")
-@click.option("--rewrite", "rewrite_config", type=click.Path(dir_okay=False),
-              help="Rewrite each script with this DR config on the way.")
+@dr_config_option("rewrite_config", old="--rewrite",
+                  help="Rewrite each script with this DR config on the way (its endpoints apply too).")
 @click.option("--build-only", is_flag=True, help="Only compile on the service (buildJob); submit nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the jobs to end, showing progress; exit 1 if any fails.")
 @click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True,
@@ -297,8 +300,8 @@ def _dry_run(reqs, led, build_only, fmt):
 # -- dr-copy --------------------------------------------------------------------------------
 
 @click.command("dr-copy")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="DR config: the accounts, and the rewrite applied to each script.")
+@verbosity_options
+@dr_config_option(help="DR config: the accounts, and the rewrite applied to each script.")
 @click.option("--from", "primary", help="Primary ADLA account (default: the config's).")
 @click.option("--to", "secondary", help="Secondary ADLA account (default: the config's).")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
@@ -351,6 +354,7 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
 # -- emulator -------------------------------------------------------------------------------
 
 @click.command("emulator")
+@verbosity_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8642, show_default=True)
 @click.option("--state", default="usqlrw-emulator.sqlite", show_default=True,

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import click
 
+from .options import dr_config_option, verbosity_options
+
 
 @click.command("replicate")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The DR config (TOML): accounts, stores, renames and replication.staging.")
+@dr_config_option(required=True, help="The DR config (TOML): accounts, stores, renames and replication.staging.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="The bundle folder: catalog/, primary/, secondary/ and manifest.json.")
 @click.option("--previous-model", type=click.Path(dir_okay=False, exists=True),
@@ -38,7 +40,7 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
     try:
         config = load_config(config_path)
     except ConfigError as e:
-        raise click.BadParameter(str(e), param_hint="--config") from None
+        raise click.BadParameter(str(e), param_hint="--dr-config") from None
     previous = None
     if previous_model:
         try:
