@@ -47,9 +47,11 @@ def _endpoint(value, cfg, side, state):
     from ..jobs.client import ENDPOINT_ENV, resolve_endpoint
     if value is None:
         value = os.environ.get(ENDPOINT_ENV) or _config_endpoint(cfg, side) or ""
-    state_dir = Path(cfg.path).parent if cfg is not None and getattr(cfg, "path", None) else Path(".")
+    if state is None and value.strip().lower() == "emulator":
+        from ..dirs import emulator_state
+        state = emulator_state(cfg.path if cfg is not None and getattr(cfg, "path", None) else None)
     try:
-        return resolve_endpoint(value, state_dir=state_dir, state_file=state)
+        return resolve_endpoint(value, state_file=state)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
 
@@ -72,7 +74,8 @@ _endpoint_opts = [
                  help="Where jobs go: empty for Azure, an emulator URL, or 'emulator' for an embedded one. "
                       "Default: $USQLRW_ADLA_ENDPOINT, then the DR config."),
     click.option("--state", "state", default=None, type=click.Path(dir_okay=False),
-                 help="SQLite state file of the embedded emulator (default: beside the DR config)."),
+                 help="SQLite state file of the embedded emulator (default: one per DR config in "
+                      "$XDG_STATE_HOME/usqlrw, outside the working tree)."),
     click.option("--dns-suffix", default=None, help="ADLA DNS suffix for sovereign clouds "
                  "(default azuredatalakeanalytics.net)."),
     click.option("--token-scope", default=None, metavar="SCOPE",
@@ -120,7 +123,8 @@ def _with(opts):
 @click.option("--max-parallel", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--ledger", type=click.Path(dir_okay=False), default=None,
               help="Submission ledger: reruns skip what it records as submitted. Default: "
-                   "usqlrw-submissions.jsonl in the bundle folder with --bundle, else in the current folder.")
+                   "usqlrw-submissions.jsonl in the bundle folder with --bundle, else submissions.jsonl in "
+                   "$XDG_STATE_HOME/usqlrw (outside the working tree).")
 @click.option("--no-ledger", is_flag=True, help="Keep no ledger (derived ids still prevent doubles).")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
               help="Retries of 429/5xx answers and dropped connections, with backoff.")
@@ -207,9 +211,12 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
     for r in reqs:
         for w in r.warnings:
             _err(f"{r.source}: warning: {w}")
-    if ledger is None:
-        base = Path(bundle) if bundle and Path(bundle).is_dir() else Path(bundle).parent if bundle else Path(".")
+    if ledger is None and bundle:
+        base = Path(bundle) if Path(bundle).is_dir() else Path(bundle).parent
         ledger = str(base / "usqlrw-submissions.jsonl")
+    elif ledger is None:
+        from ..dirs import default_ledger
+        ledger = default_ledger() if not no_ledger else None
     led = Ledger(None if no_ledger else ledger)
     if led.skipped_lines:
         _err(f"{ledger}: ignored {led.skipped_lines} unreadable line(s) (an interrupted write)")
@@ -357,7 +364,7 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
 @verbosity_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8642, show_default=True)
-@click.option("--state", default="usqlrw-emulator.sqlite", show_default=True,
+@click.option("--state", default=None, show_default="emulator.sqlite in $XDG_STATE_HOME/usqlrw",
               help="SQLite state file (':memory:' for none).")
 @click.option("--account", "accounts", multiple=True, metavar="NAME[=STORE]",
               help="An account to create, with its default Data Lake Store account. Repeatable.")
@@ -381,6 +388,9 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts)
         n, _, s = a.partition("=")
         accts[n.strip()] = s.strip() or None
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if state is None:
+        from ..dirs import emulator_state
+        state = emulator_state()
     emu = Emulator(state, host=host, port=port, accounts=accts, step_seconds=step_seconds,
                    require_auth=not no_auth, auto_create_accounts=not fixed_accounts)
     try:
