@@ -146,3 +146,24 @@ def test_emulator_state_is_not_written_into_the_working_folder(tmp_path):
         p.wait(timeout=30)
     assert f"(state: {state_home / 'emulator.sqlite'})" in line
     assert (state_home / "emulator.sqlite").exists() and list(work.iterdir()) == []
+
+
+@needs_git
+def test_refs_replicate_and_submit_search_folders_the_same_way(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "jobs").mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "project" / "aggregate.usql", repo / "jobs" / "aggregate.usql")
+    (repo / "jobs" / "tmp").mkdir()
+    shutil.copy(ROOT / "examples" / "project" / "ddl.usql", repo / "jobs" / "tmp" / "ddl.usql")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / ".gitignore").write_text("tmp/\n")
+    monkeypatch.chdir(repo)
+    cfg = str(ROOT / "examples" / "dr.toml")
+    code, out, err = run("refs", "--format", "json", ".")
+    assert code == 0 and "aggregate.usql" in out and "ddl.usql" not in out
+    code, out, err = run("refs", "--format", "json", "--no-respect-gitignore", ".")
+    assert "ddl.usql" in out
+    code, out, err = run("submit", "-a", "acct", "--dry-run", "--no-ledger", "--format", "json", ".")
+    assert code == 0 and "aggregate.usql" in out and "ddl.usql" not in out
+    code, out, err = run("replicate", "-v", "-c", cfg, "-o", str(tmp_path / "bundle"), ".")
+    assert "jobs/tmp: skipped, ignored by git" in err

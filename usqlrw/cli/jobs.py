@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .options import dr_config_option, verbosity_options
+from .options import discovery_options, dr_config_option, make_discovery, verbosity_options
 
 
 def _err(msg: str):
@@ -130,6 +130,7 @@ def _with(opts):
               help="Retries of 429/5xx answers and dropped connections, with backoff.")
 @click.option("--retry-backoff", type=click.FloatRange(0), default=1.0, show_default=True, hidden=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@discovery_options
 @_with(_endpoint_opts)
 def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
            params, rewrite_config, build_only, wait, poll_interval, wait_timeout, dry_run, max_parallel, ledger, no_ledger,
@@ -173,7 +174,8 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
                 analytics_units=analytics_units or e.get("analyticsUnits") or 1,
                 priority=priority if priority is not None else e.get("priority"),
                 runtime_version=runtime_version or e.get("runtimeVersion"))))
-    for inp in iter_inputs(paths, "<stdin>"):
+    discovery = make_discovery(paths) if paths else None
+    for inp in iter_inputs(paths, "<stdin>", discovery=discovery):
         if inp.data is None:
             raise click.UsageError(f"{inp.path}: {inp.error}")
         items.append((inp.path, inp.data, dict(account=account, name=None, related=None, sequential=False,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .options import dr_config_option, verbosity_options
+from .options import (discovery_options, dr_config_option, make_discovery, report_skipped,
+                      verbosity_options)
 
 
 @click.command("replicate")
@@ -22,6 +23,7 @@ from .options import dr_config_option, verbosity_options
 @click.option("--catalog", "catalog_file", type=click.Path(dir_okay=False, exists=True),
               help="Start the catalog model from a saved catalog: a pulled catalog (JSON) or a catalog/model.json.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any write cannot be replicated.")
+@discovery_options
 def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary, endpoint, catalog_file, strict):
     """Generate catalog-sync DDL, DR copies of the jobs, import and snapshot scripts.
 
@@ -50,7 +52,8 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
             raise click.BadParameter(f"{previous_model}: {e}", param_hint="--previous-model") from None
 
     scripts, errors = [], []
-    for inp in iter_inputs(paths):
+    discovery = make_discovery(paths)
+    for inp in iter_inputs(paths, discovery=discovery):
         if inp.data is None:
             errors.append(f"{inp.path}: {inp.error}")
             continue
@@ -60,6 +63,7 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
             errors.append(str(e).splitlines()[0])
         except DecodeError as e:
             errors.append(f"{inp.path}:{e.line}:{e.column}: {e.message}")
+    report_skipped(discovery)
     for e in errors:
         click.echo(e, err=True)
 

@@ -192,6 +192,7 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
 @dr_config_option(help="A DR config: also show what each name and location becomes.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--stdin-filename", default="<stdin>")
+@discovery_options
 def refs(paths, config_path, fmt, stdin_filename):
     """List every catalog reference (resolved to account.database.schema.object) and every
     location of the scripts, and with --config what a failover turns them into."""
@@ -201,7 +202,8 @@ def refs(paths, config_path, fmt, stdin_filename):
 
     config = _load_config(config_path) if config_path else None
     rows, failed = [], 0
-    for inp in iter_inputs(paths, stdin_filename):
+    discovery = make_discovery(paths)
+    for inp in iter_inputs(paths, stdin_filename, discovery=discovery):
         got, err = collect(inp, config)
         if err is not None:
             failed += 1
