@@ -188,3 +188,27 @@ def test_rw001_example_is_what_rewrite_reports(tmp_path):
     assert "RW001" in err
     code, out, err = run("rewrite", "-c", EXAMPLE_CONFIG, "--check", str(tmp_path / "good.usql"))
     assert "RW001" not in err
+
+
+def test_quiet_silences_the_status_lines_of_replicate_submit_and_failover(tmp_path):
+    code, out, err = run("replicate", "-c", EXAMPLE_CONFIG, "-o", str(tmp_path / "b1"), EXAMPLE)
+    assert code == 0 and "steps," in err
+    code, out, err = run("replicate", "-q", "-c", EXAMPLE_CONFIG, "-o", str(tmp_path / "b2"), EXAMPLE)
+    assert code == 0 and "steps," not in err and (tmp_path / "b2" / "manifest.json").exists()
+
+    script = tmp_path / "job.usql"
+    script.write_text(GOOD)
+    args = ["submit", "--endpoint", "emulator", "-a", "acct", "--wait", "--poll-interval", "0", "--no-ledger"]
+    code, out, err = run(*args, "--run-key", "1", str(script))
+    assert code == 0 and "submitting 1 job(s)" in err and "1 of 1 ok" in err
+    code, out_q, err = run(*args, "--run-key", "2", "-q", str(script))
+    assert code == 0 and err == "" and "acct/" in out_q              # the result, nothing else
+
+    plan = tmp_path / "plan"
+    usqlrw = [sys.executable, "-m", "usqlrw"]
+    p = subprocess.run(usqlrw + ["-q", "failover", "plan", "-c", EXAMPLE_CONFIG, "-o", str(plan), EXAMPLE],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "plan written" not in p.stderr
+    p = subprocess.run(usqlrw + ["failover", "apply", "-q", str(plan)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "[ 1/" not in p.stderr and "steps done" in p.stdout

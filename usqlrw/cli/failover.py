@@ -7,7 +7,7 @@ import sys
 import click
 
 from .check import _use_color
-from .options import dr_config_option, verbosity_options
+from .options import dr_config_option, info, verbosity_options
 
 
 @click.group("failover")
@@ -79,7 +79,7 @@ def plan_cmd(paths, config_path, out_dir, fmt):
             click.echo(f"\nBlockers: {len(d['blockers'])}", err=True)
             for b in d["blockers"]:
                 click.echo(f"{b['path']}:{b['line']}:{b['column']}: {b['message']}", err=True)
-        click.echo(f"\nplan written to {path}" + (" (blocked)" if d["blockers"] else ""), err=True)
+        info(f"\nplan written to {path}" + (" (blocked)" if d["blockers"] else ""))
     sys.exit(1 if plan.blockers else 0)
 
 
@@ -100,7 +100,7 @@ def apply_cmd(plan_dir, until, endpoint, fmt):
 
     def progress(step, what, detail=""):
         if fmt == "text":
-            click.echo(f"[{step['order']:>2}/{total}] {step['id']}: {what} {detail}".rstrip(), err=True)
+            info(f"[{step['order']:>2}/{total}] {step['id']}: {what} {detail}".rstrip())
 
     from ..failover import load_plan
     try:

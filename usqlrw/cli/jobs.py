@@ -13,12 +13,18 @@ from pathlib import Path
 
 import click
 
-from .options import discovery_options, dr_config_option, make_discovery, verbosity_options
+from .options import discovery_options, dr_config_option, level, make_discovery, verbosity_options
 
 
 def _err(msg: str):
     from ..jobs.client import redact
     click.echo(redact(msg), err=True)
+
+
+def _info(msg: str):
+    """A status line: not with -q."""
+    if level() >= 0:
+        _err(msg)
 
 
 def _load_config(path):
@@ -182,9 +188,9 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
                                                wants=None,
                                                analytics_units=analytics_units or 1, priority=priority,
                                                runtime_version=runtime_version)))
-    if not items:
-        _err("no U-SQL scripts found")
-        sys.exit(1)
+    if not items:   # as ruff: nothing to do is not a failure, but say so
+        _err("warning: no U-SQL scripts found (*.usql); nothing submitted")
+        sys.exit(0)
     if (name or job_id) and len(items) > 1:
         raise click.UsageError("--name and --job-id apply to a single script")
     reqs = []
@@ -243,15 +249,15 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
             return
         if what == "state":
             t = f" {elapsed:5.0f}s" if elapsed is not None else ""
-            _err(f"{req.name} [{req.job_id[:8]}]{t} {detail}")
+            _info(f"{req.name} [{req.job_id[:8]}]{t} {detail}")
         else:
-            _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
+            _info(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
     try:
         sub = Submitter(lambda: make_clients(ep, creds), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
                         max_parallel=max_parallel, wait=wait, poll_interval=poll_interval,
                         wait_timeout=wait_timeout, progress=progress)
         if fmt == "text":
-            _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
+            _info(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
         outcomes = (sub.build_all(reqs) if build_only else
                     sub.submit_sequence(reqs) if sequential else sub.submit_all(reqs))
     finally:
@@ -272,7 +278,7 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
             click.echo(redact(line))
             for e in o.errors:
                 click.echo(redact(f"    {o.request.source}: {e}"))
-        _err(f"{len(outcomes) - len(bad)} of {len(outcomes)} ok" + (f", {len(bad)} failed" if bad else ""))
+        _info(f"{len(outcomes) - len(bad)} of {len(outcomes)} ok" + (f", {len(bad)} failed" if bad else ""))
     sys.exit(1 if bad else 0)
 
 
@@ -389,7 +395,8 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts)
     for a in accounts:
         n, _, s = a.partition("=")
         accts[n.strip()] = s.strip() or None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if level() < 0 else logging.DEBUG if level() > 0 else logging.INFO,
+                        format="%(message)s")
     if state is None:
         from ..dirs import emulator_state
         state = emulator_state()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (discovery_options, dr_config_option, make_discovery, report_skipped,
+from .options import (discovery_options, dr_config_option, info, make_discovery, report_skipped,
                       verbosity_options)
 
 
@@ -100,6 +100,6 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
     for w in bundle.warnings:
         click.echo(f"warning: {w}", err=True)
     steps = bundle.manifest["steps"]
-    click.echo(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
-               f"{len(bundle.problems)} not replicated, {len(errors)} skipped", err=True)
+    info(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
+         f"{len(bundle.problems)} not replicated, {len(errors)} skipped")
     return 1 if errors or (strict and bundle.problems) else 0
