@@ -105,6 +105,15 @@ def test_check_honours_gitignore_and_exclude_settings(tmp_path, monkeypatch):
     assert code == 0 and "1 script checked, all clean" in err
     code, out, err = run("check", "--force-exclude", "jobs/legacy/old.usql")
     assert code == 0 and "no U-SQL scripts found" in err
+    code, out, err = run("check", "--show-settings", "jobs/a.usql")
+    assert "folder search skips: .git, " in out and "jobs/legacy, scratch_*.usql; what .gitignore ignores" in out
+    # standard input named as an excluded file: check skips it, rewrite still gives it back
+    r = CliRunner().invoke(cli, ["check", "--force-exclude", "-", "--stdin-filename", "jobs/legacy/old.usql"],
+                           input="@x = SELECT * FROM\n")
+    assert r.exit_code == 0 and "no U-SQL scripts found" in r.stderr
+    r = CliRunner().invoke(cli, ["rewrite", "-c", str(ROOT / "examples" / "dr.toml"), "--force-exclude", "-",
+                                 "--stdin-filename", "jobs/legacy/x.usql"], input=GOOD)
+    assert r.exit_code == 0 and r.stdout == GOOD
     # rewrite searches folders the same way
     code, out, err = run("rewrite", "-c", str(ROOT / "examples" / "dr.toml"), "--check", ".")
     assert code == 0 and "2 scripts:" in err

@@ -204,6 +204,11 @@ def _show_settings(runner, path: str) -> None:
     click.echo(f"  dr config: {dr or '(none: DR003, DR005, DR006 are skipped)'}")
     ran = [r.code for r in chosen if r.check is not None and (dr or not r.needs_config)]
     click.echo(f"  rules that run: {', '.join(ran) if ran else '(none)'}")
+    from ..discovery import DEFAULT_EXCLUDE
+    exc = s.exclude if s.exclude is not None else list(DEFAULT_EXCLUDE)
+    click.echo(f"  folder search skips: {', '.join(exc + list(s.extend_exclude))}"
+               + ("; what .gitignore ignores" if s.respect_gitignore else "")
+               + ("; excludes apply to named files too (force-exclude)" if s.force_exclude else ""))
 
 
 @click.command("rules")

@@ -115,7 +115,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     get_parser()  # build once, before worker processes fork
 
     discovery = make_discovery(paths)
-    inputs = list(iter_inputs(paths, stdin_filename, discovery=discovery))
+    # standard input is always rewritten: an editor piping a file through must get it back
+    inputs = list(iter_inputs(paths, stdin_filename, discovery=discovery if list(paths) != ["-"] else None))
     report_skipped(discovery)
     use_color = _use_color(color)
     bar = Progress(len(inputs), "rewriting")
