@@ -2,7 +2,7 @@
 
 check: syntax errors and lint findings with file:line:col, in text (with the highlighted source
 line and a caret on a terminal), json, sarif or github format. Settings come from the closest
-``usqlrw.toml`` or ``pyproject.toml`` ``[tool.usqlrw]`` above each file (``--config`` names one,
+``usqlrw.toml`` or ``pyproject.toml`` ``[tool.usqlrw]`` above each file (``--settings`` names one,
 ``--isolated`` ignores them); ``--select``/``--ignore`` override them.
 Exit status: 0 clean, 1 findings, 2 usage or configuration errors.
 """
