@@ -60,14 +60,14 @@ def cli():
       usqlrw check jobs/                                  pre-commit: syntax, semantic and DR rules
       usqlrw rewrite -c dr.toml --diff jobs/              what a failover changes in the scripts
       usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
-      usqlrw submit --rewrite dr.toml --wait jobs/        run the jobs on the secondary
+      usqlrw submit -c dr.toml --wait jobs/               run the jobs on the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
 
     \b
     -c/--dr-config is the DR config in every command; -q/-v work before or after the command.
     Exit status: 0 ok, 1 findings or errors, 2 usage errors, 130 interrupted.
-    Environment: USQLRW_CACHE_DIR (parser cache), USQLRW_ADLA_ENDPOINT (emulator URL),
-    USQLRW_ADLA_TOKEN (bearer token), NO_COLOR.
+    Environment: USQLRW_CACHE_DIR (parser cache), USQLRW_STATE_DIR (emulator state, ledger),
+    USQLRW_ADLA_ENDPOINT (emulator URL), USQLRW_ADLA_TOKEN (bearer token), NO_COLOR.
     `usqlrw COMMAND --help` explains each command.
     """
 
