@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -106,12 +107,15 @@ def test_dr_copy_rewrites_for_the_secondary_and_the_bundle_runs_there(emulator, 
 
 
 def test_dr_copy_through_an_embedded_emulator_named_in_the_config(tmp_path):
-    """endpoint = "emulator": usqlrw starts one itself with its state in a file beside the config."""
+    """endpoint = "emulator": usqlrw starts one itself, its state in usqlrw's state folder (one file per
+    DR config, shared by the commands run with it), never in the working tree."""
     pytest.importorskip("usqlrw.config", reason="the DR config (usqlrw/config.py) is not there yet")
     from usqlrw.jobs.emulator import Emulator
     cfg = tmp_path / "dr.toml"
     cfg.write_text((JOBS / "dr.toml").read_text() + '\n[options]\nemulator = true\n')
-    state = tmp_path / "usqlrw-emulator.sqlite"
+    from usqlrw.dirs import emulator_state
+    state = Path(emulator_state(cfg))
+    assert os.environ["USQLRW_STATE_DIR"] in str(state)
     with Emulator(str(state), accounts={PRIMARY: PRIMARY_STORE}, max_lifetime=60) as emu:
         job, _, _ = sdk_clients(emu)
         seed(job)
@@ -119,8 +123,9 @@ def test_dr_copy_through_an_embedded_emulator_named_in_the_config(tmp_path):
     assert code == 0, err
     assert len(json.loads((tmp_path / "b" / "manifest.json").read_text())["jobs"]) == 2
     pytest.importorskip("usqlrw.rewrite", reason="the rewrite engine (usqlrw/rewrite.py) is not there yet")
-    code, stdout, err = run("submit", "--rewrite", cfg, "--bundle", tmp_path / "b", "--no-ledger")
+    code, stdout, err = run("submit", "-c", cfg, "--bundle", tmp_path / "b", "--no-ledger")
     assert code == 0, stdout + err
+    assert not list(tmp_path.glob("*.sqlite"))
     with Emulator(str(state), max_lifetime=60) as emu:
         job, _, _ = sdk_clients(emu)
         jobs = list(job.job.list(SECONDARY))

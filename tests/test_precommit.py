@@ -1,11 +1,13 @@
-"""The real pre-commit tool runs this repository's `usqlrw-check` hook (pre-commit try-repo).
+"""The real pre-commit tool runs this repository's `usqlrw-check` hook as the README tells a team to.
 
-pre-commit installs usqlrw from this repository's HEAD commit into an environment of its own (in a
-temporary PRE_COMMIT_HOME, so nothing stale is reused), then runs the hook on a good and a bad
-script in a fresh git repository: the bad one is rejected with its file:line:col, the good one
-passes.
+The README's snippet goes into a fresh team repository, pointed at a local copy of usqlrw (this
+repository's HEAD commit on a `main` branch, no tags); `pre-commit autoupdate` pins it,
+`pre-commit install` installs the hook (usqlrw in an environment of its own, in a temporary
+PRE_COMMIT_HOME so nothing stale is reused), and a real `git commit` of a bad script is stopped
+with its file:line:col while the good one passes.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,34 +49,71 @@ def head():
     return sha
 
 
-def test_pre_commit_try_repo_rejects_the_bad_script_and_passes_the_good(tmp_path, head):
+def _readme_config(hook_repo: str) -> str:
+    """The README's .pre-commit-config.yaml snippet, pointed at a local copy of usqlrw."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### pre-commit"):]
+    snippet = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    assert "rev: main" in snippet and "id: usqlrw-check" in snippet
+    url = re.search(r"repo: (\S+)", snippet).group(1)
+    commands = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    assert f"pre-commit autoupdate --repo {url}" in commands and "pre-commit install" in commands
+    return snippet.replace(url, hook_repo)
+
+
+def test_the_readme_snippet_autoupdate_install_and_a_blocked_commit(tmp_path, head):
+    """As the README says: the snippet, `pre-commit autoupdate`, `pre-commit install`, then commits."""
+    hook_repo = tmp_path / "usqlrw.git"      # usqlrw as hosted: this commit on main, no tags yet
+    _git("init", "-q", "--bare", str(hook_repo), cwd=tmp_path)
+    _git("fetch", "-q", str(ROOT), f"HEAD:refs/heads/main", cwd=hook_repo)
+    _git("symbolic-ref", "HEAD", "refs/heads/main", cwd=hook_repo)
+    assert _git("rev-parse", "main", cwd=hook_repo) == head
+
     work = tmp_path / "team-repo"
     work.mkdir()
     _git("init", "-q", cwd=work)
+    (work / ".pre-commit-config.yaml").write_text(_readme_config(str(hook_repo)))
     (work / "jobs").mkdir()
     (work / "jobs" / "good.usql").write_text(GOOD)
     (work / "jobs" / "bad.usql").write_text(BAD)
+    (work / "legacy").mkdir()
+    (work / "legacy" / "old.usql").write_text(BAD)        # excluded: the hook must not block on it
+    (work / "pyproject.toml").write_text('[tool.usqlrw]\nextend-exclude = ["legacy/"]\n')
     (work / "notes.txt").write_text("not a script\n")
-    _git("add", ".", cwd=work)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
     env.update(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), NO_COLOR="1",
-               USQLRW_CACHE_DIR=str(tmp_path / "usqlrw-cache"))
+               USQLRW_CACHE_DIR=str(tmp_path / "usqlrw-cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
 
-    def try_repo(*files):
-        cmd = [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "usqlrw-check", "--ref", head,
-               "--color", "never", "--verbose", "--files", *files]
-        return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    def pc(*args):
+        return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=600)
 
-    p = try_repo("jobs/good.usql", "jobs/bad.usql", "notes.txt")
+    p = pc("autoupdate", "--repo", str(hook_repo))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"rev: {head}" in (work / ".pre-commit-config.yaml").read_text()     # pinned to the commit
+    p = pc("install")
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    _git("add", ".", cwd=work)
+    p = subprocess.run(["git", "commit", "-m", "add jobs"], cwd=work, env=env, capture_output=True, text=True,
+                       timeout=600)
     out = p.stdout + p.stderr
     assert p.returncode == 1, out
-    assert "usqlrw check" in out and "Failed" in out and "hook id: usqlrw-check" in out
+    assert "usqlrw check" in out and "Failed" in out
     assert ("jobs/bad.usql:3:10: DR001 absolute path to contosoprod.azuredatalakestore.net; "
             "make it relative or a DECLARE EXTERNAL parameter") in out
     assert "jobs/bad.usql:5:8: SEM005 OUTPUT of rowset @order, which is never assigned" in out
-    assert "good.usql:" not in out and "notes.txt:" not in out
+    assert "good.usql:" not in out and "notes.txt:" not in out and "legacy/old.usql:" not in out
 
-    p = try_repo("jobs/good.usql", "notes.txt")
-    out = p.stdout + p.stderr
-    assert p.returncode == 0, out
-    assert "Passed" in out
+    _git("rm", "-q", "--cached", "jobs/bad.usql", cwd=work)
+    p = subprocess.run(["git", "commit", "-m", "add jobs"], cwd=work, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Passed" in p.stdout + p.stderr
+
+    # The release step: a tag. autoupdate then moves rev to it.
+    _git("tag", "v0.1.0", "main", cwd=hook_repo)
+    p = pc("autoupdate", "--repo", str(hook_repo))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "rev: v0.1.0" in (work / ".pre-commit-config.yaml").read_text()

@@ -24,14 +24,16 @@ class FileResult:
     warnings: list = field(default_factory=list)
     error: Diagnostic | None = None
 
-    def diff(self) -> str:
+    def diff(self, name: str | None = None) -> str:
+        """A unified diff, ``a/NAME`` to ``b/NAME`` (default: the path below its folder argument)."""
         if self.status != "changed":
             return ""
         from .source import decode
         a = decode(self.original).text.splitlines(keepends=True)
         b = decode(self.data).text.splitlines(keepends=True)
         from .secrets import mask   # shown, not written: no password reaches a terminal or a CI log
-        lines = difflib.unified_diff(a, b, f"a/{self.relative}", f"b/{self.relative}")
+        name = name or self.relative
+        lines = difflib.unified_diff(a, b, f"a/{name}", f"b/{name}")
         return mask("".join(l if l.endswith(("\n", "\r")) else l + "\n\\ No newline at end of file\n"
                             for l in lines))
 

@@ -35,3 +35,73 @@ def lint_rules(select=None, ignore=None, dr_config=None):
     from .lint.registry import select_rules
     chosen = select_rules(select, ignore)
     return lambda script, path: run_rules(script, path, chosen, dr_config)
+
+
+class RuleSet:
+    """The rules for one group of files (codes and DR config): a picklable ``rules`` callable."""
+
+    def __init__(self, rules, dr_config=None):
+        self.codes = tuple(r.code for r in rules)
+        self.dr_config = dr_config
+        self._rules = list(rules)
+
+    def __getstate__(self):
+        return {"codes": self.codes, "dr_config": self.dr_config}
+
+    def __setstate__(self, state):
+        from .lint.registry import get_rule
+        self.codes, self.dr_config = state["codes"], state["dr_config"]
+        self._rules = [get_rule(c) for c in self.codes]
+
+    def __call__(self, script, path):
+        from .lint import run_rules
+        return run_rules(script, path, self._rules, self.dr_config)
+
+
+_worker_rules: list = []
+
+
+def _init_worker(rulesets):
+    global _worker_rules
+    _worker_rules = rulesets
+
+
+def _check_one(item):
+    inp, k = item
+    return check_input(inp, _worker_rules[k])
+
+
+def check_many(items, jobs: int | None = None, on_result=None):
+    """Check ``(Input, rules)`` pairs in order, in ``jobs`` processes (default: all cores, up to 8,
+    for 64 files or more). Yields one diagnostics list per input, in input order; ``on_result(done,
+    total)`` is called as each ends. A failure in one file is a diagnostic, never an exception."""
+    import os
+    items = list(items)
+    total = len(items)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 8) if total >= 64 else 1
+    if jobs <= 1 or total < 2:
+        for i, (inp, rules) in enumerate(items, 1):
+            d = check_input(inp, rules)
+            if on_result:
+                on_result(i, total)
+            yield d
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from .parser import get_parser
+    get_parser()   # build once, before the workers fork
+    rulesets, index, work = [], {}, []
+    for inp, rules in items:
+        if id(rules) not in index:
+            index[id(rules)] = len(rulesets)
+            rulesets.append(rules)
+        work.append((inp, index[id(rules)]))
+    ctx = mp.get_context("fork") if hasattr(os, "fork") else None
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(rulesets,)) as ex:
+        chunk = max(1, min(32, total // (jobs * 8) or 1))
+        for i, d in enumerate(ex.map(_check_one, work, chunksize=chunk), 1):
+            if on_result:
+                on_result(i, total)
+            yield d

@@ -28,19 +28,32 @@ class Input:
         return os.path.relpath(self.path, self.root)
 
 
-def iter_inputs(paths, stdin_filename: str = "<stdin>", suffixes=SCRIPT_SUFFIXES) -> Iterator[Input]:
-    """Files as given, folders searched recursively for scripts (sorted), ``-`` for standard input."""
+def iter_inputs(paths, stdin_filename: str = "<stdin>", suffixes=SCRIPT_SUFFIXES,
+                discovery=None) -> Iterator[Input]:
+    """Files as given, folders searched recursively for scripts (sorted), ``-`` for standard input.
+
+    ``discovery`` (a usqlrw.discovery.Discovery) decides what a folder search skips (.gitignore,
+    exclude settings, folders usqlrw generated); without one, only the usual tool folders are.
+    """
     for p in paths:
         if p == "-":
+            if discovery is not None and stdin_filename != "<stdin>" and discovery.skip_file(stdin_filename, True):
+                continue
             yield Input(stdin_filename, None, sys.stdin.buffer.read())
             continue
         if os.path.isdir(p):
             found = []
             for root, dirs, names in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-                found += [os.path.join(root, n) for n in names if n.lower().endswith(suffixes)]
+                if discovery is None:
+                    dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+                else:
+                    dirs[:] = sorted(d for d in dirs if not discovery.skip_dir(os.path.join(root, d)))
+                found += [os.path.join(root, n) for n in names if n.lower().endswith(suffixes)
+                          and (discovery is None or not discovery.skip_file(os.path.join(root, n), False))]
             for f in sorted(found):
                 yield _read(f, p)
+        elif discovery is not None and discovery.skip_file(p, True):
+            continue
         else:
             yield _read(p, None)
 

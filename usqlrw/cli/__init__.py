@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from .options import verbosity_options
+
 # name -> (module, attribute, one-line help). The help is here so `usqlrw --help` imports nothing.
 COMMANDS = {
     "check": ("usqlrw.cli.check", "check", "Parse and lint U-SQL scripts; report errors with file:line:col."),
@@ -48,7 +50,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="usqlrw")
+@click.version_option(None, "-V", "--version", package_name="usqlrw")
+@verbosity_options
 def cli():
     """Parse, check and rewrite U-SQL scripts for Azure Data Lake Analytics disaster recovery.
 
@@ -57,13 +60,14 @@ def cli():
       usqlrw check jobs/                                  pre-commit: syntax, semantic and DR rules
       usqlrw rewrite -c dr.toml --diff jobs/              what a failover changes in the scripts
       usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
-      usqlrw submit --rewrite dr.toml --wait jobs/        run the jobs on the secondary
+      usqlrw submit -c dr.toml --wait jobs/               run the jobs on the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
 
     \b
-    Exit status: 0 ok, 1 findings or errors, 2 usage errors.
-    Environment: USQLRW_CACHE_DIR (parser cache), USQLRW_ADLA_ENDPOINT (emulator URL),
-    USQLRW_ADLA_TOKEN (bearer token), NO_COLOR.
+    -c/--dr-config is the DR config in every command; -q/-v work before or after the command.
+    Exit status: 0 ok, 1 findings or errors, 2 usage errors, 130 interrupted.
+    Environment: USQLRW_CACHE_DIR (parser cache), USQLRW_STATE_DIR (emulator state, ledger),
+    USQLRW_ADLA_ENDPOINT (emulator URL), USQLRW_ADLA_TOKEN (bearer token), NO_COLOR.
     `usqlrw COMMAND --help` explains each command.
     """
 

@@ -5,8 +5,11 @@ import sys
 
 import click
 
+from .options import verbosity_options
+
 
 @click.command("ast")
+@verbosity_options
 @click.argument("path", type=click.Path(allow_dash=True))
 @click.option("--stdin-filename", default="<stdin>")
 @click.option("--indent", type=int, default=2, show_default=True)

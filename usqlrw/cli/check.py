@@ -2,7 +2,7 @@
 
 check: syntax errors and lint findings with file:line:col, in text (with the highlighted source
 line and a caret on a terminal), json, sarif or github format. Settings come from the closest
-``usqlrw.toml`` or ``pyproject.toml`` ``[tool.usqlrw]`` above each file (``--config`` names one,
+``usqlrw.toml`` or ``pyproject.toml`` ``[tool.usqlrw]`` above each file (``--settings`` names one,
 ``--isolated`` ignores them); ``--select``/``--ignore`` override them.
 Exit status: 0 clean, 1 findings, 2 usage or configuration errors.
 """
@@ -12,6 +12,10 @@ import os
 import sys
 
 import click
+
+from .options import (aliased_option, detail, discovery_options, info, level, make_discovery,
+                      report_skipped, verbosity_options)
+from .progress import Progress
 
 _FORMATS = ["text", "json", "sarif", "github"]
 
@@ -68,7 +72,6 @@ class _Runner:
         return self._dr[path]
 
     def rules_for(self, path: str):
-        from ..lint import run_rules
         from ..lint.registry import SelectionError, select_rules
         s = self.settings_for(path)
         select = self.cli_select if self.cli_select else s.select
@@ -76,15 +79,17 @@ class _Runner:
         dr = self.dr_config(self.cli_dr or s.dr_config)
         key = (tuple(select or ()), tuple(ignore), id(dr))
         if key not in self._rules:
+            from ..check import RuleSet
             try:
                 chosen = select_rules(select, ignore)
             except SelectionError as e:
                 raise click.UsageError(str(e)) from None
-            self._rules[key] = lambda script, p: run_rules(script, p, chosen, dr)
+            self._rules[key] = RuleSet(chosen, dr)
         return self._rules[key]
 
 
 @click.command("check")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="Output format: text, json, sarif (SARIF 2.1.0) or github (workflow annotations).")
@@ -93,19 +98,21 @@ class _Runner:
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules: codes, prefixes (DR, SEM) or names, comma-separated. Overrides the config.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules (added to the config's ignore).")
-@click.option("--dr-config", type=click.Path(dir_okay=False), default=None,
+@click.option("-c", "--dr-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="DR mapping (TOML) for the rules that need it (DR003, DR005, DR006); overrides dr-config.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Use this usqlrw.toml/pyproject.toml instead of searching above each file.")
+@aliased_option("config_file", ("--settings",), "--config", type=click.Path(exists=True, dir_okay=False),
+                metavar="FILE", help="Use this usqlrw.toml/pyproject.toml instead of searching above each file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--stdin-filename", default="<stdin>", help="Name to report for '-' (standard input).")
 @click.option("--no-source", is_flag=True, help="Text format: no source line and caret under each finding.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--show-settings", is_flag=True,
               help="Print the settings file, rules and DR config that apply to each PATH, and exit.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the findings, no summary.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes to use (default: all cores for 64 scripts or more).")
+@discovery_options
 def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, stdin_filename, no_source,
-          exit_zero, show_settings, quiet):
+          exit_zero, show_settings, jobs):
     """Check U-SQL scripts: files, folders (searched for *.usql) or - for standard input.
 
     Prints path:line:col: CODE message for each finding, with the source line and a caret.
@@ -119,7 +126,7 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
       // usqlrw: ignore[SEM007]          on a line of its own: the next statement
       // usqlrw: ignore-file[SEM008]     the whole file
     """
-    from ..check import check_input
+    from ..check import check_many
     from ..diagnostics import render_text
     from ..files import iter_inputs
     from ..lint.settings import SettingsError
@@ -135,38 +142,49 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
             _show_settings(runner, stdin_filename if p == "-" else p)
         return
     use_color = fmt == "text" and _use_color(color)
-    all_diags, n_files, bad_files = [], 0, 0
-    for inp in iter_inputs(paths, stdin_filename):
-        n_files += 1
+    discovery = make_discovery(paths, runner.fixed)
+    items = []
+    for inp in iter_inputs(paths, stdin_filename, discovery=discovery):
         try:
-            rules = runner.rules_for(inp.path)
+            items.append((inp, runner.rules_for(inp.path)))
         except SettingsError as e:
             raise click.UsageError(str(e)) from None
-        diags = check_input(inp, rules)
+    report_skipped(discovery)
+    bar = Progress(len(items), "checking")
+    all_diags, bad_files = [], 0
+    for (inp, _), diags in zip(items, check_many(items, jobs, lambda done, total: bar.update(done))):
         if diags:
             bad_files += 1
             all_diags += diags
             if fmt == "text":
+                bar.clear()
                 click.echo(render_text(diags, color=use_color, show_source=not no_source), color=use_color)
+                bar.redraw()
+        else:
+            detail(f"{inp.path}: clean")
+    bar.clear()
+    n_files = len(items)
     if fmt != "text":
         from ..diagnostics import FORMATS
         out = FORMATS[fmt](all_diags)
         if out:
             click.echo(out)
-    if not quiet:
-        if n_files == 0:
-            click.echo("no U-SQL scripts found", err=True)
+    if n_files == 0:
+        # as ruff, black and sqlfluff: nothing to check is not a failure, but say so
+        click.echo("warning: no U-SQL scripts found (*.usql)" + (
+            f"; {len(discovery.skipped)} skipped, -v says why" if discovery.skipped and level() <= 0 else ""),
+            err=True)
+    else:
+        s = "s" if n_files != 1 else ""
+        if bad_files:
+            errs = sum(d.severity == "error" for d in all_diags)
+            warns = len(all_diags) - errs
+            detail_ = f"{errs} error{'s' if errs != 1 else ''}" + (
+                f", {warns} warning{'s' if warns != 1 else ''}" if warns else "")
+            info(f"{n_files} script{s} checked, {bad_files} with findings ({detail_})")
         else:
-            s = "s" if n_files != 1 else ""
-            if bad_files:
-                errs = sum(d.severity == "error" for d in all_diags)
-                warns = len(all_diags) - errs
-                detail = f"{errs} error{'s' if errs != 1 else ''}" + (
-                    f", {warns} warning{'s' if warns != 1 else ''}" if warns else "")
-                click.echo(f"{n_files} script{s} checked, {bad_files} with findings ({detail})", err=True)
-            else:
-                click.echo(f"{n_files} script{s} checked, all clean", err=True)
-    sys.exit(0 if exit_zero else (1 if all_diags or n_files == 0 else 0))
+            info(f"{n_files} script{s} checked, all clean")
+    sys.exit(0 if exit_zero else (1 if all_diags else 0))
 
 
 def _show_settings(runner, path: str) -> None:
@@ -186,9 +204,15 @@ def _show_settings(runner, path: str) -> None:
     click.echo(f"  dr config: {dr or '(none: DR003, DR005, DR006 are skipped)'}")
     ran = [r.code for r in chosen if r.check is not None and (dr or not r.needs_config)]
     click.echo(f"  rules that run: {', '.join(ran) if ran else '(none)'}")
+    from ..discovery import DEFAULT_EXCLUDE
+    exc = s.exclude if s.exclude is not None else list(DEFAULT_EXCLUDE)
+    click.echo(f"  folder search skips: {', '.join(exc + list(s.extend_exclude))}"
+               + ("; what .gitignore ignores" if s.respect_gitignore else "")
+               + ("; excludes apply to named files too (force-exclude)" if s.force_exclude else ""))
 
 
 @click.command("rules")
+@verbosity_options
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown: the rules table for documentation.")

@@ -7,23 +7,25 @@ import sys
 import click
 
 from .check import _use_color
+from .options import dr_config_option, info, verbosity_options
 
 
 @click.group("failover")
+@verbosity_options
 def failover():
     """Plan, apply and report a whole failover to the secondary region.
 
     \b
-      usqlrw failover plan --config dr.toml --out PLAN jobs/   # check and lay out every step
+      usqlrw failover plan -c dr.toml --out PLAN jobs/        # check and lay out every step
       usqlrw failover apply PLAN                               # run it (resumable)
       usqlrw failover status PLAN                              # where it stands
     """
 
 
 @failover.command("plan")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The DR config.")
+@dr_config_option(required=True)
 @click.option("-o", "--out", "out_dir", default="failover-plan", show_default=True, type=click.Path(file_okay=False),
               help="The plan folder to write (plan.json and the exact scripts).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -40,7 +42,7 @@ def plan_cmd(paths, config_path, out_dir, fmt):
     try:
         config = load_config(config_path)
     except ConfigError as e:
-        raise click.BadParameter(str(e), param_hint="--config") from None
+        raise click.BadParameter(str(e), param_hint="--dr-config") from None
     plan = make_plan(config, paths, config_path)
     path = write_plan(plan, out_dir)
     if fmt == "json":
@@ -77,11 +79,12 @@ def plan_cmd(paths, config_path, out_dir, fmt):
             click.echo(f"\nBlockers: {len(d['blockers'])}", err=True)
             for b in d["blockers"]:
                 click.echo(f"{b['path']}:{b['line']}:{b['column']}: {b['message']}", err=True)
-        click.echo(f"\nplan written to {path}" + (" (blocked)" if d["blockers"] else ""), err=True)
+        info(f"\nplan written to {path}" + (" (blocked)" if d["blockers"] else ""))
     sys.exit(1 if plan.blockers else 0)
 
 
 @failover.command("apply")
+@verbosity_options
 @click.argument("plan_dir", type=click.Path(exists=True))
 @click.option("--until", help="Stop after this step (its id, as `status` shows it).")
 @click.option("--endpoint", envvar="USQLRW_ADLA_ENDPOINT",
@@ -97,11 +100,15 @@ def apply_cmd(plan_dir, until, endpoint, fmt):
 
     def progress(step, what, detail=""):
         if fmt == "text":
-            click.echo(f"[{step['order']:>2}/{total}] {step['id']}: {what} {detail}".rstrip(), err=True)
+            info(f"[{step['order']:>2}/{total}] {step['id']}: {what} {detail}".rstrip())
 
     from ..failover import load_plan
     try:
-        total = len(load_plan(plan_dir).steps)
+        steps = load_plan(plan_dir).steps
+        total = len(steps)
+        if until is not None and until not in [s["id"] for s in steps]:   # a usage error: exit 2
+            raise click.BadParameter(f"no step {until!r} in the plan (`usqlrw failover status` lists them)",
+                                     param_hint="--until")
         ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress)
     except PlanError as e:
         click.echo(f"error: {e}", err=True)
@@ -120,6 +127,7 @@ def apply_cmd(plan_dir, until, endpoint, fmt):
 
 
 @failover.command("status")
+@verbosity_options
 @click.argument("plan_dir", type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status_cmd(plan_dir, fmt):

@@ -13,10 +13,18 @@ from pathlib import Path
 
 import click
 
+from .options import discovery_options, dr_config_option, level, make_discovery, verbosity_options
+
 
 def _err(msg: str):
     from ..jobs.client import redact
     click.echo(redact(msg), err=True)
+
+
+def _info(msg: str):
+    """A status line: not with -q."""
+    if level() >= 0:
+        _err(msg)
 
 
 def _load_config(path):
@@ -45,9 +53,11 @@ def _endpoint(value, cfg, side, state):
     from ..jobs.client import ENDPOINT_ENV, resolve_endpoint
     if value is None:
         value = os.environ.get(ENDPOINT_ENV) or _config_endpoint(cfg, side) or ""
-    state_dir = Path(cfg.path).parent if cfg is not None and getattr(cfg, "path", None) else Path(".")
+    if state is None and value.strip().lower() == "emulator":
+        from ..dirs import emulator_state
+        state = emulator_state(cfg.path if cfg is not None and getattr(cfg, "path", None) else None)
     try:
-        return resolve_endpoint(value, state_dir=state_dir, state_file=state)
+        return resolve_endpoint(value, state_file=state)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
 
@@ -70,7 +80,8 @@ _endpoint_opts = [
                  help="Where jobs go: empty for Azure, an emulator URL, or 'emulator' for an embedded one. "
                       "Default: $USQLRW_ADLA_ENDPOINT, then the DR config."),
     click.option("--state", "state", default=None, type=click.Path(dir_okay=False),
-                 help="SQLite state file of the embedded emulator (default: beside the DR config)."),
+                 help="SQLite state file of the embedded emulator (default: one per DR config in "
+                      "$XDG_STATE_HOME/usqlrw, outside the working tree)."),
     click.option("--dns-suffix", default=None, help="ADLA DNS suffix for sovereign clouds "
                  "(default azuredatalakeanalytics.net)."),
     click.option("--token-scope", default=None, metavar="SCOPE",
@@ -90,6 +101,7 @@ def _with(opts):
 # -- submit ---------------------------------------------------------------------------------
 
 @click.command("submit")
+@verbosity_options
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("-a", "--account", help="The ADLA account to submit to (bundle jobs name their own).")
 @click.option("--bundle", type=click.Path(), help="Submit a bundle (from dr-copy or replicate) in its manifest's "
@@ -105,8 +117,8 @@ def _with(opts):
 @click.option("--compile-mode", type=click.Choice(["Semantic", "Full", "SingleBox"]), default=None)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME[:TYPE]=VALUE",
               help="A job parameter, prepended as DECLARE (overrides DECLARE EXTERNAL). Repeatable.")
-@click.option("--rewrite", "rewrite_config", type=click.Path(dir_okay=False),
-              help="Rewrite each script with this DR config on the way.")
+@dr_config_option("rewrite_config", old="--rewrite",
+                  help="Rewrite each script with this DR config on the way (its endpoints apply too).")
 @click.option("--build-only", is_flag=True, help="Only compile on the service (buildJob); submit nothing.")
 @click.option("--wait", is_flag=True, help="Wait for the jobs to end, showing progress; exit 1 if any fails.")
 @click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True,
@@ -117,12 +129,14 @@ def _with(opts):
 @click.option("--max-parallel", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--ledger", type=click.Path(dir_okay=False), default=None,
               help="Submission ledger: reruns skip what it records as submitted. Default: "
-                   "usqlrw-submissions.jsonl in the bundle folder with --bundle, else in the current folder.")
+                   "usqlrw-submissions.jsonl in the bundle folder with --bundle, else submissions.jsonl in "
+                   "$XDG_STATE_HOME/usqlrw (outside the working tree).")
 @click.option("--no-ledger", is_flag=True, help="Keep no ledger (derived ids still prevent doubles).")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
               help="Retries of 429/5xx answers and dropped connections, with backoff.")
 @click.option("--retry-backoff", type=click.FloatRange(0), default=1.0, show_default=True, hidden=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@discovery_options
 @_with(_endpoint_opts)
 def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_units, priority, runtime_version, compile_mode,
            params, rewrite_config, build_only, wait, poll_interval, wait_timeout, dry_run, max_parallel, ledger, no_ledger,
@@ -166,16 +180,17 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
                 analytics_units=analytics_units or e.get("analyticsUnits") or 1,
                 priority=priority if priority is not None else e.get("priority"),
                 runtime_version=runtime_version or e.get("runtimeVersion"))))
-    for inp in iter_inputs(paths, "<stdin>"):
+    discovery = make_discovery(paths) if paths else None
+    for inp in iter_inputs(paths, "<stdin>", discovery=discovery):
         if inp.data is None:
             raise click.UsageError(f"{inp.path}: {inp.error}")
         items.append((inp.path, inp.data, dict(account=account, name=None, related=None, sequential=False,
                                                wants=None,
                                                analytics_units=analytics_units or 1, priority=priority,
                                                runtime_version=runtime_version)))
-    if not items:
-        _err("no U-SQL scripts found")
-        sys.exit(1)
+    if not items:   # as ruff: nothing to do is not a failure, but say so
+        _err("warning: no U-SQL scripts found (*.usql); nothing submitted")
+        sys.exit(0)
     if (name or job_id) and len(items) > 1:
         raise click.UsageError("--name and --job-id apply to a single script")
     reqs = []
@@ -204,9 +219,12 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
     for r in reqs:
         for w in r.warnings:
             _err(f"{r.source}: warning: {w}")
-    if ledger is None:
-        base = Path(bundle) if bundle and Path(bundle).is_dir() else Path(bundle).parent if bundle else Path(".")
+    if ledger is None and bundle:
+        base = Path(bundle) if Path(bundle).is_dir() else Path(bundle).parent
         ledger = str(base / "usqlrw-submissions.jsonl")
+    elif ledger is None:
+        from ..dirs import default_ledger
+        ledger = default_ledger() if not no_ledger else None
     led = Ledger(None if no_ledger else ledger)
     if led.skipped_lines:
         _err(f"{ledger}: ignored {led.skipped_lines} unreadable line(s) (an interrupted write)")
@@ -231,15 +249,15 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
             return
         if what == "state":
             t = f" {elapsed:5.0f}s" if elapsed is not None else ""
-            _err(f"{req.name} [{req.job_id[:8]}]{t} {detail}")
+            _info(f"{req.name} [{req.job_id[:8]}]{t} {detail}")
         else:
-            _err(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
+            _info(f"{req.name} [{req.job_id[:8]}] {what}{': ' + detail if detail else ''}")
     try:
         sub = Submitter(lambda: make_clients(ep, creds), led, RetryPolicy(attempts=retries + 1, base=retry_backoff),
                         max_parallel=max_parallel, wait=wait, poll_interval=poll_interval,
                         wait_timeout=wait_timeout, progress=progress)
         if fmt == "text":
-            _err(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
+            _info(f"{'building' if build_only else 'submitting'} {len(reqs)} job(s) on {ep.display}")
         outcomes = (sub.build_all(reqs) if build_only else
                     sub.submit_sequence(reqs) if sequential else sub.submit_all(reqs))
     finally:
@@ -260,7 +278,7 @@ def submit(paths, account, bundle, on_demand, name, job_id, run_key, analytics_u
             click.echo(redact(line))
             for e in o.errors:
                 click.echo(redact(f"    {o.request.source}: {e}"))
-        _err(f"{len(outcomes) - len(bad)} of {len(outcomes)} ok" + (f", {len(bad)} failed" if bad else ""))
+        _info(f"{len(outcomes) - len(bad)} of {len(outcomes)} ok" + (f", {len(bad)} failed" if bad else ""))
     sys.exit(1 if bad else 0)
 
 
@@ -297,8 +315,8 @@ def _dry_run(reqs, led, build_only, fmt):
 # -- dr-copy --------------------------------------------------------------------------------
 
 @click.command("dr-copy")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="DR config: the accounts, and the rewrite applied to each script.")
+@verbosity_options
+@dr_config_option(help="DR config: the accounts, and the rewrite applied to each script.")
 @click.option("--from", "primary", help="Primary ADLA account (default: the config's).")
 @click.option("--to", "secondary", help="Secondary ADLA account (default: the config's).")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
@@ -351,9 +369,10 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
 # -- emulator -------------------------------------------------------------------------------
 
 @click.command("emulator")
+@verbosity_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8642, show_default=True)
-@click.option("--state", default="usqlrw-emulator.sqlite", show_default=True,
+@click.option("--state", default=None, show_default="emulator.sqlite in $XDG_STATE_HOME/usqlrw",
               help="SQLite state file (':memory:' for none).")
 @click.option("--account", "accounts", multiple=True, metavar="NAME[=STORE]",
               help="An account to create, with its default Data Lake Store account. Repeatable.")
@@ -376,7 +395,11 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts)
     for a in accounts:
         n, _, s = a.partition("=")
         accts[n.strip()] = s.strip() or None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if level() < 0 else logging.DEBUG if level() > 0 else logging.INFO,
+                        format="%(message)s")
+    if state is None:
+        from ..dirs import emulator_state
+        state = emulator_state()
     emu = Emulator(state, host=host, port=port, accounts=accts, step_seconds=step_seconds,
                    require_auth=not no_auth, auto_create_accounts=not fixed_accounts)
     try:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import click
 
+from .options import (discovery_options, dr_config_option, info, make_discovery, report_skipped,
+                      verbosity_options)
+
 
 @click.command("replicate")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The DR config (TOML): accounts, stores, renames and replication.staging.")
+@dr_config_option(required=True, help="The DR config (TOML): accounts, stores, renames and replication.staging.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="The bundle folder: catalog/, primary/, secondary/ and manifest.json.")
 @click.option("--previous-model", type=click.Path(dir_okay=False, exists=True),
@@ -20,6 +23,7 @@ import click
 @click.option("--catalog", "catalog_file", type=click.Path(dir_okay=False, exists=True),
               help="Start the catalog model from a saved catalog: a pulled catalog (JSON) or a catalog/model.json.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any write cannot be replicated.")
+@discovery_options
 def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary, endpoint, catalog_file, strict):
     """Generate catalog-sync DDL, DR copies of the jobs, import and snapshot scripts.
 
@@ -38,7 +42,7 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
     try:
         config = load_config(config_path)
     except ConfigError as e:
-        raise click.BadParameter(str(e), param_hint="--config") from None
+        raise click.BadParameter(str(e), param_hint="--dr-config") from None
     previous = None
     if previous_model:
         try:
@@ -48,7 +52,8 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
             raise click.BadParameter(f"{previous_model}: {e}", param_hint="--previous-model") from None
 
     scripts, errors = [], []
-    for inp in iter_inputs(paths):
+    discovery = make_discovery(paths)
+    for inp in iter_inputs(paths, discovery=discovery):
         if inp.data is None:
             errors.append(f"{inp.path}: {inp.error}")
             continue
@@ -58,6 +63,7 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
             errors.append(str(e).splitlines()[0])
         except DecodeError as e:
             errors.append(f"{inp.path}:{e.line}:{e.column}: {e.message}")
+    report_skipped(discovery)
     for e in errors:
         click.echo(e, err=True)
 
@@ -94,6 +100,6 @@ def replicate(paths, config_path, out_dir, previous_model, catalog_from_primary,
     for w in bundle.warnings:
         click.echo(f"warning: {w}", err=True)
     steps = bundle.manifest["steps"]
-    click.echo(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
-               f"{len(bundle.problems)} not replicated, {len(errors)} skipped", err=True)
+    info(f"{out_dir}: {len(steps)} steps, {len(bundle.manifest['manual'])} manual, "
+         f"{len(bundle.problems)} not replicated, {len(errors)} skipped")
     return 1 if errors or (strict and bundle.problems) else 0

@@ -8,6 +8,9 @@ import sys
 import click
 
 from .check import _use_color
+from .options import (detail, discovery_options, dr_config_option, info, level, make_discovery, report_skipped,
+                      verbosity_options)
+from .progress import Progress
 
 
 def _load_config(path):
@@ -15,7 +18,7 @@ def _load_config(path):
     try:
         return load_config(path)
     except ConfigError as e:
-        raise click.BadParameter(str(e), param_hint="--config") from None
+        raise click.BadParameter(str(e), param_hint="--dr-config") from None
 
 
 def _color_diff(diff: str) -> str:
@@ -34,10 +37,36 @@ def _color_diff(diff: str) -> str:
     return "".join(out)
 
 
+def diff_name(path: str, stdin_filename: str) -> str:
+    """The name a diff shows for ``path``: relative to the current folder, so that ``git apply``
+    run where usqlrw ran finds the file (an absolute or outside path is shown as given)."""
+    if path == "<stdin>":
+        return "stdin"
+    p = os.path.normpath(path)
+    if os.path.isabs(p):
+        rel = os.path.relpath(p)
+        p = rel if not rel.startswith("..") else p
+    return p.replace(os.sep, "/")
+
+
+# What a changed/unchanged script got, said honestly for each mode.
+_STATUS = {"check": ("would change", "unchanged"), "diff": ("would change", "unchanged"),
+           "in-place": ("rewritten", "unchanged"), "out": ("rewritten to {dest}", "copied unchanged to {dest}"),
+           "stdout": ("rewritten to standard output", "unchanged, copied to standard output")}
+
+
+_SUMMARY = {"check": "would change", "diff": "would change", "in-place": "rewritten", "out": "changed",
+            "stdout": "changed"}
+
+
+def status_word(mode: str, changed: bool, dest) -> str:
+    return _STATUS[mode][0 if changed else 1].format(dest=dest or "the output folder")
+
+
 @click.command("rewrite")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="The DR config (TOML) that says what the primary's names and locations become.")
+@dr_config_option(required=True)
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Write every script under DIR, at its path relative to the folder argument it was "
                    "found under (or under its own name for a file argument).")
@@ -52,6 +81,7 @@ def _color_diff(diff: str) -> str:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--fail-on-warning", is_flag=True, help="Exit 1 when any warning is reported.")
 @click.option("--stdin-filename", default="<stdin>", help="Name to report for '-' (standard input).")
+@discovery_options
 def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, fmt, color,
             fail_on_warning, stdin_filename):
     """Rewrite U-SQL scripts so they read and write the secondary region.
@@ -78,17 +108,21 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         raise click.UsageError("say what to do: --out DIR, --in-place, --diff or --check")
     if "-" in paths and in_place:
         raise click.UsageError("standard input cannot be rewritten in place")
+    mode = "check" if check_only else "diff" if show_diff and not (out_dir or in_place) else \
+        "in-place" if in_place else "out" if out_dir else "stdout"
     config = _load_config(config_path)
     from ..parser import get_parser
     get_parser()  # build once, before worker processes fork
 
-    inputs = list(iter_inputs(paths, stdin_filename))
+    discovery = make_discovery(paths)
+    # standard input is always rewritten: an editor piping a file through must get it back
+    inputs = list(iter_inputs(paths, stdin_filename, discovery=discovery if list(paths) != ["-"] else None))
+    report_skipped(discovery)
     use_color = _use_color(color)
-    err_tty = sys.stderr.isatty()
+    bar = Progress(len(inputs), "rewriting")
 
     def progress(done, total):
-        if err_tty and total > 20 and (done % 25 == 0 or done == total):
-            click.echo(f"\rrewriting {done}/{total}", err=True, nl=done == total)
+        bar.update(done)
 
     n_changed = n_failed = n_warn = 0
     report, written_dirs = [], set()
@@ -99,15 +133,17 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
             n_failed += 1
             entry["error"] = r.error.to_dict()
             if fmt == "text":
+                bar.clear()
                 click.echo(render_text([r.error], color=use_color), err=True)
             report.append(entry)
             continue
         n_warn += len(r.warnings)
         if r.status == "changed":
             n_changed += 1
+        bar.clear()
         if show_diff and r.status == "changed":
-            d = r.diff()
-            click.echo(_color_diff(d) if use_color else d, nl=False)
+            d = r.diff(diff_name(r.path, stdin_filename))
+            click.echo(_color_diff(d) if use_color else d, nl=False, color=use_color)
         if to_stdout:
             sys.stdout.buffer.write(r.data)
             sys.stdout.flush()
@@ -125,30 +161,39 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
             if r.warnings:
                 click.echo(render_text(r.warnings, color=use_color, show_source=False), err=True)
             if r.status == "changed":
-                verb = "would change" if check_only else "rewritten"
-                click.echo(f"{r.path}: {verb}, {len(r.edits)} edit{'s' if len(r.edits) != 1 else ''}"
-                           + (f", {len(r.warnings)} warning{'s' if len(r.warnings) != 1 else ''}" if r.warnings else ""),
-                           err=True)
+                info(f"{r.path}: {status_word(mode, True, entry.get('written'))}, {len(r.edits)} "
+                     f"edit{'s' if len(r.edits) != 1 else ''}"
+                     + (f", {len(r.warnings)} warning{'s' if len(r.warnings) != 1 else ''}" if r.warnings else ""))
+            else:
+                detail(f"{r.path}: {status_word(mode, False, entry.get('written'))}")
+        entry["action"] = status_word(mode, r.status == "changed", entry.get("written"))
         report.append(entry)
+        bar.redraw()
     for d in sorted(written_dirs):
         fsync_dir(d)
     if fmt == "json":
         click.echo(json.dumps({"files": report, "changed": n_changed, "failed": n_failed,
                                "warnings": n_warn}, indent=2))
+    elif not inputs:
+        click.echo("warning: no U-SQL scripts found (*.usql)" + (
+            f"; {len(discovery.skipped)} skipped, -v says why" if discovery.skipped and level() <= 0 else ""),
+            err=True)
     else:
-        click.echo(f"{len(inputs)} script{'s' if len(inputs) != 1 else ''}: {n_changed} "
-                   f"{'would change' if check_only else 'changed'}, {n_failed} failed, {n_warn} warnings",
-                   err=True)
-    failed = n_failed or (check_only and n_changed) or (fail_on_warning and n_warn) or not inputs
+        n_written = sum("written" in e for e in report)
+        info(f"{len(inputs)} script{'s' if len(inputs) != 1 else ''}: {n_changed} "
+             f"{_SUMMARY[mode]}, {n_failed} failed, {n_warn} warnings"
+             + (f"; {n_written} written to {out_dir}" if mode == "out" else ""))
+    failed = n_failed or (check_only and n_changed) or (fail_on_warning and n_warn)
     sys.exit(1 if failed else 0)
 
 
 @click.command("refs")
+@verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="A DR config: also show what each name and location becomes.")
+@dr_config_option(help="A DR config: also show what each name and location becomes.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--stdin-filename", default="<stdin>")
+@discovery_options
 def refs(paths, config_path, fmt, stdin_filename):
     """List every catalog reference (resolved to account.database.schema.object) and every
     location of the scripts, and with --config what a failover turns them into."""
@@ -158,7 +203,8 @@ def refs(paths, config_path, fmt, stdin_filename):
 
     config = _load_config(config_path) if config_path else None
     rows, failed = [], 0
-    for inp in iter_inputs(paths, stdin_filename):
+    discovery = make_discovery(paths)
+    for inp in iter_inputs(paths, stdin_filename, discovery=discovery):
         got, err = collect(inp, config)
         if err is not None:
             failed += 1

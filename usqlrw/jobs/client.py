@@ -191,14 +191,20 @@ def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = No
     it: the service there (``https://{account}.azuredatalakeanalytics.usgovcloudapi.net``); another
     ``http(s)://host:port``: an emulator there, the account as the first path segment;
     ``emulator``: start one whose state is the SQLite file ``state_file`` (default
-    ``usqlrw-emulator.sqlite`` in ``state_dir``)."""
+    ``usqlrw-emulator.sqlite`` in ``state_dir``, else usqlrw.dirs.emulator_state())."""
     value = (value if value is not None else os.environ.get(ENDPOINT_ENV) or "").strip()
     suffix = dns_suffix or DEFAULT_DNS_SUFFIX
     if not value or value.lower() in ("azure", "service"):
         return Endpoint(None, suffix)
     if value.lower() == "emulator":
         from .emulator import Emulator
-        path = state_file or str(Path(state_dir or ".") / "usqlrw-emulator.sqlite")
+        if state_file:
+            path = state_file
+        elif state_dir is not None:
+            path = str(Path(state_dir) / "usqlrw-emulator.sqlite")
+        else:                       # not in the working tree: the user's state folder
+            from ..dirs import emulator_state
+            path = emulator_state()
         # jobs move on when read and also with the clock, so work left by one command has
         # finished when the next one looks
         emu = Emulator(path, step_seconds=2.0).start()

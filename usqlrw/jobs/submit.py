@@ -54,6 +54,7 @@ class Param:
     type: str          # the U-SQL (C#) type
     value: str         # the value as given
     literal: str       # the C# expression that declares it
+    inferred: bool = field(default=False, compare=False)   # the type was guessed from the value
 
     @property
     def declaration(self) -> str:
@@ -167,8 +168,7 @@ def parse_param(text: str) -> Param:
     if typ:
         if typ.rstrip("?").lower() not in _TYPES:
             raise ParamError(f"parameter @{name}: unsupported type {typ!r}")
-        typ = "DateTime" if typ.rstrip("?").lower() == "datetime" else (
-            "Guid" if typ.rstrip("?").lower() == "guid" else typ.rstrip("?").lower()) + ("?" if typ.endswith("?") else "")
+        typ = _canonical(typ)
     else:
         v = value.strip()
         if _INT.fullmatch(v) and v == value:
@@ -181,7 +181,38 @@ def parse_param(text: str) -> Param:
             typ = "DateTime"
         else:
             typ = "string"
+        return Param(name, typ, value, _literal(typ, value, name), inferred=True)
     return Param(name, typ, value, _literal(typ, value, name))
+
+
+def _canonical(typ: str) -> str:
+    """``datetime?`` -> ``DateTime?``, ``INT`` -> ``int``: the spelling U-SQL wants."""
+    t = typ.strip()
+    base = t.rstrip("?").strip().lower()
+    if base.startswith("system."):
+        base = base[len("system."):]
+    name = {"datetime": "DateTime", "guid": "Guid"}.get(base, base)
+    return name + ("?" if t.endswith("?") else "")
+
+
+def fit_to_declaration(p: Param, declared_type: str | None, source: str = "<script>") -> Param:
+    """The parameter with the type its DECLARE EXTERNAL gives it.
+
+    A type guessed from the value (``day=5``) takes the declared one (``DateTime``) and the value
+    must then be one; a type given (``day:int=5``) must be the declared one. Types usqlrw does not
+    know are left to the service."""
+    if not declared_type:
+        return p
+    want = _canonical(declared_type)
+    if want.rstrip("?").lower() not in _TYPES or want.rstrip("?") == p.type.rstrip("?"):
+        return p
+    if not p.inferred:
+        raise ParamError(f"{source}: parameter @{p.name} is given as {p.type}, but the script declares it "
+                         f"{declared_type}")
+    try:
+        return Param(p.name, want, p.value, _literal(want, p.value, p.name))
+    except ParamError as e:
+        raise ParamError(f"{source}: {e} (the script declares @{p.name} as {declared_type})") from None
 
 
 def declare_prelude(params, newline: str = "\n") -> str:
@@ -269,8 +300,10 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
         name = Path(source).stem if source not in ("-", "<stdin>", "<script>") else "usqlrw-job"
     params = tuple(params)
     body = text   # what the id is derived from: the script as sent (rewritten), before the parameters
-    declared = _declared(text, source, warnings)   # also warns when the script does not parse here
+    types: dict = {}
+    declared = _declared(text, source, warnings, types)   # also warns when the script does not parse here
     if params:
+        params = tuple(fit_to_declaration(p, types.get(p.name), source) for p in params)
         for p in params:
             kind = declared.get(p.name)
             if kind == "plain":
@@ -288,8 +321,9 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
                       warnings=warnings, prelude_lines=len(params), **props)
 
 
-def _declared(text: str, source: str, warnings: list) -> dict:
-    """{variable name: 'external' | 'plain'} of the script's top-level DECLAREs ({} if it does not parse)."""
+def _declared(text: str, source: str, warnings: list, types: dict | None = None) -> dict:
+    """{variable name: 'external' | 'plain'} of the script's top-level DECLAREs ({} if it does not parse);
+    ``types`` gets {name: type as written} of the DECLARE EXTERNALs."""
     from ..parser import USqlSyntaxError, parse
     try:
         script = parse(text, path=source)
@@ -300,6 +334,9 @@ def _declared(text: str, source: str, warnings: list) -> dict:
     for st in script.statements:
         if st.kind == "Declare":
             out[st.variable.name.lstrip("@")] = "external" if st.external else "plain"
+            t = getattr(getattr(st, "type", None), "text", None)
+            if st.external and t and types is not None:
+                types[st.variable.name.lstrip("@")] = t
     return out
 
 

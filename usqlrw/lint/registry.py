@@ -87,6 +87,27 @@ BUILTIN = [
     Rule("INT", "internal-error", "usqlrw failed on this file",
          "A bug in usqlrw. The rest of the batch is still checked; please report the file.", "", "",
          selectable=False),
+    # What `usqlrw rewrite` (and `failover plan`, `submit --dr-config`) reports about a script.
+    Rule("RW001", "location-not-rewritable", "rewrite: a location cannot be moved to the secondary safely",
+         "The location's deciding part (its account or its start) is computed when the job runs (a "
+         "function call, a parameter, a variable assigned from an expression), or the DR config gives "
+         "no safe replacement for it. usqlrw does not guess: the script is rewritten without it, and "
+         "this warning says which location to check by hand. Build the location from a DECLARE constant "
+         "or a DECLARE EXTERNAL parameter set per region.",
+         'DECLARE @root string = MyUdf.Root();\n@r = EXTRACT a string FROM @root + "/in.csv" USING Extractors.Csv();',
+         'DECLARE EXTERNAL @root string = "/data";\n@r = EXTRACT a string FROM @root + "/in.csv" USING Extractors.Csv();',
+         severity="warning", selectable=False),
+    Rule("RW002", "location-split-across-strings", "rewrite: the part to change spans several strings",
+         "The account or prefix the DR config changes is split over several string literals of a "
+         "concatenation, so no single string can be edited. Join the parts that make up the account "
+         "into one string, or rewrite the location by hand.",
+         '@r = EXTRACT a string FROM "adl://contoso" + "prod.azuredatalakestore.net/in.csv" USING Extractors.Csv();',
+         '@r = EXTRACT a string FROM "adl://contosoprod.azuredatalakestore.net/in.csv" USING Extractors.Csv();',
+         severity="warning", selectable=False),
+    Rule("RW900", "rewrite-refused", "rewrite: the script was left unchanged",
+         "The rewrite would have made two overlapping edits, or a script that no longer parses, so "
+         "nothing was written for this file (the rest of the batch goes on). Please report the file: "
+         "this is a limit of usqlrw, not an error in the script.", "", "", selectable=False),
     Rule("SUP001", "unknown-suppression", "a suppression comment names a code that is not a rule",
          "An `// usqlrw: ignore[...]` comment names a code usqlrw does not know, so it silences nothing. "
          "It is usually a typo; `usqlrw rules` lists the codes.",

@@ -11,6 +11,9 @@ Files are not merged (as in ruff): the closest one is the whole configuration.
     [tool.usqlrw.per-path-ignores]
     "legacy/**" = ["SEM"]                  # glob, relative to this file's folder
     "scratch_*.usql" = ["ALL"]
+
+File selection (usqlrw.discovery): ``exclude`` (replaces the default list), ``extend-exclude``,
+``respect-gitignore`` (default true) and ``force-exclude`` (default false).
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 _KEYS = {"select": "select", "ignore": "ignore", "per-path-ignores": "per_path_ignores",
-         "per-file-ignores": "per_path_ignores", "dr-config": "dr_config", "extend-ignore": "ignore"}
+         "per-file-ignores": "per_path_ignores", "dr-config": "dr_config", "extend-ignore": "ignore",
+         "exclude": "exclude", "extend-exclude": "extend_exclude", "respect-gitignore": "respect_gitignore",
+         "force-exclude": "force_exclude"}
 
 
 class SettingsError(ValueError):
@@ -34,6 +39,10 @@ class Settings:
     ignore: list = field(default_factory=list)
     per_path_ignores: dict = field(default_factory=dict)
     dr_config: str | None = None       # absolute path
+    exclude: list | None = None        # globs relative to root; None: usqlrw.discovery.DEFAULT_EXCLUDE
+    extend_exclude: list = field(default_factory=list)
+    respect_gitignore: bool = True
+    force_exclude: bool = False
     warnings: list = field(default_factory=list)
 
     def ignored_for(self, file_path: str) -> list:
@@ -97,6 +106,16 @@ def parse_settings(table: dict, path: str) -> Settings:
             if not isinstance(v, dict):
                 raise SettingsError(f"{path}: {key} must be a table of \"glob\" = [codes]")
             s.per_path_ignores = {k: _codes(c, f"{key}.{k}", path) for k, c in v.items()}
+        elif attr in ("exclude", "extend_exclude"):
+            if isinstance(v, str):
+                v = [v]
+            if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+                raise SettingsError(f"{path}: {key} must be a list of glob patterns")
+            setattr(s, attr, [x.strip() for x in v])
+        elif attr in ("respect_gitignore", "force_exclude"):
+            if not isinstance(v, bool):
+                raise SettingsError(f"{path}: {key} must be true or false")
+            setattr(s, attr, v)
         elif attr == "dr_config":
             if not isinstance(v, str) or not v.strip():
                 raise SettingsError(f"{path}: {key} must be the path of a DR config file")
