@@ -104,6 +104,14 @@ BUILTIN = [
          '@r = EXTRACT a string FROM "adl://contoso" + "prod.azuredatalakestore.net/in.csv" USING Extractors.Csv();',
          '@r = EXTRACT a string FROM "adl://contosoprod.azuredatalakestore.net/in.csv" USING Extractors.Csv();',
          severity="warning", selectable=False),
+    Rule("RW003", "location-in-row-data", "rewrite: a string that looks like a primary location is row data",
+         "A string holds an absolute location of a store the DR config maps, but it only meets row data "
+         "(it is compared in WHERE, projected in SELECT, stored in a column): it is not a place the job "
+         "reads or writes, so the rewrite leaves it as written. If it is a location after all (a value "
+         "a UDO reads from a column, say), rewrite that data or pass the location as a parameter.",
+         '@r = SELECT * FROM @files WHERE uri == "adl://contosoprod.azuredatalakestore.net/in.csv";',
+         '@r = SELECT * FROM @files WHERE uri.EndsWith("/in.csv");',
+         severity="warning", selectable=False),
     Rule("RW900", "rewrite-refused", "rewrite: the script was left unchanged",
          "The rewrite would have made two overlapping edits, or a script that no longer parses, so "
          "nothing was written for this file (the rest of the batch goes on). Please report the file: "
