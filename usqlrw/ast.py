@@ -560,6 +560,13 @@ class OutArgument(Expr):
 
 
 @_nd
+class TableNameArg(Expr):
+    """A table named as a function argument: the first argument of ``PARTITION.EXISTS(table, ...)``."""
+    name: ObjectName | None = None
+    name_roles = (("name", ObjectKind.TABLE, Action.READ),)
+
+
+@_nd
 class Call(Expr):
     """``func(args)``, with an aggregate's ``DISTINCT``/``ALL``, ``WITHIN GROUP`` and ``OVER``.
     ``star`` is set for ``COUNT(*)``."""
@@ -1606,26 +1613,39 @@ class CreateView(DdlStatement):
 @_nd
 class Routine(DdlStatement):
     """CREATE FUNCTION, PROCEDURE or PACKAGE: a named body of statements with its own static
-    context (USE and DECLARE inside do not leak out)."""
+    context (USE and DECLARE inside do not leak out). Each has ``if_not_exists``, ``routine`` (its
+    name), ``params`` and ``body``; only a function has ``returns``."""
+
+    @property
+    def returns(self):
+        return None
+
+
+@_nd
+class CreateFunction(Routine):
     if_not_exists: Keyword | None = kw("IF NOT EXISTS")
     routine: ObjectName | None = None
     params: tuple[Parameter, ...] = ()
     returns: Returns | None = None
     body: tuple[Statement, ...] = ()
-
-
-@_nd
-class CreateFunction(Routine):
     name_roles = (("routine", ObjectKind.TVF, Action.CREATE),)
 
 
 @_nd
 class CreateProcedure(Routine):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    routine: ObjectName | None = None
+    params: tuple[Parameter, ...] = ()
+    body: tuple[Statement, ...] = ()
     name_roles = (("routine", ObjectKind.PROCEDURE, Action.CREATE),)
 
 
 @_nd
 class CreatePackage(Routine):
+    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
+    routine: ObjectName | None = None
+    params: tuple[Parameter, ...] = ()
+    body: tuple[Statement, ...] = ()
     name_roles = (("routine", ObjectKind.PACKAGE, Action.CREATE),)
 
 
@@ -1724,6 +1744,48 @@ def node_class(rule: str) -> type:
     if not (isinstance(cls, type) and issubclass(cls, Node)):
         raise KeyError(f"no node class for grammar rule {rule!r}")
     return cls
+
+
+def dump(node: Node) -> str:
+    """A readable, line-per-node rendering of a tree, for golden files and ``usqlrw ast --tree``:
+
+        Select @1:6-1:40 quantifier=DISTINCT
+          items[0]: Name @1:22-1:23
+            ident: Identifier @1:22-1:23 name='a'
+
+    Fields at their default (None, empty, False) are left out; keywords print as their text."""
+    out: list[str] = []
+    stack: list = [(node, "", 0)]
+    while stack:
+        n, label, depth = stack.pop()
+        sp = n.span
+        head = f"{'  ' * depth}{label}{n.kind} @{sp.line}:{sp.column}-{sp.end_line}:{sp.end_column}"
+        scalars, kids = [], []
+        for f in fields(n):
+            if f.name == "span" or f.metadata.get("not_child") == "source":
+                continue
+            v = getattr(n, f.name)
+            if v is None or v == () or v is False or (v == "" and not isinstance(v, enum.Enum)):
+                continue
+            if isinstance(v, Keyword):
+                scalars.append(f"{f.name}={v.text}")
+            elif isinstance(v, Node):
+                kids.append((v, f"{f.name}: "))
+            elif isinstance(v, tuple) and not f.metadata.get("not_child"):
+                for i, x in enumerate(v):
+                    if isinstance(x, Keyword):
+                        scalars.append(f"{f.name}[{i}]={x.text}")
+                    elif isinstance(x, Node):
+                        kids.append((x, f"{f.name}[{i}]: "))
+            elif isinstance(v, tuple):
+                scalars.append(f"{f.name}=({', '.join('' if x is None else getattr(x, 'name', str(x)) for x in v)})")
+            elif isinstance(v, enum.Enum):
+                scalars.append(f"{f.name}={v.value}")
+            else:
+                scalars.append(f"{f.name}={v!r}")
+        out.append(head + ("" if not scalars else " " + " ".join(scalars)))
+        stack.extend((k, lab, depth + 1) for k, lab in reversed(kids))
+    return "\n".join(out) + "\n"
 
 
 def to_dict(node: Node) -> dict:

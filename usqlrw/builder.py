@@ -724,7 +724,10 @@ class Builder:
         args = next((x for x in c[1:] if isinstance(x, tuple)), None)
         over = _first(c[1:], A.Over)
         wg = _first(c[1:], A.WithinGroup)
-        return A.Call(_span(c), func, getattr(args, "quantifier", None), tuple(args or ()),
+        items = tuple(args or ())
+        if items and _is_partition_exists(func):
+            items = (_table_name_arg(items[0]),) + items[1:]
+        return A.Call(_span(c), func, getattr(args, "quantifier", None), items,
                       getattr(args, "star", False), wg, over)
 
     def arguments(self, c):
@@ -815,6 +818,27 @@ class Builder:
 
 
 _CLASSES: dict = {}
+
+
+def _is_partition_exists(func) -> bool:
+    return (isinstance(func, A.MemberAccess) and isinstance(func.target, A.Name)
+            and func.target.ident.name == "PARTITION" and isinstance(func.member, A.Identifier)
+            and func.member.name == "EXISTS")
+
+
+def _table_name_arg(arg):
+    """PARTITION.EXISTS's first argument, ``db.schema.T`` read as a catalog name (the reference:
+    ``PARTITION.EXISTS(Identifier, partition_value, ...)``), not as member accesses."""
+    parts = []
+    n = arg
+    while isinstance(n, A.MemberAccess) and isinstance(n.member, A.Identifier) and not n.null_conditional:
+        parts.append(n.member)
+        n = n.target
+    if not isinstance(n, A.Name) or len(parts) > 3:
+        return arg
+    parts.append(n.ident)
+    name = A.ObjectName.from_parts(arg.span, tuple(reversed(parts)))
+    return _roled(A.TableNameArg(arg.span, name))
 
 
 def _tok_of(n):

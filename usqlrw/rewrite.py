@@ -2,7 +2,9 @@
 
 ``rewrite_text`` (text or bytes) and ``rewrite_script`` are the API; ``usqlrw rewrite`` is a thin shell over them.
 Only the bytes the edits name change; the output keeps the input's encoding, BOM and line endings.
-Every output is parsed again before it is returned, and a rewrite of a rewrite changes nothing.
+Every output is parsed again before it is returned and must be the input's tree apart from the
+names and literals the edits target (:func:`changed_elsewhere`, the rewrite proof); a rewrite of a
+rewrite changes nothing.
 """
 from __future__ import annotations
 
@@ -44,6 +46,25 @@ def edits_for(script, config, path=None):
     return edits, warnings
 
 
+#: Node classes an edit may change: catalog names (renamed parts, a schema written in) and the
+#: string literals that hold locations.
+_EDITABLE = ("ObjectName", "Identifier", "StringLiteral")
+
+
+def changed_elsewhere(before, after, edits):
+    """The rewrite proof: None when ``after`` (the re-parsed output) is ``before`` apart from the
+    names and literals the edits touch; else the first node of ``before`` where they differ."""
+    from .ast import same_tree
+    ranges = sorted((e.start, e.end) for e in edits)
+
+    def targeted(x, _y):
+        if x.kind not in _EDITABLE:
+            return False
+        a, b = x.span.start, x.span.end
+        return any(s <= b and a <= e for s, e in ranges)
+    return same_tree(before, after, ignore=targeted)
+
+
 def rewrite_script(script, config, path=None, verify: bool = True) -> RewriteResult:
     from .parser import USqlSyntaxError, parse_source
     src = script.source
@@ -54,9 +75,14 @@ def rewrite_script(script, config, path=None, verify: bool = True) -> RewriteRes
         raise RewriteError(f"{path or '<string>'}: conflicting edits: {e}") from None
     if verify and text != src.text:
         try:
-            parse_source(Source(text, src.encoding, src.bom, src.newline), path)
+            again = parse_source(Source(text, src.encoding, src.bom, src.newline), path)
         except USqlSyntaxError as e:
             raise RewriteError(f"the rewritten script would not parse ({e}); nothing written") from None
+        where = changed_elsewhere(script, again, edits)
+        if where is not None:
+            raise RewriteError(f"{path or '<string>'}:{where.span.line}:{where.span.column}: the rewritten "
+                               f"script would differ from the input at this {where.kind}, which no edit "
+                               "targeted; nothing written")
     edits.sort(key=lambda e: e.start)
     warnings.sort(key=lambda d: (d.line, d.column))
     return RewriteResult(path, src, text, edits, warnings)
