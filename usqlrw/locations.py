@@ -41,14 +41,19 @@ def is_absolute(text: str) -> bool:
     return bool(_SCHEME.match(text))
 
 
-def _minimal(old: str, new: str, reason: str) -> Change | None:
-    if old == new:
+def _minimal(old: str, new: str, reason: str, nocase: int = 0) -> Change | None:
+    """The smallest change from ``old`` to ``new``. In the first ``nocase`` characters (scheme,
+    account and host) letters equal but for case count as equal: the author's spelling stays."""
+    def same(i, j):
+        return old[i] == new[j] or (i < nocase and old[i].lower() == new[j].lower())
+    if old == new or (old[:nocase].lower() == new[:nocase].lower() and old[nocase:] == new[nocase:]
+                      and len(old) == len(new)):
         return None
     a = 0
-    while a < min(len(old), len(new)) and old[a] == new[a]:
+    while a < min(len(old), len(new)) and same(a, a):
         a += 1
     b = 0
-    while b < min(len(old), len(new)) - a and old[-1 - b] == new[-1 - b]:
+    while b < min(len(old), len(new)) - a and same(len(old) - 1 - b, len(new) - 1 - b):
         b += 1
     return Change(a, len(old) - b, new[a:len(new) - b], reason)
 
@@ -62,9 +67,9 @@ def change_for(text: str, config: DRConfig, complete: bool = True) -> Change | N
     """
     # 1. Explicit prefix mappings, longest first.
     for src, dst in config.locations:
-        if text.startswith(src):
-            return _minimal(text[:len(src)], dst, f"location {src} -> {dst}")
-        if not complete and src.startswith(text) and len(text) >= _scheme_len(src):
+        if prefix_matches(text, src):
+            return _minimal(text[:len(src)], dst, f"location {src} -> {dst}", _authority_len(src))
+        if not complete and prefix_matches(src, text) and len(text) >= _scheme_len(src):
             raise Unsafe(f"the location may start with {src!r}, but the rest of it is built at run time")
     # 2. ADLS Gen1 hosts.
     m = _ADLS.match(text)
@@ -93,6 +98,24 @@ def change_for(text: str, config: DRConfig, complete: bool = True) -> Change | N
         return Change(0, 0, host + ("" if text.startswith("/") else "/"),
                       f"relative path made absolute on {config.secondary_store}")
     return None
+
+
+def _authority_len(s: str) -> int:
+    """Length of ``scheme://account@host`` at the start of ``s`` (0 for a relative path)."""
+    m = _SCHEME.match(s)
+    if not m:
+        return 0
+    slash = s.find("/", m.end())
+    return len(s) if slash < 0 else slash
+
+
+def prefix_matches(text: str, prefix: str) -> bool:
+    """Whether ``text`` starts with ``prefix``: scheme, account and host compared without case (as
+    the services do), the path with case (store paths are case-sensitive)."""
+    if len(text) < len(prefix):
+        return False
+    n = _authority_len(prefix)
+    return text[:n].lower() == prefix[:n].lower() and text[n:len(prefix)] == prefix[n:]
 
 
 def _scheme_len(s: str) -> int:
