@@ -17,14 +17,21 @@ from usqlrw.parser import grammar_path
 KNOWN_CONFLICTS = {
     # `new T(...)`: the parenthesis is the constructor's argument list, not a call on `new T`.
     ("LPAR", "primary : NEW type"),
-    # `x is A.B`: a dotted type name continues rather than ending at `A`.
-    ("DOT", "type : _type_part"),
-    ("DOT", "type : _type_part __type_star_N"),
+    # `x is A.B`: a dotted type name continues rather than ending at `A` (the parts of a type may be
+    # quoted, for a catalog table type: [Sales].[dbo].[Rows]).
+    ("DOT", "type : NAME"),
+    ("DOT", "type : NAME __type_star_N"),
+    ("DOT", "type : QUOTED_ID"),
+    ("DOT", "type : QUOTED_ID __type_star_N"),
     # `x is int ? a : b` reads `int?` as a nullable type (as C# does); parenthesise to test.
-    ("QMARK", "type : _type_part"),
-    ("QMARK", "type : _type_part TYPEARGS"),
-    ("QMARK", "type : _type_part __type_star_N"),
-    ("QMARK", "type : _type_part __type_star_N TYPEARGS"),
+    ("QMARK", "type : NAME"),
+    ("QMARK", "type : NAME TYPEARGS"),
+    ("QMARK", "type : NAME __type_star_N"),
+    ("QMARK", "type : NAME __type_star_N TYPEARGS"),
+    ("QMARK", "type : QUOTED_ID"),
+    ("QMARK", "type : QUOTED_ID TYPEARGS"),
+    ("QMARK", "type : QUOTED_ID __type_star_N"),
+    ("QMARK", "type : QUOTED_ID __type_star_N TYPEARGS"),
 }
 
 

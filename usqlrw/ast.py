@@ -317,8 +317,10 @@ class ObjectName(Node):
                    action: Action | str | None = None, empty_schema: bool = False) -> "ObjectName":
         """Name the written parts (identifiers, in order; ``None`` where ``db..obj`` leaves the
         schema empty) by what an object of ``kind`` is made of."""
-        kind = ObjectKind(kind) if kind else None
-        action = Action(action) if action else None
+        if kind is not None and type(kind) is not ObjectKind:
+            kind = ObjectKind(kind) if kind else None
+        if action is not None and type(action) is not Action:
+            action = Action(action) if action else None
         if len(parts) == 1 and isinstance(parts[0], Variable):
             return ObjectName(span, variable=parts[0], object_kind=kind, action=action)
         if None in parts:                       # db..obj
@@ -329,9 +331,16 @@ class ObjectName(Node):
             slots = ("account", "database")
         elif kind is ObjectKind.SCHEMA:
             slots = ("account", "database", "schema")
-        elif kind is not None and kind.in_database:
+        elif kind is not None and kind in _DATABASE_KINDS:
             slots = ("account", "database", "object")
         else:
+            n = len(parts)     # the common case, unrolled: [[[account.]database.]schema.]object
+            if n == 1:
+                return ObjectName(span, None, None, None, parts[0], None, empty_schema, kind, action)
+            if n == 2:
+                return ObjectName(span, None, None, parts[0], parts[1], None, empty_schema, kind, action)
+            if n == 3:
+                return ObjectName(span, None, parts[0], parts[1], parts[2], None, empty_schema, kind, action)
             slots = ("account", "database", "schema", "object")
         if len(parts) > len(slots):
             raise ValueError(f"a {kind or 'catalog'} name has at most {len(slots)} parts")
@@ -341,6 +350,11 @@ class ObjectName(Node):
 
     def with_role(self, kind: ObjectKind | str, action: Action | str) -> "ObjectName":
         """This name, its parts named for an object of ``kind``."""
+        if (kind in _SCHEMA_KINDS and not self.empty_schema and self.variable is None
+                and type(kind) is ObjectKind and type(action) is Action):
+            # written parts already sit where a schema-level object wants them
+            return ObjectName(self.span, self.account, self.database, self.schema, self.object, None,
+                              False, kind, action)
         if self.variable is not None:
             return ObjectName(self.span, variable=self.variable, object_kind=ObjectKind(kind),
                               action=Action(action))

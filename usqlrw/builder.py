@@ -234,23 +234,61 @@ def _plan(cls) -> tuple:
     return p
 
 
+_ROUTES: dict = {}      # (class, cursor, child type or keyword text) -> (field index, name, multi)
+_KW_TEXT: dict = {}     # a keyword token's text -> its words upper-case with single spaces
+
+
+def _route(cls, plan, i, key, x):
+    """The field of ``cls`` at or after ``i`` that takes child ``x`` (a node, or a keyword's text)."""
+    r = _ROUTES.get((cls, i, key))
+    if r is None:
+        for j in range(i, len(plan)):
+            name, acc, multi, words = plan[j]
+            if type(x) is str:
+                ok = words is not None and x in words
+            elif words is None:
+                ok = isinstance(x, acc)
+            else:
+                ok = isinstance(x, A.Keyword) and x.text in words
+            if ok:
+                r = (j, name, multi)
+                break
+        else:
+            r = False
+        if type(x) is not str and isinstance(x, A.Keyword):
+            return r          # routed by its text: not cached under its class
+        _ROUTES[(cls, i, key)] = r
+    return r
+
+
 def fill(cls, c, rule: str = ""):
     """An instance of ``cls`` from children ``c``, each child to the next field that takes it."""
-    plan = _plan(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
     vals: dict = {}
-    i, n = 0, len(plan)
-    for x in _flat(c):
-        if type(x) is Token:
-            if x.type in VALUE_TOKENS:
-                x = token_node(x)
-            else:
-                text = x.value
-                if not text[:1].isalpha():
-                    continue           # punctuation
-                text = " ".join(text.split()).upper()
-                for j in range(i, n):
-                    name, _acc, multi, words = plan[j]
-                    if words is not None and text in words:
+    i = 0
+    for x in c:
+        if isinstance(x, tuple):
+            xs = x
+        else:
+            xs = (x,)
+        for x in xs:
+            tx = type(x)
+            if tx is Token:
+                if x.type in VALUE_TOKENS:
+                    x = token_node(x)
+                    tx = type(x)
+                else:
+                    text = _KW_TEXT.get(x.value)
+                    if text is None:
+                        v = x.value
+                        text = " ".join(v.split()).upper() if v[:1].isalpha() else ""
+                        if len(_KW_TEXT) < 4096:
+                            _KW_TEXT[v] = text
+                    if not text:
+                        continue       # punctuation
+                    r = _route(cls, plan, i, text, text)
+                    if r:
+                        j, name, multi = r
                         k = keyword_node(x)
                         if multi:
                             vals[name] = vals.get(name, ()) + (k,)
@@ -258,28 +296,35 @@ def fill(cls, c, rule: str = ""):
                         else:
                             vals[name] = k
                             i = j + 1
-                        break
+                    continue
+            elif x is None:
                 continue
-        elif x is None:
-            continue
-        for j in range(i, n):
-            name, acc, multi, words = plan[j]
-            if words is None and isinstance(x, acc):
-                if multi:
-                    vals[name] = vals.get(name, ()) + (x,)
-                    i = j
-                else:
-                    vals[name] = x
-                    i = j + 1
-                break
-            if words is not None and isinstance(x, A.Keyword) and x.text in words:
-                vals[name] = vals.get(name, ()) + (x,) if multi else x
-                i = j if multi else j + 1
-                break
-        else:
-            raise AssertionError(f"builder: {cls.__name__} ({rule}) has no field for {x!r}")
+            r = _route(cls, plan, i, tx, x)
+            if not r:
+                raise AssertionError(f"builder: {cls.__name__} ({rule}) has no field for {x!r}")
+            j, name, multi = r
+            if multi:
+                vals[name] = vals.get(name, ()) + (x,)
+                i = j
+            else:
+                vals[name] = x
+                i = j + 1
+    roles = cls.name_roles
+    if roles and type(roles) is tuple:
+        for fname, kind, action in roles:
+            v = vals.get(fname)
+            if v is not None and type(v) is A.ObjectName:
+                vals[fname] = _with_role(v, kind, action)
+        return cls(_span(c), **vals)
     node = cls(_span(c), **vals)
-    return _roled(node) if cls.name_roles else node
+    return _roled(node) if roles else node
+
+
+def _with_role(v, kind, action):
+    try:
+        return v.with_role(kind, action)
+    except ValueError as e:
+        raise _error_at_node(v, f"{v.written} is not a {kind.value.replace('_', ' ')} name: {e}") from None
 
 
 def _roled(node):
@@ -289,10 +334,7 @@ def _roled(node):
     for fname, kind, action in roles:
         v = getattr(node, fname)
         if isinstance(v, A.ObjectName) and kind is not None:
-            try:
-                changes[fname] = v.with_role(kind, action)
-            except ValueError as e:
-                raise _error_at_node(v, f"{v.written} is not a {kind.value.replace('_', ' ')} name: {e}") from None
+            changes[fname] = _with_role(v, kind, action)
     return replace(node, **changes) if changes else node
 
 
@@ -847,6 +889,24 @@ def _tok_of(n):
     return _T
 
 
+def _install_fill_methods() -> None:
+    """A method for every grammar alias whose class the builder fills from its fields, so Lark
+    calls it directly (``__default__`` goes through one more wrapper per node)."""
+    from .keywords import grammar_path
+    text = grammar_path().read_text(encoding="utf-8")
+    for rule in set(re.findall(r"->\s*(\w+)", text)) | set(re.findall(r"^(\w+)\s*:", text, re.M)):
+        if rule.startswith("_") or rule.isupper() or hasattr(Builder, rule):
+            continue
+        try:
+            cls = A.node_class(rule)
+        except KeyError:
+            continue
+
+        def method(self, c, cls=cls, rule=rule):
+            return fill(cls, c, rule)
+        setattr(Builder, rule, method)
+
+
 for _rule in _LIST_RULES:
     if not hasattr(Builder, _rule):
         setattr(Builder, _rule, lambda self, c: _seq(c, [x for x in _flat(c) if isinstance(x, A.Node)]))
@@ -1022,3 +1082,5 @@ def _else(self, c):
 for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
+
+_install_fill_methods()
