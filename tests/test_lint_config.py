@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from usqlrw.lint import lint_text
+from usqlrw.check import lint_text
 from usqlrw.lint.settings import SettingsError, find_settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"

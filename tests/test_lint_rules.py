@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from usqlrw.config import load_config
-from usqlrw.lint import lint_text
+from usqlrw.check import lint_text
 from usqlrw.lint.registry import all_rules, get_rule, listed_rules, select_rules
 
 HERE = Path(__file__).parent / "fixtures" / "lint"

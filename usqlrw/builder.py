@@ -961,8 +961,9 @@ def reserved_words() -> frozenset:
     AS, BY, DO, IF, IN, IS, ON, OR, TO. As names they must be quoted: [FROM]. The contextual lexer
     would otherwise read a keyword as a name wherever the keyword itself cannot stand."""
     if not _reserved_cache:
-        from .parser import _keywords
-        _reserved_cache.append(frozenset(k for k in _keywords() if len(k) > 2) | _SHORT_RESERVED)
+        from .keywords import grammar_keywords
+        words = (k for k in grammar_keywords(terminals=False) if k.isalpha() and len(k) > 2)
+        _reserved_cache.append(frozenset(words) | _SHORT_RESERVED)
     return _reserved_cache[0]
 
 

@@ -105,3 +105,11 @@ def check_many(items, jobs: int | None = None, on_result=None):
             if on_result:
                 on_result(i, total)
             yield d
+
+
+def lint_text(text, path: str = "<string>", select=None, ignore=None, dr_config=None):
+    """Parse ``text`` and run the selected rules on it; syntax errors come back as PRS diagnostics."""
+    from .lint import run_rules
+    from .lint.registry import select_rules
+    rules = select_rules(select, ignore)
+    return check_bytes(text, path, lambda script, p: run_rules(script, p, rules, dr_config))

@@ -29,8 +29,7 @@ from pathlib import Path
 __all__ = ["DRConfig", "ConfigError", "load_config", "parse_config", "SCHEMA", "reference_markdown",
            "ADLS_SUFFIX", "BLOB_SUFFIX"]
 
-ADLS_SUFFIX = "azuredatalakestore.net"
-BLOB_SUFFIX = "blob.core.windows.net"
+from .locations import ADLS_SUFFIX, BLOB_SUFFIX, map_location  # noqa: E402  (re-exported)
 
 
 class ConfigError(ValueError):
@@ -145,7 +144,6 @@ class DRConfig:
 
     def is_primary_location(self, location: str) -> bool:
         """Whether an absolute location names a primary-only store (it would change on failover)."""
-        from .locations import map_location
         return map_location(location, self) is not None and "://" in location
 
     def maps_database(self, name: str) -> bool:

@@ -17,7 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .config import ADLS_SUFFIX, BLOB_SUFFIX, DRConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the config reads locations, not the other way round
+    from .config import DRConfig
+
+#: Host suffixes of ADLS Gen1 stores and Azure Blob storage accounts.
+ADLS_SUFFIX = "azuredatalakestore.net"
+BLOB_SUFFIX = "blob.core.windows.net"
 
 _ADLS = re.compile(r"^(adl|swebhdfs|webhdfs|https?)://([A-Za-z0-9-]+)(\." + re.escape(ADLS_SUFFIX) + r")(?=[/:?]|$)", re.I)
 _BLOB = re.compile(r"^(wasbs?)://([^@/]*)@([A-Za-z0-9]+)(\." + re.escape(BLOB_SUFFIX) + r")(?=[/:?]|$)", re.I)

@@ -11,7 +11,6 @@ runs when it is called, not when it is created.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .. import ast as A

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .registry import RULES, Rule, all_rules, get_rule, select_rules
 
-__all__ = ["RULES", "Rule", "all_rules", "get_rule", "select_rules", "run_rules", "lint_text"]
+__all__ = ["RULES", "Rule", "all_rules", "get_rule", "select_rules", "run_rules"]
 
 
 def run_rules(script, path: str, rules=None, dr_config=None):
@@ -38,10 +38,3 @@ def run_rules(script, path: str, rules=None, dr_config=None):
                 out.append(d)
     out += sup.problems(ctx, {r.code for r in rules}, ran)
     return sorted(set(out), key=lambda d: (d.line, d.column, d.code, d.message))
-
-
-def lint_text(text, path: str = "<string>", select=None, ignore=None, dr_config=None):
-    """Parse ``text`` and run the selected rules on it; syntax errors come back as PRS diagnostics."""
-    from ..check import check_bytes
-    rules = select_rules(select, ignore)
-    return check_bytes(text, path, lambda script, p: run_rules(script, p, rules, dr_config))

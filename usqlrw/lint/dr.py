@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .. import ast as A
-from .context import children, concat_parts
+from .context import concat_parts
 from .registry import rule
 
 _STORE_SUFFIX = r"(?:azuredatalakestore\.net|blob\.core\.windows\.net|dfs\.core\.windows\.net)"
