@@ -78,7 +78,10 @@ def main(argv=None):
     except click.ClickException as e:
         e.show()
         return 2 if isinstance(e, click.UsageError) else 1
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__context__, KeyboardInterrupt):   # click turns Ctrl-C into Abort
+            click.echo("Interrupted.", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except KeyboardInterrupt:
