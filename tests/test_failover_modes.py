@@ -1,0 +1,105 @@
+"""Failover plans with parameters, parallel apply, outage mode and failback, against the emulator."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from usqlrw.cli import cli
+from usqlrw.failover import apply_plan, load_plan, load_state
+from usqlrw.jobs.client import make_clients
+from usqlrw.jobs.emulator import Emulator
+from usqlrw.jobs.submit import RetryPolicy
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples"
+DR, PROD = "contosodr-adla", "contosoprod-adla"
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(EXAMPLE / "project", tmp_path / "project")
+    shutil.copy(EXAMPLE / "dr.toml", tmp_path / "dr.toml")
+    return tmp_path
+
+
+@pytest.fixture
+def emu():
+    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}).start()
+    yield e
+    e.stop()
+
+
+def run(*args):
+    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def fast():
+    return RetryPolicy(attempts=2, base=0.01, cap=0.02)
+
+
+def step(plan, name):
+    return next(s for s in plan.steps if name in s["id"])
+
+
+# -- 5. parameters --------------------------------------------------------------------------------
+
+def test_parameters_are_typed_by_the_scripts_declare_external(project, emu):
+    code, _, err = run("failover", "plan", "-c", project / "dr.toml", "-o", project / "plan", "-p", "day=2024-02-01",
+                       project / "project")
+    assert code == 0, err
+    plan = load_plan(project / "plan")
+    for name in ("job-daily_ingest", "import-"):
+        assert step(plan, name)["parameters"] == [{"name": "day", "type": "DateTime", "value": "2024-02-01"}]
+    assert step(plan, "job-aggregate")["parameters"] == []
+    ok, _ = apply_plan(project / "plan", endpoint=emu.url, poll_interval=0.01, retry=fast())
+    assert ok
+    jobs = make_clients(emu.url).job.job
+    by_name = {jobs.get(a, j).name: jobs.get(a, j).properties.script for a, j in emu.created}
+    sent = by_name[step(plan, "job-daily_ingest")["id"]]
+    assert sent.startswith("DECLARE @day DateTime = new DateTime(2024, 2, 1, 0, 0, 0);\n")
+    assert "DECLARE @day" not in by_name[step(plan, "job-aggregate")["id"]]
+
+
+def test_per_job_parameters_from_the_config_and_bad_values_block(project):
+    cfg = project / "dr.toml"
+    for bad, msg in (("day=tomorrow", "is not a date"), ("nope=1", "no step declares it")):
+        code, _, err = run("failover", "plan", "-c", cfg, "-o", project / "p2", "--force", "-p", bad,
+                           project / "project")
+        assert code == 1 and msg in err and "Traceback" not in err
+    cfg.write_text(cfg.read_text() + "\n[jobs.daily_ingest.parameters]\nday = 2024-03-01\n")
+    code, _, err = run("failover", "plan", "-c", cfg, "-o", project / "plan", "-p", "day=2024-01-31",
+                       project / "project")
+    assert code == 0, err
+    plan = load_plan(project / "plan")   # the job's own value wins over -p
+    assert step(plan, "job-daily_ingest")["parameters"][0]["value"] == "2024-03-01"
+    cfg.write_text(cfg.read_text() + "\n[jobs.aggregate.parameters]\nday = 2024-03-01\n")
+    code, _, err = run("failover", "plan", "-c", cfg, "-o", project / "p3", project / "project")
+    assert code == 1 and "[jobs.aggregate.parameters] day: the script has no DECLARE EXTERNAL @day" in err
+
+
+# -- 6. parallel apply ----------------------------------------------------------------------------
+
+def test_independent_steps_run_together_and_dependencies_are_kept(project):
+    code, _, err = run("failover", "plan", "-c", project / "dr.toml", "-o", project / "plan", project / "project")
+    assert code == 0, err
+    plan = load_plan(project / "plan")
+    agg, ingest, export = step(plan, "job-aggregate"), step(plan, "job-daily_ingest"), step(plan, "job-export")
+    assert ingest["id"] in export["needs"] and ingest["id"] not in agg["needs"]   # export reads what ingest writes
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=15).start()
+    try:
+        code, _, err = run("failover", "apply", "--endpoint", e.url, "--max-parallel", "3", project / "plan")
+        assert code == 0, err
+        jobs = make_clients(e.url).job.job
+        info = {jobs.get(a, j).name: jobs.get(a, j) for a, j in e.created}
+        assert len(info) == len(plan.steps)
+        for s in plan.steps:   # nothing started before what it needs had ended
+            for n in s["needs"]:
+                assert info[s["id"]].submit_time >= info[n].end_time
+        # aggregate and daily_ingest need the same steps and not each other: both were under way at once
+        a, b = info[agg["id"]], info[ingest["id"]]
+        assert a.submit_time < b.end_time and b.submit_time < a.end_time
+    finally:
+        e.stop()
