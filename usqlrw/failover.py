@@ -44,7 +44,7 @@ from .schema import Any, Bool, Enum, Int, List, Map, Maybe, Num, Obj, SchemaErro
 
 FORMAT = "usqlrw-failover-plan/2"
 STATE_FORMAT = "usqlrw-failover-state/2"
-MODES = ("drill", "outage")
+MODES = ("drill", "outage", "failback")
 
 # files of a plan folder that usqlrw writes besides those plan.json lists (replaced with the plan);
 # ledger.jsonl and emulator.sqlite are kept: the history of submissions and a drill's service
@@ -64,7 +64,7 @@ _SHA = Str(r"[0-9a-f]{64}", "a SHA-256")
 _PARAM = Obj({"name": Str(r"[A-Za-z_][A-Za-z0-9_]*", "a variable name"), "type": Str(r"[A-Za-z][A-Za-z0-9.?]*"),
               "value": Str(max_len=10_000)})
 _STEP = Obj({"id": Str(r"[0-9]{2,4}-[A-Za-z0-9_.-]{1,200}", "a step id"), "order": Int(1),
-             "kind": Enum("catalog", "import", "job"), "account": Str(_ACCOUNT, "an account name"),
+             "kind": Enum("catalog", "export", "import", "job"), "account": Str(_ACCOUNT, "an account name"),
              "script": Str(r"scripts/[A-Za-z0-9_.-]{1,220}\.usql", "a script of the plan (scripts/NAME.usql)"),
              "sha256": _SHA, "purpose": Str(), "source": Str(), "needs": List(Str()),
              "parameters": List(_PARAM)},
@@ -77,7 +77,8 @@ _PLAN = Obj({"format": Enum(FORMAT), "run_id": Str(r"[0-9a-f]{32}", "a run id"),
              "sources": List(Obj({"path": Str(), "sha256": _SHA})),
              "steps": List(_STEP), "manual": List(Any()), "blockers": List(Map(Any())),
              "warnings": List(Str()), "files": List(Str()), "catalog": Map(Any()),
-             "parameters": Map(Str(max_len=10_000)), "rpo": List(Map(Any()))})
+             "parameters": Map(Str(max_len=10_000)), "rpo": List(Map(Any()))},
+            {"failover": Map(Any()), "emulator_state": Str(r"[^\0]*emulator\.sqlite", "an emulator state file")})
 _STEP_STATE = Obj({"state": Enum("pending", "submitting", "running", "succeeded", "failed", "interrupted"),
                    "attempt": Int()},
                   {"job_id": Maybe(Str(r"[0-9a-f-]{36}", "a job id")), "result": Maybe(Str()),
@@ -193,11 +194,61 @@ def job_parameters(config_path) -> dict:
 
 # -- planning ------------------------------------------------------------------------------------
 
-def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode: str = "drill") -> Plan:
+_BUNDLE = Obj({"format": Enum("usqlrw-replication-bundle/1"),
+               "steps": List(Obj({"order": Int(1), "account": Enum("primary", "secondary"),
+                                  "script": Str(r"[A-Za-z0-9_./-]{1,300}\.usql", "a script of the bundle"),
+                                  "moves": List(Map(Any()))}, extra=True))}, extra=True)
+
+
+def replication_rpo(records, tables) -> list[dict]:
+    """Per table: when a replication import into it last succeeded on the secondary, from a
+    replication bundle folder (``manifest.json``) and its submission ledger
+    (``usqlrw-submissions.jsonl``, what ``usqlrw submit --bundle`` writes), and so what is lost."""
+    from .jobs.submit import Ledger
+    if records is None:
+        return [{"table": t, "last_replicated": None,
+                 "text": "no replication records given (--replication BUNDLE): what the secondary holds is unknown"}
+                for t in tables]
+    d = Path(records)
+    man = _read_json(d / "manifest.json", "replication bundle manifest")
+    if man is None:
+        raise PlanError(f"{d / 'manifest.json'}: no replication bundle here")
+    try:
+        check(man, _BUNDLE, str(d / "manifest.json"))
+    except SchemaError as e:
+        raise PlanError(str(e)) from None
+    writes: dict = {}   # script -> [(table, partition)]
+    for st in man["steps"]:
+        if st["account"] == "secondary":
+            writes[st["script"]] = [(str(m.get("table")), m.get("partition")) for m in st["moves"] if m.get("table")]
+    last: dict = {}
+    for rec in Ledger(d / "usqlrw-submissions.jsonl").jobs():
+        if rec.get("event") != "ended" or rec.get("result") != "Succeeded" or not isinstance(rec.get("time"), str):
+            continue
+        for table, part in writes.get(rec.get("source"), []):
+            if table not in last or rec["time"] > last[table][0]:
+                last[table] = (rec["time"], rec.get("source"), part)
+    out = []
+    for t in tables:
+        if t in last:
+            when, by, part = last[t]
+            out.append({"table": t, "last_replicated": when, "by": by, "partition": part,
+                        "text": f"last replicated {when} by {by}" + (f" ({part})" if part else "")
+                                + "; rows the primary took in after that are lost"})
+        else:
+            out.append({"table": t, "last_replicated": None,
+                        "text": "never replicated by these records: the secondary has its schema only; "
+                                "its rows are lost unless copied another way"})
+    return out
+
+
+def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode: str = "drill",
+              records=None) -> Plan:
     """Check, rewrite and order everything a failover does. Never raises for bad scripts: they
     become blockers with their position. ``params``: ``NAME=VALUE`` for every step that declares
     NAME EXTERNAL; ``previous``: the catalog model the secondary already has (only the changes are
-    synced); ``mode``: ``drill`` or ``outage`` (nothing may run on, or be read from, the primary)."""
+    synced); ``mode``: ``drill`` or ``outage`` (nothing may run on, or be read from, the primary; ``records``:
+    a replication bundle folder whose ledger says what the secondary last received, the RPO)."""
     from .diagnostics import from_syntax_error
     from .files import iter_inputs
     from .parser import USqlSyntaxError, parse
@@ -372,6 +423,10 @@ def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode
         "parameters": dict(given),
         "rpo": [],
     }
+    if mode == "outage":
+        tables = sorted(".".join(o.qualified) for o in (bundle.model.objects.values() if bundle.model else ())
+                        if o.kind == "table")
+        data["rpo"] = replication_rpo(records, tables)
     return Plan(data, files)
 
 
@@ -668,7 +723,7 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
     if endpoint is None and config.emulator:
         endpoint = "emulator"
     try:
-        ep = resolve_endpoint(endpoint, state_file=str(d / "emulator.sqlite"))
+        ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"))
     except ValueError as e:
         raise PlanError(str(e)) from None
     if ep.emulator is not None:

@@ -45,12 +45,14 @@ class FolderLock:
         return self
 
     def _holder(self) -> str:
-        try:
-            info = json.loads(self.path.read_text(encoding="utf-8"))
-            return (f"in use by {str(info.get('command'))[:40]} (pid {int(info['pid'])} on "
-                    f"{str(info.get('host'))[:64]}, since {str(info.get('since'))[:20]})")
-        except (OSError, ValueError, KeyError, TypeError):
-            return "in use by another process"
+        for _ in range(40):   # the holder writes who it is just after taking the lock
+            try:
+                info = json.loads(self.path.read_text(encoding="utf-8"))
+                return (f"in use by {str(info.get('command'))[:40]} (pid {int(info['pid'])} on "
+                        f"{str(info.get('host'))[:64]}, since {str(info.get('since'))[:20]})")
+            except (OSError, ValueError, KeyError, TypeError):
+                time.sleep(0.025)
+        return "in use by another process"
 
     def release(self):
         if self.fd is not None:

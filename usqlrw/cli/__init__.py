@@ -22,6 +22,7 @@ COMMANDS = {
     "dr-copy": ("usqlrw.cli.jobs", "dr_copy", "Copy the primary's recurring jobs for the secondary."),
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
+    "failback": ("usqlrw.cli.failover", "failback", "Plan the way back to the primary after a failover."),
 }
 
 

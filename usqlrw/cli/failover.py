@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -37,8 +38,11 @@ def failover():
 @click.option("--primary-down", is_flag=True,
               help="Outage mode: a plan that needs nothing from the primary (no step runs there, no "
                    "manual step touches it).")
+@click.option("--replication", "records", type=click.Path(file_okay=False, exists=True),
+              help="With --primary-down: the replication bundle folder whose submission ledger says what "
+                   "the secondary last received (the RPO per table).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan_cmd(paths, config_path, out_dir, force, params, primary_down, fmt):
+def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, fmt):
     """Check every script and show, in order, what a failover does: catalog objects to create or
     resync on the secondary, replication imports still to run, and the jobs to submit (rewritten,
     with their edit counts, parameters and every warning). Writes the plan to --out.
@@ -54,11 +58,12 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, fmt):
         config = load_config(config_path)
     except ConfigError as e:
         raise click.BadParameter(str(e), param_hint="--config") from None
-    from pathlib import Path
     previous = previous_model(out_dir) if force and (Path(out_dir) / "plan.json").is_file() else None
-    plan = make_plan(config, paths, config_path, params=params, previous=previous,
-                     mode="outage" if primary_down else "drill")
+    if records and not primary_down:
+        raise click.UsageError("--replication goes with --primary-down")
     try:
+        plan = make_plan(config, paths, config_path, params=params, previous=previous,
+                         mode="outage" if primary_down else "drill", records=records)
         path = write_plan(plan, out_dir, force=force)
     except PlanError as e:
         _fail(str(e), e.code)
@@ -89,6 +94,10 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, fmt):
         click.echo(f"\nSteps: {len(rows)} on {d['secondary']['analytics_account']}")
         for line in table(rows, ["#", "step", "kind", "after", "what"]):
             click.echo(f"  {line}")
+        if d["rpo"]:
+            click.echo("\nWhat the secondary has (the primary is down: nothing more can be copied):")
+            for r in d["rpo"]:
+                click.echo(f"  {r['table']}: {r['text']}")
         for s in d["steps"]:
             for w in s.get("warnings", []):
                 click.echo(f"warning: {w}", err=True)
@@ -194,3 +203,55 @@ def status_cmd(plan_dir, fmt):
         click.echo(f"{sum(r['state'] == 'succeeded' for r in rows)}/{len(rows)} steps succeeded"
                    f" (run {plan.run_id})" + ("; blocked" if plan.blockers else ""))
     sys.exit(0 if done and not plan.blockers else 1)
+
+
+@click.command("failback")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The DR config of the failover (unchanged).")
+@click.option("--from", "failover_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The failover plan folder that ran.")
+@click.option("-o", "--out", "out_dir", default="failback-plan", show_default=True, type=click.Path(file_okay=False),
+              help="The failback plan folder to write; run it with `usqlrw failover apply`.")
+@click.option("--force", is_flag=True, help="Replace the plan already in --out.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def failback(config_path, failover_dir, out_dir, force, fmt):
+    """Plan the way back once the primary returns: the catalog objects on the primary, then what the
+    failover's jobs wrote on the secondary (their partitions, with the values they ran with, or whole
+    tables) exported there and imported into the primary, then, by hand, the job schedules moved
+    back. Apply it with `usqlrw failover apply OUT`.
+
+    Exit status 1 when something blocks the failback, 2 when the failover plan or config cannot be
+    used or --out holds something else.
+    """
+    from ..config import ConfigError, load_config
+    from ..failback import make_failback_plan
+    from ..failover import PlanError, manual_lines, table, write_plan
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--config") from None
+    try:
+        plan = make_failback_plan(config, config_path, failover_dir)
+        path = write_plan(plan, out_dir, force=force)
+    except PlanError as e:
+        _fail(str(e), e.code)
+    d = plan.data
+    if fmt == "json":
+        click.echo(json.dumps(d, indent=2, sort_keys=True))
+    else:
+        click.echo(f"Failback plan: {d['secondary']['analytics_account']} -> {d['primary']['analytics_account']} "
+                   f"(after failover run {d['failover']['run_id']})")
+        rows = [[f"{s['order']}.", s["id"], s["kind"], s["account"],
+                 ",".join(n.split("-", 1)[0] for n in s["needs"]) or "-"] for s in d["steps"]]
+        click.echo(f"\nSteps: {len(rows)}")
+        for line in table(rows, ["#", "step", "kind", "account", "after"]):
+            click.echo(f"  {line}")
+        if d["manual"]:
+            click.echo(f"\nBy hand: {len(d['manual'])}")
+            for line in manual_lines(d["manual"]):
+                click.echo(f"  {line}")
+        for b in d["blockers"]:
+            click.echo(f"{b['path']}:{b['line']}:{b['column']}: {b['message']}", err=True)
+        click.echo(f"\nplan written to {path}; run it with `usqlrw failover apply {Path(path).parent}`"
+                   + (" (blocked)" if d["blockers"] else ""), err=True)
+    sys.exit(1 if plan.blockers else 0)

@@ -341,6 +341,11 @@ class Ledger:
         cur = self._state.setdefault(rec["jobId"].lower(), {})
         cur.update({k: v for k, v in rec.items() if v is not None})
 
+    def jobs(self) -> list[dict]:
+        """Every job's record so far (its events merged, the last one's fields winning)."""
+        with self._lock:
+            return [dict(v) for v in self._state.values()]
+
     def status(self, job_id: str) -> dict | None:
         with self._lock:
             s = self._state.get(job_id.lower())
