@@ -251,6 +251,34 @@ def test_a_tampered_bundle_account_sends_nothing(project, emu):
     assert code == 2 and "not an ADLA account name" in err and emu.requests == []
 
 
+def test_bundle_manifests_are_checked_before_anything_is_sent(project, emu):
+    import hashlib
+    code, _, err = run("replicate", "-c", project / "dr.toml", "-o", project / "bundle", project / "project")
+    assert code == 0, err
+    man = project / "bundle" / "manifest.json"
+    good = man.read_text()
+    for edit in (lambda d: d["steps"][0].update(order="1"), lambda d: d["steps"][0].pop("account_name"),
+                 lambda d: d.update(steps={"a": 1})):
+        data = json.loads(good)
+        edit(data)
+        man.write_text(json.dumps(data))
+        code, _, err = run("submit", "--bundle", project / "bundle", "--endpoint", emu.url, "--no-ledger")
+        assert code == 2 and "manifest.json" in err and "Traceback" not in err
+    # a dr-copy bundle records each script's hash: a changed script is refused
+    jb = project / "jobs-bundle"
+    (jb / "scripts").mkdir(parents=True)
+    script = b'@x = SELECT * FROM (VALUES (1)) AS T(a);\nOUTPUT @x TO "/a.csv" USING Outputters.Csv();\n'
+    (jb / "scripts" / "a.usql").write_bytes(script + b"// edited\n")
+    (jb / "manifest.json").write_text(json.dumps({"format": "usqlrw-job-bundle/1", "jobs": [
+        {"script": "scripts/a.usql", "account": DR, "name": "a", "scriptSha256": hashlib.sha256(script).hexdigest()}]}))
+    code, _, err = run("submit", "--bundle", jb, "--endpoint", emu.url, "--no-ledger")
+    assert code == 2 and "changed since the bundle was made" in err
+    assert emu.requests == []
+    (jb / "scripts" / "a.usql").write_bytes(script)
+    code, _, err = run("submit", "--bundle", jb, "--endpoint", emu.url, "--no-ledger")
+    assert code == 0, err
+
+
 # -- 4. lock, interrupts, job identity ------------------------------------------------------------
 
 def test_a_second_apply_is_refused_at_once_naming_the_holder(project, emu):

@@ -169,7 +169,9 @@ def make_failback_plan(config, config_path: str, failover_dir) -> Plan:
         add("import", config.primary_analytics, f"{p.name}.import", im_text,
             f"import {what} into the primary (replaces its rows)", "catalog model", catalog_ids + [ex])
 
-    manual = list(manifest.get("manual", []))
+    manual = [dict(m, instruction="For the failback (the DR config reversed: the secondary exports, the primary "
+                                  "imports): " + str(m.get("instruction", "")))
+              if isinstance(m, dict) else m for m in manifest.get("manual", [])]
     if ran:
         names = ", ".join(Path(st["source"]).name for st in ran)
         manual.append({"object": f"jobs:{config.primary_analytics}", "before": "after",

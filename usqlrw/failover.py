@@ -222,6 +222,10 @@ def replication_rpo(records, tables) -> list[dict]:
         if st["account"] == "secondary":
             writes[st["script"]] = [(str(m.get("table")), m.get("partition")) for m in st["moves"] if m.get("table")]
     last: dict = {}
+    if not (d / "usqlrw-submissions.jsonl").is_file():
+        return [{"table": t, "last_replicated": None,
+                 "text": f"no replication records: {d / 'usqlrw-submissions.jsonl'} does not exist "
+                         "(`usqlrw submit --bundle` writes it); what the secondary holds is unknown"} for t in tables]
     for rec in Ledger(d / "usqlrw-submissions.jsonl").jobs():
         if rec.get("event") != "ended" or rec.get("result") != "Succeeded" or not isinstance(rec.get("time"), str):
             continue
@@ -459,6 +463,8 @@ def previous_model(plan_dir):
         plan = load_plan(d)
         state = load_state(d, plan)
     except PlanError:
+        return None
+    if plan.data["mode"] == "failback":   # its model is the secondary's, in the secondary's names
         return None
     cat = [s["id"] for s in plan.steps if s["kind"] == "catalog"]
     done = all(state["steps"].get(i, {}).get("state") == "succeeded" for i in cat)
