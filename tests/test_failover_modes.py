@@ -80,6 +80,13 @@ def test_per_job_parameters_from_the_config_and_bad_values_block(project):
     assert code == 1 and "[jobs.aggregate.parameters] day: the script has no DECLARE EXTERNAL @day" in err
 
 
+def test_a_malformed_jobs_table_blocks_the_plan(project):
+    cfg = project / "dr.toml"
+    cfg.write_text(cfg.read_text() + "\n[jobs.daily_ingest]\nparameters = 5\n")
+    code, _, err = run("failover", "plan", "-c", cfg, "-o", project / "plan", project / "project")
+    assert code == 1 and "[jobs.daily_ingest]: expected only a [jobs.daily_ingest.parameters] table" in err
+
+
 # -- 6. parallel apply ----------------------------------------------------------------------------
 
 def test_independent_steps_run_together_and_dependencies_are_kept(project):

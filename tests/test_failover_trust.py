@@ -161,6 +161,27 @@ def test_no_retry_leaves_a_cancelled_step_failed_until_retried(project, emu):
     assert len(emu.created) == len(load_plan(out).steps) + 1
 
 
+def test_a_job_failing_with_errors_is_not_resubmitted_in_the_same_run(project, emu):
+    out = plan(project)
+    ok, _ = apply(out, emu)
+    assert ok
+    ddl = project / "project" / "ddl.usql"
+    ddl.write_text(ddl.read_text().replace("Reading double?,", "Reading double?,\n    Unit string,", 1))
+    code, _, err = run("failover", "plan", "-c", project / "dr.toml", "--out", out, "--force", project / "project")
+    assert code == 0, err
+    fresh = Emulator(accounts={DR: "contosodr"}).start()   # a secondary that lost its catalog
+    try:
+        ok, _ = apply(out, fresh, attempts=3)
+        first = load_plan(out).steps[0]["id"]
+        s = load_state(out)["steps"][first]
+        assert not ok and (s["state"], s["result"], s["attempt"]) == ("failed", "Failed", 1)
+        assert "does not exist" in s["error"] and len(fresh.created) == 1
+        code, text, _ = run("failover", "status", out)
+        assert code == 1 and "does not exist" in text
+    finally:
+        fresh.stop()
+
+
 # -- 3. validation before trust -----------------------------------------------------------------
 
 def _edit_plan(out, fn):

@@ -174,22 +174,24 @@ def _typed(name: str, typ: str, value: str) -> dict:
     return {"name": p.name, "type": p.type, "value": p.value}
 
 
-def job_parameters(config_path) -> dict:
-    """``[jobs.NAME.parameters]`` of the DR config: {job name: {param: value as text}}."""
-    import tomllib
-    try:
-        raw = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    jobs = raw.get("jobs") or {}
-    out = {}
-    if isinstance(jobs, dict):
-        for name, t in jobs.items():
-            if isinstance(t, dict) and isinstance(t.get("parameters"), dict):
-                out[name] = {k: (v.isoformat() if hasattr(v, "isoformat") else
-                                 str(v).lower() if isinstance(v, bool) else str(v))
-                             for k, v in t["parameters"].items()}
-    return out
+def job_parameters(config) -> tuple[dict, list]:
+    """``[jobs.NAME.parameters]`` of the DR config: ({job name: {param: value as text}}, [problem])."""
+    jobs = (getattr(config, "raw", None) or {}).get("jobs") or {}
+    out, problems = {}, []
+    if not isinstance(jobs, dict):
+        return {}, ["[jobs] must be a table of [jobs.NAME] tables"]
+    for name, t in jobs.items():
+        if not isinstance(t, dict) or not isinstance(t.get("parameters", {}), dict) or set(t) - {"parameters"}:
+            problems.append(f"[jobs.{name}]: expected only a [jobs.{name}.parameters] table of NAME = value")
+            continue
+        vals = {}
+        for k, v in (t.get("parameters") or {}).items():
+            if isinstance(v, (dict, list)):
+                problems.append(f"[jobs.{name}.parameters] {k}: expected a single value")
+                continue
+            vals[k] = v.isoformat() if hasattr(v, "isoformat") else str(v).lower() if isinstance(v, bool) else str(v)
+        out[name] = vals
+    return out, problems
 
 
 # -- planning ------------------------------------------------------------------------------------
@@ -316,7 +318,8 @@ def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode
             blockers.append(Blocker("-p", 1, 1, str(e)))
             continue
         given[name] = value
-    per_job = job_parameters(config_path)
+    per_job, problems = job_parameters(config)
+    blockers += [Blocker(config_path, 1, 1, p) for p in problems]
     used_params, used_jobs = set(), set()
 
     steps, files = [], {}
@@ -827,8 +830,8 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
                 progress(st, "done", f"succeeded in {secs:.1f}s")
                 return True
             progress(st, "failed", s["error"])
-            if not (s["job_ended"] and retry_failed and tries < attempts):
-                return False
+            if not (s["job_ended"] and retry_failed and tries < attempts) or out.errors:
+                return False   # compile errors come back the same in this run: no second job now
             attempt += 1
 
     ok = True
