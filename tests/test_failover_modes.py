@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from usqlrw.cli import cli
-from usqlrw.failover import apply_plan, load_plan, load_state
+from usqlrw.failover import apply_plan, load_plan
 from usqlrw.jobs.client import make_clients
 from usqlrw.jobs.emulator import Emulator
 from usqlrw.jobs.submit import RetryPolicy

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from usqlrw.cli import cli
-from usqlrw.failover import PlanError, apply_plan, load_plan, load_state
+from usqlrw.failover import apply_plan, load_plan, load_state
 from usqlrw.jobs.client import make_clients
 from usqlrw.jobs.emulator import Emulator
 from usqlrw.jobs.submit import RetryPolicy
@@ -74,6 +74,7 @@ def test_a_new_plan_runs_every_job_again_and_a_rerun_none(project, emu):
     ok, _ = apply(drill, emu)
     n = len(load_plan(drill).steps)
     assert ok and len(emu.created) == n
+    assert "127.0.0.1" not in (drill / "state.json").read_text()   # no link to a port that will not last
     ok, rep = apply(drill, emu)                      # the same plan again: nothing new
     assert ok and len(emu.created) == n and not [s for s in rep["steps"] if s["ran"]]
     real = plan(project, out="real")                 # unchanged scripts, a new plan: every job again

@@ -834,6 +834,22 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
                 return False   # compile errors come back the same in this run: no second job now
             attempt += 1
 
+    def run_safe(st) -> bool:
+        try:
+            return run_step(st)
+        except _Stopped:
+            raise
+        except Exception as e:   # a bug or an unexpected answer: this step fails, on one line
+            from .secrets import redact
+            with slock:
+                s = state["steps"].setdefault(st["id"], {"state": "pending", "attempt": 0, "history": []})
+                if s["state"] in ("pending", "submitting", "running"):
+                    s["state"] = "failed" if s["state"] == "pending" else "interrupted"
+                s["error"] = redact(f"internal error ({type(e).__name__}: {e})")[:500]
+            save()
+            progress(st, "failed", s["error"])
+            return False
+
     ok = True
     pending = [st for st in wanted]
     done = {sid for sid, s in state["steps"].items() if s.get("state") == "succeeded"}
@@ -842,7 +858,6 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
             progress(st, "skip", "done in an earlier run")
     pending = [st for st in pending if st["id"] not in done]
     running: dict = {}
-    failed_ids: set = set()
     pool = ThreadPoolExecutor(max_workers=max(1, int(max_parallel)), thread_name_prefix="usqlrw-failover")
     try:
         while pending or running:
@@ -852,7 +867,7 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
                         break
                     if all(n in done for n in st["needs"]):
                         pending.remove(st)
-                        running[pool.submit(run_step, st)] = st
+                        running[pool.submit(run_safe, st)] = st
             if not running:
                 break   # a step failed: nothing else may start
             finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
@@ -862,7 +877,6 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
                     done.add(st["id"])
                 else:
                     ok = False
-                    failed_ids.add(st["id"])
     except BaseException:
         stop.set()
         for f in list(running):
