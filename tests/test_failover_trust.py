@@ -209,6 +209,8 @@ def test_a_tampered_account_or_script_path_sends_nothing(project, emu):
             lambda d: d["steps"][0].update(order="1"),
             lambda d: d["steps"][0].pop("sha256"),
             lambda d: d.update(steps={}),
+            lambda d: d["steps"][0]["parameters"].append({"name": "day", "type": "DateTime", "value": "x"}),
+            lambda d: d["steps"][0]["parameters"].append({"name": "day", "type": "SQL.MAP", "value": "1"}),
         ]
         for fn in tamper:
             (out / "plan.json").write_text(pristine)

@@ -561,6 +561,13 @@ def load_plan(plan_dir) -> Plan:
         for n in s["needs"]:
             if n not in ids or ids.index(n) >= ids.index(s["id"]):
                 raise PlanError(f"{p}: step {s['id']} needs {n!r}, which is not an earlier step")
+    from .jobs.submit import ParamError, parse_param
+    for st in data["steps"]:
+        for prm in st["parameters"]:
+            try:
+                parse_param(f"{prm['name']}:{prm['type']}={prm['value']}")
+            except ParamError as e:
+                raise PlanError(f"{p}: step {st['id']}: {e}") from None
     files = {}
     for st in data["steps"]:
         sp = d / st["script"]
