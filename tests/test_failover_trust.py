@@ -260,7 +260,11 @@ def test_the_config_is_found_relative_to_the_plan_and_sources_are_checked(projec
     agg.write_text(agg.read_text() + "\n// changed\n")
     code, _, err = run("failover", "apply", "--endpoint", emu.url, out)
     assert code == 2 and "aggregate.usql: changed since the plan was made" in err and emu.requests == []
+    shutil.move(str(moved / "dr.toml"), str(tmp_path / "dr-moved.toml"))   # the config alone moved
     code, _, err = run("failover", "apply", "--endpoint", emu.url, "--allow-changed-sources", out)
+    assert code == 2 and "give it with --config" in err and emu.requests == []
+    code, _, err = run("failover", "apply", "--endpoint", emu.url, "--allow-changed-sources",
+                       "--config", tmp_path / "dr-moved.toml", out)
     assert code == 0, err
 
 
