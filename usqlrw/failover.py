@@ -936,7 +936,8 @@ def render_markdown(plan: Plan) -> str:
              f"Run {d['run_id']}, made {d['created']}." + (" Drill on the embedded emulator." if d["emulator"] else ""),
              ""]
     if d["manual"]:
-        lines += ["## By hand, before `usqlrw failover apply`", ""] + manual_lines(d["manual"]) + [""]
+        title = "By hand" if d["mode"] == "failback" else "By hand, before `usqlrw failover apply`"
+        lines += [f"## {title}", ""] + manual_lines(d["manual"]) + [""]
     lines += ["## Steps", "", "| # | step | kind | account | needs | parameters |", "|---|---|---|---|---|---|"]
     for s in d["steps"]:
         ps = ", ".join(f"@{p['name']} = {p['value']}" for p in s["parameters"])
