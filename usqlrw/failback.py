@@ -24,8 +24,8 @@ import uuid
 from pathlib import Path
 
 from . import ast as A
-from .failover import (FORMAT, Blocker, Plan, PlanError, _now, _plan_dir, _sha, _slug, changed_sources, load_plan,
-                       load_state, plan_config)
+from .failover.folder import (FORMAT, Blocker, Plan, PlanError, _now, _plan_dir, _sha, _slug, changed_sources, load_plan,
+                              load_state, plan_config)
 
 __all__ = ["reverse_config", "make_failback_plan"]
 
