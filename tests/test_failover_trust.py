@@ -122,6 +122,10 @@ def test_replan_after_a_ddl_change_reaches_the_secondary(project, emu):
     assert load_state(out, p)["steps"] == {}            # the old state did not carry over
     sync = [p.files[s["script"]].decode() for s in p.steps if s["kind"] == "catalog"]
     assert any("ADD COLUMN" in t and "Unit" in t for t in sync)
+    # only the changes: refused against another service than the one the old plan ran against
+    code, _, err = run("failover", "apply", "--endpoint", "emulator", out)
+    assert code == 2 and "holds only the changes since a plan applied to an emulator" in err
+    assert not (out / "state.json").exists()
     ok, rep = apply(out, emu)
     assert ok and all(s["ran"] for s in rep["steps"])
     cat = make_clients(emu.url).catalog.catalog
@@ -231,6 +235,15 @@ def test_a_tampered_account_or_script_path_sends_nothing(project, emu):
         assert emu.requests == [] and thief.requests == []
     finally:
         thief.stop()
+
+
+def test_a_plan_begun_against_one_service_is_not_resumed_against_another(project, emu):
+    out = plan(project)
+    ok, _ = apply(out, emu, until=load_plan(out).steps[0]["id"])
+    assert ok and load_state(out)["service"] == "an emulator"
+    code, _, err = run("failover", "apply", "--endpoint", "emulator", out)   # e.g. a drill's plan, for real
+    assert code == 2 and "state.json records steps run against an emulator" in err
+    assert len(emu.created) == 1
 
 
 def test_a_broken_state_file_is_refused_not_read_as_nothing_done(project, emu):

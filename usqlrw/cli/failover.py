@@ -58,11 +58,12 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, 
         config = load_config(config_path)
     except ConfigError as e:
         raise click.BadParameter(str(e), param_hint="--config") from None
-    previous = previous_model(out_dir) if force and (Path(out_dir) / "plan.json").is_file() else None
+    previous, service = (previous_model(out_dir) if force and (Path(out_dir) / "plan.json").is_file()
+                         else (None, None))
     if records and not primary_down:
         raise click.UsageError("--replication goes with --primary-down")
     try:
-        plan = make_plan(config, paths, config_path, params=params, previous=previous,
+        plan = make_plan(config, paths, config_path, params=params, previous=previous, previous_service=service,
                          mode="outage" if primary_down else "drill", records=records)
         path = write_plan(plan, out_dir, force=force)
     except PlanError as e:
@@ -74,7 +75,8 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, 
         click.echo(f"Failover plan ({d['mode']}): {d['primary']['analytics_account']} -> "
                    f"{d['secondary']['analytics_account']}" + (" (embedded emulator: a drill)" if d["emulator"] else ""))
         if d["catalog"].get("incremental"):
-            click.echo("Catalog: only what changed since the plan this one replaces")
+            click.echo("Catalog: only what changed since the plan this one replaces"
+                       + (f" (applied to {d['catalog']['base_service']})" if d["catalog"].get("base_service") else ""))
         if d["manual"]:
             click.echo(f"\nBy hand, before `usqlrw failover apply`: {len(d['manual'])}")
             for line in manual_lines(d["manual"]):

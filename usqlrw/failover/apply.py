@@ -13,6 +13,17 @@ from .folder import (PlanError, _now, _plan_dir, _save_state, changed_sources, l
 
 # -- apply ---------------------------------------------------------------------------------------
 
+def service_of(ep) -> str:
+    """Which service a plan runs against, in words that stay the same from run to run: Azure (and
+    where), the embedded emulator of a state file, or an emulator at some URL (its port changes)."""
+    import os
+    if ep.emulator is not None:
+        return f"the embedded emulator of {os.path.realpath(ep.state_file)}"
+    if ep.url:
+        return "an emulator"
+    return f"Azure ({ep.display})"
+
+
 def _job_link(endpoint, account: str, job_id: str) -> str | None:
     """A link that stays valid: the service's job URL; none for an emulator (its port is not)."""
     if endpoint.is_emulator:
@@ -81,6 +92,14 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
         ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"))
     except ValueError as e:
         raise PlanError(str(e)) from None
+    service = service_of(ep)
+    base = plan.data["catalog"].get("base_service")
+    for what, there in (("this plan's catalog sync holds only the changes since a plan applied to", base),
+                        ("state.json records steps run against", state.get("service"))):
+        if there and there != service:
+            ep.close()
+            raise PlanError(f"{d}: {what} {there}, not {service}; make a new plan (another --out) for {service}")
+    state["service"] = service
     if ep.emulator is not None:
         for acct, store in ((config.primary_analytics, config.primary_store),
                             (config.secondary_analytics, config.secondary_store)):

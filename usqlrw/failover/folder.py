@@ -61,7 +61,8 @@ _STEP_STATE = Obj({"state": Enum("pending", "submitting", "running", "succeeded"
                   {"job_id": Maybe(Str(r"[0-9a-f-]{36}", "a job id")), "result": Maybe(Str()),
                    "seconds": Maybe(Num()), "error": Maybe(Str()), "link": Maybe(Str()), "job_ended": Bool(),
                    "history": List(Obj({"attempt": Int(), "job_id": Str(), "result": Maybe(Str())}))})
-_STATE = Obj({"format": Enum(STATE_FORMAT), "run_id": Str(r"[0-9a-f]{32}"), "steps": Map(_STEP_STATE)})
+_STATE = Obj({"format": Enum(STATE_FORMAT), "run_id": Str(r"[0-9a-f]{32}"), "steps": Map(_STEP_STATE)},
+             {"service": Str(max_len=2000)})
 
 
 class PlanError(Exception):
@@ -142,26 +143,28 @@ def _read_json(p: Path, what: str):
 
 
 def previous_model(plan_dir):
-    """The catalog model the secondary has after the plan in ``plan_dir``, as far as usqlrw knows:
-    the plan's model if all its catalog steps succeeded, else the model it started from, else None."""
+    """(model, service) of the plan in ``plan_dir``: the catalog model the service it ran against
+    has after it, as far as usqlrw knows (the plan's model if all its catalog steps succeeded, else
+    the model it started from), or (None, None)."""
     from ..replicate.catalog import Model
     d = _plan_dir(plan_dir)
     try:
         plan = load_plan(d)
         state = load_state(d, plan)
     except PlanError:
-        return None
+        return None, None
     if plan.data["mode"] == "failback":   # its model is the secondary's, in the secondary's names
-        return None
+        return None, None
     cat = [s["id"] for s in plan.steps if s["kind"] == "catalog"]
-    done = all(state["steps"].get(i, {}).get("state") == "succeeded" for i in cat)
-    rel = plan.data["catalog"].get("model") if done and state["steps"] else plan.data["catalog"].get("base")
+    done = bool(state["steps"]) and all(state["steps"].get(i, {}).get("state") == "succeeded" for i in cat)
+    rel = plan.data["catalog"].get("model") if done else plan.data["catalog"].get("base")
+    service = state.get("service") if done else plan.data["catalog"].get("base_service")
     if not rel or rel not in plan.data["files"]:
-        return None
+        return None, None
     try:
-        return Model.from_json((d / rel).read_text(encoding="utf-8"))
+        return Model.from_json((d / rel).read_text(encoding="utf-8")), service
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return None, None
 
 
 def write_plan(plan: Plan, plan_dir, force: bool = False) -> Path:

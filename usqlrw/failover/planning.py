@@ -115,7 +115,7 @@ def replication_rpo(records, tables) -> list[dict]:
 
 
 def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode: str = "drill",
-              records=None) -> Plan:
+              records=None, previous_service: str | None = None) -> Plan:
     """Check, rewrite and order everything a failover does. Never raises for bad scripts: they
     become blockers with their position. ``params``: ``NAME=VALUE`` for every step that declares
     NAME EXTERNAL; ``previous``: the catalog model the secondary already has (only the changes are
@@ -267,6 +267,8 @@ def make_plan(config, paths, config_path: str, *, params=(), previous=None, mode
 
     files["catalog/model.json"] = (bundle.model.to_json() if bundle.model is not None else "{}").encode()
     catalog = {"model": "catalog/model.json", "incremental": previous is not None}
+    if previous is not None and previous_service:
+        catalog["base_service"] = previous_service   # the sync holds only the changes made there
     if previous is not None:
         files["catalog/base.json"] = previous.to_json().encode()
         catalog["base"] = "catalog/base.json"
