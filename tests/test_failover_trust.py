@@ -427,3 +427,18 @@ def test_submit_refuses_an_existing_job_id_with_another_script(tmp_path, emu):
     code, out, err = run(*args, a)                    # the same script again: already submitted
     assert code == 0
     assert emu.created == [(DR, jid)]
+
+
+def test_ctrl_c_in_any_command_exits_130(tmp_path):
+    script = tmp_path / "a.usql"
+    script.write_text('@x = SELECT * FROM (VALUES (1)) AS T(a);\nOUTPUT @x TO "/a.csv" USING Outputters.Csv();\n')
+    e = Emulator(running_reads=10 ** 6).start()   # the job never ends: submit --wait waits
+    try:
+        p = usqlrw("submit", "--endpoint", e.url, "-a", DR, "--wait", "--no-ledger", "--poll-interval", "0.05", script)
+        _wait_for(lambda: e.created, "the job to be created")
+        p.send_signal(signal.SIGINT)
+        assert p.wait(30) == 130
+        err = p.stderr.read()
+        assert "Interrupted." in err and "Aborted." not in err and "Traceback" not in err
+    finally:
+        e.stop()
