@@ -442,3 +442,23 @@ def test_ctrl_c_in_any_command_exits_130(tmp_path):
         assert "Interrupted." in err and "Aborted." not in err and "Traceback" not in err
     finally:
         e.stop()
+
+
+def test_the_emulator_applies_column_changes_and_fails_impossible_ones(tmp_path, emu):
+    steps = ["CREATE DATABASE IF NOT EXISTS D; USE DATABASE D; CREATE SCHEMA IF NOT EXISTS s;\n"
+             "CREATE TABLE s.T (a int, b string, INDEX ix CLUSTERED (a) DISTRIBUTED BY HASH (a));",
+             "USE DATABASE D;\nALTER TABLE s.T ADD COLUMN c int?, d string;",
+             "ALTER TABLE D.s.T DROP COLUMN b, d;"]
+    for i, text in enumerate(steps):
+        f = tmp_path / f"{i}.usql"
+        f.write_text(text + "\n")
+        code, _, err = run("submit", "--endpoint", emu.url, "-a", DR, "--wait", "--no-ledger",
+                           "--poll-interval", "0.01", f)
+        assert code == 0, err
+    cat = make_clients(emu.url).catalog.catalog
+    assert [c.name for c in cat.get_table(DR, "D", "s", "T").column_list] == ["a", "c"]
+    f = tmp_path / "bad.usql"
+    f.write_text("ALTER TABLE D.s.T DROP COLUMN nope;\n")
+    code, out, err = run("submit", "--endpoint", emu.url, "-a", DR, "--wait", "--no-ledger", "--poll-interval", "0.01", f)
+    assert code == 1 and "nope" in out + err
+    assert [c.name for c in cat.get_table(DR, "D", "s", "T").column_list] == ["a", "c"]

@@ -126,7 +126,7 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, 
               help="With --retry-failed: at most this many jobs per step in one run.")
 @click.option("--max-parallel", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Steps that do not depend on each other run this many at once.")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("-c", "--dr-config", "--config", "config_path", type=click.Path(dir_okay=False),
               help="The DR config, when it is no longer where the plan says (it must be unchanged).")
 @click.option("--allow-changed-sources", is_flag=True,
               help="Run although a source script changed since the plan was made.")
@@ -208,7 +208,7 @@ def status_cmd(plan_dir, fmt):
 
 
 @click.command("failback")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+@click.option("-c", "--dr-config", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The DR config of the failover (unchanged).")
 @click.option("--from", "failover_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="The failover plan folder that ran.")

@@ -37,7 +37,7 @@ _DROP_KINDS = {"table": "table", "view": "view", "tvf": "tvf", "function": "tvf"
 
 @dataclass
 class CatalogOp:
-    action: str          # create, drop, or alter (a table's columns: doc {"add": [...], "drop": [...]})
+    action: str          # create or drop
     kind: str            # a key of CATALOG_KINDS
     database: str
     schema: str          # "" for kinds that are not in a schema
@@ -199,15 +199,4 @@ def catalog_operations(script, database: str = "master", schema: str = "dbo") ->
             ie = bool(stmt.if_exists) or _has_child(stmt, "IfExists") or bool(
                 _IF_EXISTS.match(_source_text(stmt, script)))
             ops.append(CatalogOp("drop", kind, d, s, n, ie, stmt.span.line))
-        elif k in ("AlterTableAddColumn", "AlterTableDropColumn"):
-            target = next((x for x in A.walk(stmt) if isinstance(x, A.ObjectName)), None)
-            if target is None:
-                continue
-            d, s, n = _resolve(target.names, "table", db, sch)
-            if k == "AlterTableAddColumn":
-                doc = {"add": _columns(x for x in A.walk(stmt) if isinstance(x, A.ColumnDefinition))}
-            else:
-                inside = {id(x) for x in A.walk(target)}
-                doc = {"drop": [x.name for x in A.walk(stmt) if isinstance(x, A.Identifier) and id(x) not in inside]}
-            ops.append(CatalogOp("alter", "table", d, s, n, False, stmt.span.line, doc))
     return ops

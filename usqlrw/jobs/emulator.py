@@ -388,9 +388,9 @@ class Emulator:
     def _finish(self, account, doc):
         """End a job that ran: apply its DDL in one transaction, or fail it without changing anything."""
         from ..parser import parse
-        from .ddl import catalog_operations
+        from .columns import script_operations
         try:
-            ops = catalog_operations(parse(doc["properties"].get("script") or ""))
+            ops = script_operations(parse(doc["properties"].get("script") or ""))
         except Exception:
             ops = []
         conn = self.store.conn
