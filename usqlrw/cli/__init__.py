@@ -24,6 +24,7 @@ COMMANDS = {
     "dr-copy": ("usqlrw.cli.jobs", "dr_copy", "Copy the primary's recurring jobs for the secondary."),
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
+    "failback": ("usqlrw.cli.failover", "failback", "Plan the way back to the primary after a failover."),
 }
 
 
@@ -82,7 +83,10 @@ def main(argv=None):
     except click.ClickException as e:
         e.show()
         return 2 if isinstance(e, click.UsageError) else 1
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__context__, KeyboardInterrupt):   # click turns Ctrl-C into Abort
+            click.echo("Interrupted.", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except KeyboardInterrupt:

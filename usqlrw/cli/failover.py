@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from .check import _use_color
-from .options import dr_config_option, info, verbosity_options
+from .options import dr_config_option, info, level, verbosity_options
+
+def _fail(msg: str, code: int = 2):
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
 
 
 @click.group("failover")
@@ -16,8 +21,8 @@ def failover():
     """Plan, apply and report a whole failover to the secondary region.
 
     \b
-      usqlrw failover plan -c dr.toml --out PLAN jobs/        # check and lay out every step
-      usqlrw failover apply PLAN                               # run it (resumable)
+      usqlrw failover plan -c dr.toml      --out PLAN jobs/   # check and lay out every step
+      usqlrw failover apply PLAN                               # run it (resumable, retried, locked)
       usqlrw failover status PLAN                              # where it stands
     """
 
@@ -27,59 +32,89 @@ def failover():
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @dr_config_option(required=True)
 @click.option("-o", "--out", "out_dir", default="failover-plan", show_default=True, type=click.Path(file_okay=False),
-              help="The plan folder to write (plan.json and the exact scripts).")
+              help="The plan folder to write (plan.json, plan.md and the exact scripts).")
+@click.option("--force", is_flag=True, help="Replace the plan already in --out (and its state). Files usqlrw did "
+              "not write are never touched.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A value for every step that declares @NAME with DECLARE EXTERNAL, typed by that "
+                   "declaration (repeatable). Per job: [jobs.NAME.parameters] in the DR config.")
+@click.option("--primary-down", is_flag=True,
+              help="Outage mode: a plan that needs nothing from the primary (no step runs there, no "
+                   "manual step touches it).")
+@click.option("--replication", "records", type=click.Path(file_okay=False, exists=True),
+              help="With --primary-down: the replication bundle folder whose submission ledger says what "
+                   "the secondary last received (the RPO per table).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan_cmd(paths, config_path, out_dir, fmt):
+def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, fmt):
     """Check every script and show, in order, what a failover does: catalog objects to create or
     resync on the secondary, replication imports still to run, and the jobs to submit (rewritten,
-    with their edit counts and every warning). Writes the plan to --out.
+    with their edit counts, parameters and every warning). Writes the plan to --out.
 
     Exit status 1 (and the plan is marked blocked) when anything would block the failover: a script
-    that does not parse, a database the config does not cover, a type that cannot be replicated.
+    that does not parse, a database the config does not cover, a type that cannot be replicated, a
+    parameter no script declares or whose value does not fit its type. Exit status 2 when --out
+    holds a plan (without --force) or anything else.
     """
     from ..config import ConfigError, load_config
-    from ..failover import make_plan, write_plan
+    from ..failover import PlanError, make_plan, manual_lines, previous_model, table, write_plan
     try:
         config = load_config(config_path)
     except ConfigError as e:
         raise click.BadParameter(str(e), param_hint="--dr-config") from None
-    plan = make_plan(config, paths, config_path)
-    path = write_plan(plan, out_dir)
+    previous, service = (previous_model(out_dir) if force and (Path(out_dir) / "plan.json").is_file()
+                         else (None, None))
+    if records and not primary_down:
+        raise click.UsageError("--replication goes with --primary-down")
+    try:
+        plan = make_plan(config, paths, config_path, params=params, previous=previous, previous_service=service,
+                         mode="outage" if primary_down else "drill", records=records)
+        path = write_plan(plan, out_dir, force=force)
+    except PlanError as e:
+        _fail(str(e), e.code)
     if fmt == "json":
         click.echo(json.dumps(plan.data, indent=2, sort_keys=True))
     else:
         d = plan.data
-        click.echo(f"Failover plan: {d['primary']['analytics_account']} -> {d['secondary']['analytics_account']}"
-                   + (" (embedded emulator: a drill)" if d["emulator"] else ""))
-        by_kind = {"catalog": "Catalog objects to create or resync", "import": "Replication imports to run",
-                   "job": "Jobs to submit"}
-        for kind, title in by_kind.items():
-            steps = [s for s in d["steps"] if s["kind"] == kind]
-            click.echo(f"\n{title}: {len(steps)}")
-            for s in steps:
-                extra = ""
-                if kind == "job":
-                    extra = f", {s['edits']} edit{'s' if s['edits'] != 1 else ''}"
-                    if s["warnings"]:
-                        extra += f", {len(s['warnings'])} warning{'s' if len(s['warnings']) != 1 else ''}"
-                elif s.get("moves"):
-                    tables = sorted({m.get("table", "") for m in s["moves"] if m.get("table")})
-                    extra = f" ({', '.join(tables)})" if tables else ""
-                click.echo(f"  {s['order']:>2}. {s['id']} on {s['account']}{extra}")
-                for w in s.get("warnings", []):
-                    click.echo(f"      warning: {w}")
+        click.echo(f"Failover plan ({d['mode']}): {d['primary']['analytics_account']} -> "
+                   f"{d['secondary']['analytics_account']}" + (" (embedded emulator: a drill)" if d["emulator"] else ""))
+        if d["catalog"].get("incremental"):
+            click.echo("Catalog: only what changed since the plan this one replaces"
+                       + (f" (applied to {d['catalog']['base_service']})" if d["catalog"].get("base_service") else ""))
         if d["manual"]:
-            click.echo(f"\nBy hand first: {len(d['manual'])}")
-            for m in d["manual"]:
-                click.echo(f"  - {m if isinstance(m, str) else json.dumps(m, sort_keys=True)}")
-        other = [w for w in d["warnings"] if w.startswith("replication:")]
-        for w in other:
-            click.echo(f"warning: {w}", err=True)
+            click.echo(f"\nBy hand, before `usqlrw failover apply`: {len(d['manual'])}")
+            for line in manual_lines(d["manual"]):
+                click.echo(f"  {line}")
+        rows = []
+        for s in d["steps"]:
+            what = ""
+            if s["kind"] == "job":
+                what = f"{s['edits']} edit{'s' if s['edits'] != 1 else ''}"
+                if s["warnings"]:
+                    what += f", {len(s['warnings'])} warning{'s' if len(s['warnings']) != 1 else ''}"
+            elif s.get("moves"):
+                what = ", ".join(sorted({m.get("table", "") for m in s["moves"] if m.get("table")}))
+            params_text = ", ".join(f"@{p['name']}={p['value']}" for p in s["parameters"])
+            needs = ",".join(n.split("-", 1)[0] for n in s["needs"]) or "-"
+            rows.append([f"{s['order']}.", s["id"], s["kind"], needs, "; ".join(x for x in (what, params_text) if x)])
+        click.echo(f"\nSteps: {len(rows)} on {d['secondary']['analytics_account']}")
+        for line in table(rows, ["#", "step", "kind", "after", "what"]):
+            click.echo(f"  {line}")
+        if d["rpo"]:
+            click.echo("\nWhat the secondary has (the primary is down: nothing more can be copied):")
+            for r in d["rpo"]:
+                click.echo(f"  {r['table']}: {r['text']}")
+        for s in d["steps"]:
+            for w in s.get("warnings", []):
+                click.echo(f"warning: {w}", err=True)
+        for w in d["warnings"]:
+            if w.startswith("replication:") or w.startswith("[jobs."):
+                click.echo(f"warning: {w}", err=True)
         if d["blockers"]:
             click.echo(f"\nBlockers: {len(d['blockers'])}", err=True)
             for b in d["blockers"]:
                 click.echo(f"{b['path']}:{b['line']}:{b['column']}: {b['message']}", err=True)
-        info(f"\nplan written to {path}" + (" (blocked)" if d["blockers"] else ""))
+        info(f"\nplan written to {path} (run {d['run_id']}; read it in {Path(path).parent / 'plan.md'})"
+                   + (" (blocked)" if d["blockers"] else ""))
     sys.exit(1 if plan.blockers else 0)
 
 
@@ -89,30 +124,50 @@ def plan_cmd(paths, config_path, out_dir, fmt):
 @click.option("--until", help="Stop after this step (its id, as `status` shows it).")
 @click.option("--endpoint", envvar="USQLRW_ADLA_ENDPOINT",
               help="Send the jobs to an ADLA emulator at this URL instead of Azure.")
+@click.option("--retry-failed/--no-retry", default=True, show_default=True,
+              help="Submit again (as a new job) a step whose job ended Failed or Cancelled.")
+@click.option("--attempts", type=click.IntRange(1, 20), default=2, show_default=True,
+              help="With --retry-failed: at most this many jobs per step in one run.")
+@click.option("--max-parallel", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Steps that do not depend on each other run this many at once.")
+@dr_config_option(help="The DR config, when it is no longer where the plan says (it must be unchanged).")
+@click.option("--allow-changed-sources", is_flag=True,
+              help="Run although a source script changed since the plan was made.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def apply_cmd(plan_dir, until, endpoint, fmt):
-    """Carry out a plan step by step, recording each step; run it again after a crash or a failed
-    step and it resumes at the first unfinished one, never repeating a finished submission.
+def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, config_path,
+              allow_changed_sources, fmt):
+    """Carry out a plan, recording each step; run it again after a crash, Ctrl-C or a failed step
+    and it resumes, never submitting a step's job twice. A step whose job ended Failed or Cancelled
+    is submitted again as a new job (attempts are recorded) unless --no-retry.
 
-    Exit status 0 when every step (up to --until) succeeded, 1 otherwise, 2 on usage errors.
+    Exit status 0 when every step (up to --until) succeeded, 1 otherwise, 2 when the plan cannot be
+    trusted (tampered, stale, another apply holds it), 130 when interrupted.
     """
     from ..failover import PlanError, apply_plan
 
+    total = [0]
+    show = fmt == "text" and level() >= 0   # read here: steps may report from worker threads
+
     def progress(step, what, detail=""):
-        if fmt == "text":
-            info(f"[{step['order']:>2}/{total}] {step['id']}: {what} {detail}".rstrip())
+        if show:
+            click.echo(f"[{step['order']:>2}/{total[0]}] {step['id']}: {what} {detail}".rstrip(), err=True)
 
     from ..failover import load_plan
     try:
         steps = load_plan(plan_dir).steps
-        total = len(steps)
+        total[0] = len(steps)
         if until is not None and until not in [s["id"] for s in steps]:   # a usage error: exit 2
             raise click.BadParameter(f"no step {until!r} in the plan (`usqlrw failover status` lists them)",
                                      param_hint="--until")
-        ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress)
+        ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
+                                retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
+                                config_path=config_path, allow_changed_sources=allow_changed_sources)
     except PlanError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        _fail(str(e), e.code)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: what was submitted is recorded; `usqlrw failover status {plan_dir}` shows the "
+                   "job ids, `usqlrw failover apply` resumes", err=True)
+        sys.exit(130)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -120,7 +175,9 @@ def apply_cmd(plan_dir, until, endpoint, fmt):
         click.echo(f"\n{report['succeeded_steps']}/{report['total_steps']} steps done; this run: "
                    f"{len(ran)} ran, {len(report['steps']) - len(ran)} already done. Endpoint: {report['endpoint']}")
         for s in ran:
-            click.echo(f"  {s['id']}: {s['state']} in {s['seconds']}s, job {s['job_id']}  {s['link']}")
+            click.echo(f"  {s['id']}: {s['state']} in {s['seconds']}s, job {s['job_id']}"
+                       + (f" (attempt {s['attempt']})" if (s.get("attempt") or 1) > 1 else "")
+                       + (f"  {s['link']}" if s.get("link") else ""))
             if s.get("error"):
                 click.echo(f"    {s['error']}")
     sys.exit(0 if ok else 1)
@@ -131,22 +188,81 @@ def apply_cmd(plan_dir, until, endpoint, fmt):
 @click.argument("plan_dir", type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status_cmd(plan_dir, fmt):
-    """Where a plan stands: each step's state, job id and result (JSON for runbooks and chat-ops).
+    """Where a plan stands: each step's state, attempts, job id and result (JSON for runbooks and
+    chat-ops).
 
-    Exit status 0 when every step has succeeded, 1 otherwise."""
-    from ..failover import PlanError, load_plan, load_state, status_rows
+    Exit status 0 when every step has succeeded, 1 otherwise, 2 when the plan or its state cannot
+    be read or trusted."""
+    from ..failover import PlanError, load_plan, load_state, status_rows, table
     try:
         plan = load_plan(plan_dir)
+        rows = status_rows(plan, load_state(plan_dir, plan))
     except PlanError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
-    rows = status_rows(plan, load_state(plan_dir))
+        _fail(str(e), e.code)
     done = all(r["state"] == "succeeded" for r in rows)
     if fmt == "json":
-        click.echo(json.dumps({"complete": done, "blockers": plan.blockers, "steps": rows}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"complete": done, "run_id": plan.run_id, "mode": plan.data["mode"],
+                               "blockers": plan.blockers, "steps": rows}, indent=2, sort_keys=True))
     else:
+        body = [[f"{r['order']}.", r["id"], r["kind"], r["state"], str(r["attempts"]), r["job_id"] or "-",
+                 r["result"] or "-"] for r in rows]
+        for line in table(body, ["#", "step", "kind", "state", "attempts", "job id", "result"]):
+            click.echo(line)
         for r in rows:
-            click.echo(f"{r['id']:<40} {r['state']:<10} {r['account']:<20} {r['job_id'] or ''}")
+            if r["error"] and r["state"] != "succeeded":
+                click.echo(f"{r['id']}: {r['error']}")
         click.echo(f"{sum(r['state'] == 'succeeded' for r in rows)}/{len(rows)} steps succeeded"
-                   + ("; blocked" if plan.blockers else ""))
+                   f" (run {plan.run_id})" + ("; blocked" if plan.blockers else ""))
     sys.exit(0 if done and not plan.blockers else 1)
+
+
+@click.command("failback")
+@verbosity_options
+@dr_config_option(required=True, help="The DR config of the failover (unchanged).")
+@click.option("--from", "failover_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The failover plan folder that ran.")
+@click.option("-o", "--out", "out_dir", default="failback-plan", show_default=True, type=click.Path(file_okay=False),
+              help="The failback plan folder to write; run it with `usqlrw failover apply`.")
+@click.option("--force", is_flag=True, help="Replace the plan already in --out.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def failback(config_path, failover_dir, out_dir, force, fmt):
+    """Plan the way back once the primary returns: the catalog objects on the primary, then what the
+    failover's jobs wrote on the secondary (their partitions, with the values they ran with, or whole
+    tables) exported there and imported into the primary, then, by hand, the job schedules moved
+    back. Apply it with `usqlrw failover apply OUT`.
+
+    Exit status 1 when something blocks the failback, 2 when the failover plan or config cannot be
+    used or --out holds something else.
+    """
+    from ..config import ConfigError, load_config
+    from ..failback import make_failback_plan
+    from ..failover import PlanError, manual_lines, table, write_plan
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--dr-config") from None
+    try:
+        plan = make_failback_plan(config, config_path, failover_dir)
+        path = write_plan(plan, out_dir, force=force)
+    except PlanError as e:
+        _fail(str(e), e.code)
+    d = plan.data
+    if fmt == "json":
+        click.echo(json.dumps(d, indent=2, sort_keys=True))
+    else:
+        click.echo(f"Failback plan: {d['secondary']['analytics_account']} -> {d['primary']['analytics_account']} "
+                   f"(after failover run {d['failover']['run_id']})")
+        rows = [[f"{s['order']}.", s["id"], s["kind"], s["account"],
+                 ",".join(n.split("-", 1)[0] for n in s["needs"]) or "-"] for s in d["steps"]]
+        click.echo(f"\nSteps: {len(rows)}")
+        for line in table(rows, ["#", "step", "kind", "account", "after"]):
+            click.echo(f"  {line}")
+        if d["manual"]:
+            click.echo(f"\nBy hand: {len(d['manual'])}")
+            for line in manual_lines(d["manual"]):
+                click.echo(f"  {line}")
+        for b in d["blockers"]:
+            click.echo(f"{b['path']}:{b['line']}:{b['column']}: {b['message']}", err=True)
+        click.echo(f"\nplan written to {path}; run it with `usqlrw failover apply {Path(path).parent}`"
+                   + (" (blocked)" if d["blockers"] else ""), err=True)
+    sys.exit(1 if plan.blockers else 0)

@@ -169,6 +169,12 @@ def read_bundle(path, on_demand: bool = False) -> tuple[Path, list]:
     if not isinstance(data, dict):
         raise BundleError(f"{manifest}: not a job bundle")
     fmt = data.get("format", BUNDLE_FORMAT)
+    if fmt in (REPLICATION_FORMAT, BUNDLE_FORMAT):
+        from ..schema import SchemaError, check
+        try:
+            check(data, _REPLICATION_SCHEMA if fmt == REPLICATION_FORMAT else _JOB_BUNDLE_SCHEMA, str(manifest))
+        except SchemaError as e:
+            raise BundleError(str(e)) from None
     if fmt == REPLICATION_FORMAT and isinstance(data.get("steps"), list):
         entries = []
         for st in sorted(data["steps"], key=lambda s: s.get("order", 0) if isinstance(s, dict) else 0):
@@ -195,5 +201,31 @@ def read_bundle(path, on_demand: bool = False) -> tuple[Path, list]:
         sp = (root / j["script"]).resolve()
         if root.resolve() not in sp.parents:
             raise BundleError(f"{manifest}: job {i}: script path {j['script']!r} leaves the bundle folder")
+        if j.get("scriptSha256"):
+            try:
+                actual = hashlib.sha256(sp.read_bytes()).hexdigest()
+            except OSError as e:
+                raise BundleError(f"{sp}: cannot read: {e.strerror or e}") from None
+            if actual != j["scriptSha256"]:
+                raise BundleError(f"{sp}: changed since the bundle was made (its hash is not the manifest's)")
         jobs.append(dict(j, scriptPath=str(sp)))
     return root, jobs
+
+
+def _schemas():
+    from ..schema import Any, Enum, Int, List, Map, Maybe, Obj, Str
+    account = Str(r"[A-Za-z0-9][A-Za-z0-9-]{1,62}", "an ADLA account name")
+    replication = Obj({"format": Enum(REPLICATION_FORMAT), "steps": List(Obj(
+        {"order": Int(1), "account": Enum("primary", "secondary"), "account_name": account, "script": Str()},
+        {"run": Enum("always", "on_demand"), "parameters": List(Str()), "moves": List(Map(Any())),
+         "purpose": Maybe(Str()), "source": Maybe(Str())}, extra=True))}, extra=True)
+    job_bundle = Obj({"jobs": List(Obj(
+        {"script": Str()},
+        {"account": Maybe(account), "name": Maybe(Str()), "analyticsUnits": Maybe(Int(1)), "priority": Maybe(Int()),
+         "runtimeVersion": Maybe(Str()), "related": Maybe(Map(Any())),
+         "scriptSha256": Maybe(Str(r"[0-9a-f]{64}", "a SHA-256"))}, extra=True))}, {"format": Enum(BUNDLE_FORMAT)},
+        extra=True)
+    return replication, job_bundle
+
+
+_REPLICATION_SCHEMA, _JOB_BUNDLE_SCHEMA = _schemas()

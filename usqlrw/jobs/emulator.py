@@ -99,6 +99,7 @@ class Fault:
     path: str | None = None
     retry_after: float | None = None
     hits: int = field(default=0)
+    cancel: bool = False       # a job created by the matching PUT is cancelled at once (as by its owner)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -277,8 +278,8 @@ class Emulator:
 
     def inject(self, status: int | None = None, *, delay: float = 0.0, drop: bool = False, drop_after: bool = False,
                times: int = 1, method: str | None = None, path: str | None = None,
-               retry_after: float | None = None) -> Fault:
-        f = Fault(status, delay, drop, drop_after, times, method, path, retry_after)
+               retry_after: float | None = None, cancel: bool = False) -> Fault:
+        f = Fault(status, delay, drop, drop_after, times, method, path, retry_after, cancel=cancel)
         with self._flock:
             self.faults.append(f)
         return f
@@ -387,9 +388,9 @@ class Emulator:
     def _finish(self, account, doc):
         """End a job that ran: apply its DDL in one transaction, or fail it without changing anything."""
         from ..parser import parse
-        from .ddl import catalog_operations
+        from .columns import script_operations
         try:
-            ops = catalog_operations(parse(doc["properties"].get("script") or ""))
+            ops = script_operations(parse(doc["properties"].get("script") or ""))
         except Exception:
             ops = []
         conn = self.store.conn
@@ -473,6 +474,26 @@ def _apply(conn, account: str, op):
         e.line = op.line
         raise e
     label = ".".join(p for p in (op.database, op.schema, op.name) if p) if op.kind != "database" else op.name
+    if op.action == "alter":   # a table's columns added or dropped
+        row = conn.execute("SELECT doc FROM catalog WHERE account=? AND kind=? AND db=? AND sch=? AND name=?",
+                           key).fetchone()
+        if row is None:
+            fail("E_CSC_USER_DDLENTITYDOESNOTEXIST", f"The table '{label}' does not exist.")
+        doc = json.loads(row[0])
+        cols = list(doc.get("columnList") or [])
+        have = {c["name"].lower() for c in cols}
+        for c in op.doc.get("add", []):
+            if c["name"].lower() in have:
+                fail("E_CSC_USER_DUPLICATECOLUMNDEFINITION", f"The column '{c['name']}' already exists in '{label}'.")
+            cols.append(c)
+        for name in op.doc.get("drop", []):
+            if name.lower() not in have:
+                fail("E_CSC_USER_INVALIDCOLUMNREFERENCE", f"The column '{name}' is not in '{label}'.")
+            cols = [c for c in cols if c["name"].lower() != name.lower()]
+        doc["columnList"] = cols
+        conn.execute("UPDATE catalog SET doc=? WHERE account=? AND kind=? AND db=? AND sch=? AND name=?",
+                     (json.dumps(doc),) + key)
+        return
     if op.action == "create":
         if op.kind != "database" and conn.execute(
                 "SELECT 1 FROM catalog WHERE account=? AND kind='database' AND name=?",
@@ -626,6 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             return self._error(e.status, e.code, e.message)
         parts = urlsplit(self.path)
+        self._cancel_created = False
         fault = emu.take_fault(self.command, parts.path)
         if fault is not None:
             if fault.delay:
@@ -638,7 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
                     pass
                 emu.requests.append((self.command, parts.path, 0))
                 return
-            if fault.drop_after:
+            if fault.cancel:
+                self._cancel_created = True
+            elif fault.drop_after:
                 self._drop_answer = True
             elif fault.status:
                 hdrs = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
@@ -723,7 +747,11 @@ class _Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     raise ApiError(400, "InvalidJobId", f"'{rest[1]}' is not a valid job id (a GUID).") from None
                 if len(rest) == 2 and m == "PUT":
-                    return self._send(200, emu.create_job(account, job_id, body))
+                    doc = emu.create_job(account, job_id, body)
+                    if getattr(self, "_cancel_created", False):
+                        emu.cancel_job(account, job_id)
+                        doc = emu.get_job(account, job_id, advance=False)
+                    return self._send(200, doc)
                 if len(rest) == 2 and m == "GET":
                     emu._ensure_account(account)
                     return self._send(200, emu.get_job(account, job_id))
@@ -918,7 +946,7 @@ class _Handler(BaseHTTPRequestHandler):
         if segs == ["health"]:
             return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()]})
         if segs == ["faults"] and self.command == "POST":
-            allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after"}
+            allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after", "cancel"}
             f = emu.inject(**{k: v for k, v in (body or {}).items() if k in allowed})
             return self._send(200, {"fault": {k: getattr(f, k) for k in allowed}})
         if segs == ["faults"] and self.command == "DELETE":

@@ -312,6 +312,7 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
             if kind is None and declared:
                 warnings.append(f"parameter @{p.name} is not declared in the script")
         text = declare_prelude(params, src.newline) + text
+    check_account(account)
     jid = job_id or derive_job_id(account, body.encode("utf-8"), params, name, run_key)
     try:
         jid = str(uuid.UUID(jid))
@@ -319,6 +320,18 @@ def prepare_request(account: str, data: bytes, *, source: str = "<script>", name
         raise ParamError(f"job id {jid!r} is not a GUID") from None
     return JobRequest(account=account, name=name, script=text, source=source, job_id=jid, params=params,
                       warnings=warnings, prelude_lines=len(params), **props)
+
+
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,62}")
+
+
+def check_account(account) -> str:
+    """An ADLA account name goes into the request's host name: letters, digits and dashes only
+    (a ParamError otherwise, before anything is sent)."""
+    if not isinstance(account, str) or not _ACCOUNT_NAME.fullmatch(account):
+        raise ParamError(f"account {str(account)[:80]!r} is not an ADLA account name "
+                         "(letters, digits and dashes)")
+    return account
 
 
 def _declared(text: str, source: str, warnings: list, types: dict | None = None) -> dict:
@@ -364,6 +377,11 @@ class Ledger:
     def _merge(self, rec: dict):
         cur = self._state.setdefault(rec["jobId"].lower(), {})
         cur.update({k: v for k, v in rec.items() if v is not None})
+
+    def jobs(self) -> list[dict]:
+        """Every job's record so far (its events merged, the last one's fields winning)."""
+        with self._lock:
+            return [dict(v) for v in self._state.values()]
 
     def status(self, job_id: str) -> dict | None:
         with self._lock:
@@ -584,8 +602,25 @@ class Submitter:
             self.progress(req, "failed", msg)
             return Outcome(req, "failed", error=msg)
 
+    def _different(self, req: JobRequest, info) -> Outcome | None:
+        """A failed outcome when the service's job ``req.job_id`` runs another script than ``req``."""
+        script = getattr(getattr(info, "properties", None), "script", None)
+        if isinstance(script, str) and hashlib.sha256(script.encode("utf-8")).hexdigest() != req.script_sha256:
+            msg = (f"job {req.job_id} already exists on {req.account} with a different script; "
+                   "not submitted (give another --job-id)")
+            self.ledger.record("failed", req, error=msg)
+            self.progress(req, "failed", msg)
+            return Outcome(req, "failed", error=msg)
+        return None
+
     def _submit(self, req: JobRequest) -> Outcome:
         prior = self.ledger.status(req.job_id)
+        if (prior and prior.get("event") in ("submitted", "ended") and prior.get("scriptSha256")
+                and prior["scriptSha256"] != req.script_sha256):
+            msg = (f"job {req.job_id} was submitted with a different script; not submitted "
+                   "(give another --job-id)")
+            self.progress(req, "failed", msg)
+            return Outcome(req, "failed", error=msg)
         if prior and prior.get("event") in ("submitted", "ended"):
             self.progress(req, "skip", f"already submitted ({prior.get('time')})")
             return Outcome(req, "already-submitted", prior.get("state"), prior.get("result"))
@@ -593,6 +628,9 @@ class Submitter:
             # an earlier run stopped between asking and knowing: does the job exist?
             info = self._exists(req)
             if info is not None:
+                diff = self._different(req, info)
+                if diff is not None:
+                    return diff
                 st, res = _enum(info.state), _enum(info.result)
                 self.ledger.record("submitted", req, state=st, result=res, recovered=True)
                 self.progress(req, "skip", "found on the service from an earlier run")
@@ -618,6 +656,9 @@ class Submitter:
         info = self.retry.call(create, self._on_retry(req))
         st, res = _enum(info.state), _enum(info.result)
         if existed:
+            diff = self._different(req, info)
+            if diff is not None:
+                return diff
             self.ledger.record("submitted", req, state=st, result=res, recovered=True)
             self.progress(req, "skip", "the service already has this job")
             return Outcome(req, "already-submitted", st, res)
