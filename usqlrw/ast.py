@@ -1779,7 +1779,10 @@ def dump(node: Node) -> str:
             if f.name == "span" or f.metadata.get("not_child") == "source":
                 continue
             v = getattr(n, f.name)
-            if v is None or v == () or v is False or (v == "" and not isinstance(v, enum.Enum)):
+            if v is None or v == () or v is False or (v == "" and not isinstance(v, enum.Enum)) or (
+                    type(v) is int and v == f.default):
+                continue
+            if n.kind == "Script" and f.name == "comments":
                 continue
             if isinstance(v, Keyword):
                 scalars.append(f"{f.name}={v.text}")

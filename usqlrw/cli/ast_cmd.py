@@ -13,9 +13,11 @@ from .options import verbosity_options
 @click.argument("path", type=click.Path(allow_dash=True))
 @click.option("--stdin-filename", default="<stdin>")
 @click.option("--indent", type=int, default=2, show_default=True)
-def ast_cmd(path, stdin_filename, indent):
-    """Print the typed AST of one script as JSON: kind, span and fields of every node."""
-    from ..ast import to_json
+@click.option("--tree", is_flag=True, help="A readable outline (one node per line) instead of JSON.")
+def ast_cmd(path, stdin_filename, indent, tree):
+    """Print the typed AST of one script as JSON: {"version": N, "tree": ...}, with the kind, span
+    and named fields of every node (the format is documented in the README and versioned)."""
+    from ..ast import dump, to_json
     from ..files import iter_inputs
     from ..parser import USqlSyntaxError, parse
 
@@ -29,4 +31,5 @@ def ast_cmd(path, stdin_filename, indent):
         click.echo(str(e), err=True)
         sys.exit(1)
     from ..secrets import mask
-    click.echo(mask(to_json(script, indent=indent)))   # connection-string secrets never printed
+    text = dump(script) if tree else to_json(script, indent=indent)
+    click.echo(mask(text), nl=not tree)   # connection-string secrets never printed
