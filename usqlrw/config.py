@@ -29,7 +29,7 @@ from pathlib import Path
 __all__ = ["DRConfig", "ConfigError", "load_config", "parse_config", "SCHEMA", "reference_markdown",
            "ADLS_SUFFIX", "BLOB_SUFFIX"]
 
-from .locations import ADLS_SUFFIX, BLOB_SUFFIX, map_location  # noqa: E402  (re-exported)
+from .locations import ADLS_SUFFIX, BLOB_SUFFIX, map_location, prefix_matches  # noqa: E402  (re-exported)
 
 
 class ConfigError(ValueError):
@@ -159,6 +159,21 @@ class DRConfig:
 
     def database(self, name: str) -> str:
         return self.databases.get(name, name)
+
+    def is_secondary_database(self, name: str) -> bool:
+        """Whether ``name`` is what a primary database becomes on the secondary (a rewritten
+        script names it)."""
+        return name in set(self.databases.values())
+
+    def is_secondary_location(self, location: str) -> bool:
+        """Whether an absolute location is on a secondary store or blob account."""
+        host = _host_of(location)
+        if host is None:
+            return False
+        acct = host.split(".", 1)[0]
+        if acct in {v.lower() for v in self.all_stores.values()} | {v.lower() for v in self.blob_accounts.values()}:
+            return True
+        return any(prefix_matches(location, dst) for _src, dst in self.locations)
 
 
 def _host_of(loc: str) -> str | None:

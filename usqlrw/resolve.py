@@ -447,6 +447,29 @@ def location_nodes(stmt: A.Node) -> Iterator[tuple[str, A.Node]]:
             yield "file_function", n.args[0]
 
 
+def argument_nodes(stmt: A.Node) -> Iterator[A.Node]:
+    """Arguments the job hands to code that may read or write what they name: UDO constructors and
+    calls in USING and APPLY, TVF, procedure and package arguments (nested bodies left out)."""
+    for n in statement_nodes(stmt):
+        if isinstance(n, (A.Using, A.Applier)):
+            for m in A.walk(n.expr):
+                if isinstance(m, (A.Call, A.New)):
+                    yield from m.args
+        elif isinstance(n, (A.TvfCall, A.ProcedureCall, A.ImportPackage)):
+            yield from n.args
+
+
+def io_expressions(script: A.Script) -> Iterator[tuple[str, A.Node, Folded, A.Node]]:
+    """(role, expression, folded value, statement) of every expression that reaches a place where
+    the job reads or writes: the locations, and the arguments of :func:`argument_nodes` (role
+    ``argument``). A string anywhere else only meets row data."""
+    for stmt, sc in iter_scoped(script.statements):
+        for role, node in location_nodes(stmt):
+            yield role, node, fold(node, sc.env), stmt
+        for arg in argument_nodes(stmt):
+            yield "argument", arg, fold(arg, sc.env), stmt
+
+
 def locations(script: A.Script) -> list[Location]:
     """Every location expression of the script, folded in its scope, in source order."""
     out = []

@@ -65,13 +65,13 @@ class Context:
 
     def _index(self):
         nodes, stmt_of = [], {}
+        statements = {id(s) for s in self.statements()}
         stack = [(s, s) for s in reversed(self.script.statements)]
         while stack:
             n, stmt = stack.pop()
             nodes.append(n)
             stmt_of[id(n)] = stmt
-            inner = {id(x) for b in block_statements(n) for x in b}
-            stack.extend((c, c if id(c) in inner else stmt) for c in reversed(children(n)))
+            stack.extend((c, c if id(c) in statements else stmt) for c in reversed(children(n)))
         self._nodes, self._stmt_of = nodes, stmt_of
 
     def statements(self) -> list:
@@ -106,19 +106,3 @@ class Context:
         :func:`usqlrw.resolve.fold`)."""
         from ..resolve import fold
         return fold(expr, self.environment).value
-
-
-def concat_parts(expr) -> list:
-    """The operands of a ``+`` chain, left to right (the expression itself when it is not one)."""
-    parts, n = [], expr
-    while isinstance(n, A.BinaryOp) and n.op == "+":
-        parts.append(n.right)
-        n = n.left
-    parts.append(n)
-    parts.reverse()
-    out = []
-    for p in parts:
-        while isinstance(p, A.Paren):
-            p = p.expr
-        out.extend(concat_parts(p) if isinstance(p, A.BinaryOp) and p.op == "+" else [p])
-    return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from .. import ast as A
-from .context import concat_parts
 from .registry import rule
 
 _STORE_SUFFIX = r"(?:azuredatalakestore\.net|blob\.core\.windows\.net|dfs\.core\.windows\.net)"
@@ -70,24 +69,56 @@ def _primary_accounts(ctx) -> set:
       ''')
 def absolute_primary_path(ctx):
     """
-    A string names a location on one region's Data Lake Store or Blob storage account
-    (adl://, swebhdfs://, https://.../webhdfs/v1/, wasb[s]://). After a failover the job still reads
-    and writes the primary, which is down or, worse, up and diverging. Use a path relative to the
-    account's default store, or take the location from a DECLARE EXTERNAL parameter that the
-    submission sets (the default value of such a parameter is not reported).
+    A location the job reads or writes (EXTRACT FROM, OUTPUT TO, a file-set or FILE.* path, a
+    UDO's or TVF's argument), directly or through a DECLARE, names one region's Data Lake Store or
+    Blob storage account (adl://, swebhdfs://, https://.../webhdfs/v1/, wasb[s]://). After a
+    failover the job still reads and writes the primary, which is down or, worse, up and
+    diverging. Use a path relative to the account's default store, or take the location from a
+    DECLARE EXTERNAL parameter that the submission sets (the default value of such a parameter is
+    not reported). A string that only meets row data (compared in WHERE, projected) is not a
+    location and is not reported. Assemblies and resources are DR004's.
 
-    With a DR config only locations the config maps to the secondary are reported; without one,
-    every absolute store location is.
+    With a DR config, locations the config maps to the secondary are reported, and so is a store
+    account the config does not name at all; locations already on the secondary's accounts are
+    fine. Without one, every absolute store location is reported.
     """
-    for n in ctx.nodes:
-        if not isinstance(n, A.StringLiteral) or "://" not in n.value:
+    for lit in _io_literals(ctx, _ASSEMBLY_ROLES):
+        if _in_parameter(ctx, lit):
             continue
-        stmt = ctx.statement_of(n)
-        if isinstance(stmt, _ASSEMBLY_STATEMENTS) or stmt.kind in _DATA_SOURCE_KINDS or _in_parameter(ctx, n):
-            continue
-        host = _region_bound(ctx, n.value)
+        host = _region_bound(ctx, lit.value)
+        short = _SHORT_BLOB.match(lit.value)
         if host:
-            yield ctx.diag(n, "DR001", f"absolute path to {host}; make it relative or a DECLARE EXTERNAL parameter")
+            yield ctx.diag(lit, "DR001", f"absolute path to {host}; make it relative or a DECLARE EXTERNAL parameter")
+        elif short and (ctx.config is None or short.group(1).lower() in ctx.config.blob_accounts):
+            yield ctx.diag(lit, "DR001", f"blob account {short.group(1)} written without its host "
+                           "(.blob.core.windows.net): the failover rewrite cannot map it; write the "
+                           "whole host, or make it a DECLARE EXTERNAL parameter")
+        elif ctx.config is not None:
+            m = _STORE_URI.match(lit.value)
+            if m and not ctx.config.is_secondary_location(lit.value):
+                yield ctx.diag(lit, "DR001", f"store account {m.group('account')} is not in the DR config: after a "
+                               "failover the job still uses it; map it in [stores] or [blob_accounts] "
+                               "(to itself if both regions can reach it)")
+
+
+_ASSEMBLY_ROLES = ("assembly", "assembly_file", "resource")
+# wasb://container@account/path: a blob account named without its host suffix.
+_SHORT_BLOB = re.compile(r"^wasbs?://[^@/]*@([A-Za-z0-9]+)(?=/|$)", re.I)
+
+
+def _io_literals(ctx, skip_roles=()):
+    """The string literals whose value reaches a place where the job reads or writes files, in
+    source order (each once)."""
+    from ..resolve import io_expressions
+    seen, out = set(), []
+    for role, _node, folded, _stmt in io_expressions(ctx.script):
+        if role in skip_roles:
+            continue
+        for p in folded.pieces:
+            if p.literal is not None and id(p.literal) not in seen and "://" in p.literal.value:
+                seen.add(id(p.literal))
+                out.append(p.literal)
+    return sorted(out, key=lambda n: n.span.start)
 
 
 # -- DR002 ----------------------------------------------------------------------------------
@@ -103,48 +134,34 @@ def absolute_primary_path(ctx):
       ''')
 def account_name_in_string(ctx):
     """
-    A location is assembled from pieces (a scheme, an account name, a host suffix such as
-    .azuredatalakestore.net or .blob.core.windows.net) by concatenation or string.Format. Neither a
-    reviewer nor the failover rewrite can see which account the job will use, so the job may keep
-    pointing at the primary after a failover. Keep each location whole, in one DECLARE EXTERNAL
-    parameter (or relative to the default store).
+    A location the job reads or writes is assembled from pieces (a scheme, an account name, a host
+    suffix such as .azuredatalakestore.net or .blob.core.windows.net) by concatenation,
+    string.Format or String.Concat, directly or through DECLAREs. Neither a reviewer nor the
+    failover rewrite can see which account the job will use, so the job may keep pointing at the
+    primary after a failover. Keep each location whole, in one DECLARE EXTERNAL parameter (or
+    relative to the default store). A string compared with row data is not a location and is not
+    reported.
 
-    With a DR config a string that contains a primary store or blob account name is reported too.
+    With a DR config a piece that is a primary store or blob account name is reported too.
     """
+    from ..resolve import io_expressions
     accounts = _primary_accounts(ctx)
-    seen = set()
-    for n in ctx.nodes:
-        if isinstance(n, A.BinaryOp) and n.op == "+" and id(n) not in seen:
-            parts = concat_parts(n)
-            seen.update(id(x) for x in _concat_nodes(n))
-            lits = [p for p in parts if isinstance(p, A.StringLiteral)]
-            seen.update(id(p) for p in lits)
-            if _in_parameter(ctx, n) or not lits:
-                continue
-            if _STORE_URI.match(lits[0].value) and parts[0] is lits[0]:
-                continue  # a whole location with a path appended: DR001's business
-            bad = next((p for p in lits if _fragment(p.value, accounts)), None)
-            if bad is not None:
-                yield ctx.diag(n, "DR002", f"store location assembled from pieces ({_fragment(bad.value, accounts)}); "
-                               "keep it whole in a DECLARE EXTERNAL parameter")
-        elif isinstance(n, A.StringLiteral) and id(n) not in seen:
-            if _in_parameter(ctx, n) or _STORE_URI.match(n.value) or ctx.statement_of(n).kind in _DATA_SOURCE_KINDS:
-                continue
-            what = _fragment(n.value, accounts, standalone=True)
-            if what:
-                yield ctx.diag(n, "DR002", f"{what} built into a string; keep the location whole in a "
-                               "DECLARE EXTERNAL parameter")
-
-
-def _concat_nodes(n):
-    stack = [n]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, A.Paren):
-            stack.append(x.expr)
-        elif isinstance(x, A.BinaryOp) and x.op == "+":
-            yield x
-            stack += [x.left, x.right]
+    reported = set()
+    for _role, node, folded, _stmt in io_expressions(ctx.script):
+        pieces = [p for p in folded.pieces if p.literal is not None]
+        if len(folded.pieces) < 2 or not pieces or id(node) in reported:
+            continue
+        if _in_parameter(ctx, node):
+            continue
+        first = folded.pieces[0]
+        rest = [p for p in pieces if not (p is first and _STORE_URI.match(p.text))]
+        if first.literal is not None and _STORE_URI.match(first.text):
+            continue   # a whole location with a path appended: DR001's business
+        bad = next((_fragment(p.text, accounts) for p in rest if _fragment(p.text, accounts)), None)
+        if bad is not None:
+            reported.add(id(node))
+            yield ctx.diag(node, "DR002", f"store location assembled from pieces ({bad}); "
+                           "keep it whole in a DECLARE EXTERNAL parameter")
 
 
 def _fragment(value: str, accounts: set, standalone: bool = False) -> str | None:
@@ -187,7 +204,7 @@ def unmapped_database(ctx):
             name = where.name
         else:
             continue
-        if not cfg.maps_database(name):
+        if not (cfg.maps_database(name) or cfg.is_secondary_database(name)):
             yield ctx.diag(where, "DR003", f"database {name} is not in the DR config; add it to [catalog.databases]")
 
 
@@ -302,6 +319,6 @@ def table_without_replication(ctx):
     for ref in references(ctx.script):
         if ref.kind != "table" or not ref.database or not _writes_rows(ctx.statement_of(ref.node)):
             continue
-        if not cfg.maps_database(ref.database):
+        if not (cfg.maps_database(ref.database) or cfg.is_secondary_database(ref.database)):
             yield ctx.diag(ref.node, "DR006", f"table {'.'.join(ref.qualified)} is written here but has no "
                            f"replication plan: database {ref.database} is not in the DR config")

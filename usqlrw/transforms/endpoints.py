@@ -12,7 +12,7 @@ from __future__ import annotations
 from .. import ast as A
 from ..diagnostics import Diagnostic
 from ..locations import Unsafe, change_for, is_absolute, server_changes
-from ..resolve import fold, iter_scoped, locations, statement_nodes as iter_statement_nodes
+from ..resolve import argument_nodes, fold, iter_scoped, locations
 from .literals import literal_edit
 
 NAME = "endpoints"
@@ -21,18 +21,6 @@ DESCRIPTION = "Swap input/output locations, assembly and resource files to the s
 
 def _warn(path, node, code, message) -> Diagnostic:
     return Diagnostic(path or "<string>", node.span.line, node.span.column, code, message, "warning")
-
-
-def _arguments(stmt):
-    """String-valued arguments the job hands to code that may read or write them: UDO
-    constructors and calls in USING and APPLY, TVF, procedure and package arguments."""
-    for n in iter_statement_nodes(stmt):
-        if isinstance(n, (A.Using, A.Applier)):
-            for m in A.walk(n.expr):
-                if isinstance(m, (A.Call, A.New)):
-                    yield from m.args
-        elif isinstance(n, (A.TvfCall, A.ProcedureCall, A.ImportPackage)):
-            yield from n.args
 
 
 def _piece_edit(text, folded, ch):
@@ -95,7 +83,7 @@ def edits(script: A.Script, config, path=None):
                 handled.add(id(p.literal))
         apply(loc.node, loc.role, loc.folded)
     for stmt, sc in iter_scoped(script.statements):
-        for arg in _arguments(stmt):
+        for arg in argument_nodes(stmt):
             folded = fold(arg, sc.env)
             if folded.pieces and folded.pieces[0].literal is not None and is_absolute(folded.known_prefix):
                 for p in folded.pieces:
