@@ -97,3 +97,24 @@ def test_no_generic_node_over_the_public_corpora():
                 assert n.object_kind is not None and n.action is not None, (p, n)
             seen += 1
     assert seen > 40000
+
+
+@pytest.mark.parametrize("src, written", [
+    ("CREATE TABLE IF NOT EXISTS Sales..T (a int, INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a));", "Sales..T"),
+    ("CREATE VIEW V AS SELECT * FROM T;", "V"),
+    ("CREATE FUNCTION db.s.F() RETURNS @r AS BEGIN @r = SELECT * FROM T; END;", "db.s.F"),
+    ("DROP PROCEDURE IF EXISTS db.s.P;", "db.s.P"),
+    ("ALTER TABLE T ADD COLUMN c int;", "T"),
+    ("CREATE STATISTICS st ON T (a) WITH FULLSCAN;", "T"),
+    ("CREATE DATABASE D;", "D"),
+    ("CREATE SCHEMA D.s;", "D.s"),
+    ("CREATE CREDENTIAL C WITH USER_NAME = \"u\";", "C"),
+    ("RENAME TABLE A TO B;", "A"),
+    ("TRUNCATE TABLE T;", None),
+])
+def test_every_ddl_statement_names_its_target_the_same_way(src, written):
+    stmt = usqlrw.parse(src).statements[0]
+    if written is None:     # TRUNCATE writes rows: not DDL of the object
+        assert stmt.target is None
+    else:
+        assert stmt.is_ddl and stmt.target.written == written

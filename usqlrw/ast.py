@@ -1435,7 +1435,17 @@ class Insert(Statement):
 
 @_nd
 class DdlStatement(Statement):
+    """A statement that creates, alters or drops catalog objects. Whatever the class calls the
+    field (``table``, ``view``, ``routine``, ``object`` ...), :attr:`target` is the object it
+    creates, drops or alters, so tools need not know each class."""
     is_ddl = True
+
+    @property
+    def target(self) -> "ObjectName | None":
+        for fname, _kind, action in self.name_roles:
+            if action in (Action.CREATE, Action.DROP, Action.ALTER):
+                return getattr(self, fname)
+        return None
 
 
 @_nd
