@@ -175,3 +175,79 @@ def test_read_only_folder_and_foreign_file_without_root_capabilities(shared_dir)
     assert os.stat(rw / "roots.usql").st_uid == 0
     assert sorted(x.name for x in rw.iterdir()) == ["mine.usql", "roots.usql"]   # no temp file left
     assert "3 scripts: 1 changed, 2 failed" in p.stderr
+
+
+# -- kill -9 ------------------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"          # a zombie has ended; only its exit status is left to collect
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_leaves_no_worker_no_torn_file_and_a_rerun_cleans_up(tmp_path):
+    import signal
+    import threading
+    import time
+    src = (HERE / "catalog.in.usql").read_bytes()
+    want = (HERE / "catalog.out.usql").read_bytes()
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    n = 3000
+    for i in range(n):
+        (jobs / f"s{i:05}.usql").write_bytes(src)
+    # a stray of an earlier killed run (its pid no longer exists), and one of a live run (ours)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stray = jobs / f".s00001.usql.usqlrw-{dead.pid}-abc123.tmp"
+    stray.write_bytes(b"partial")
+    live = jobs / f".s00002.usql.usqlrw-{os.getpid()}-def456.tmp"
+    live.write_bytes(b"in use")
+
+    cmd = [sys.executable, "-m", "usqlrw", "rewrite", "-c", CONFIG, "--in-place", "-j", "2", str(jobs)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    workers: set = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers.update(_children(proc.pid))
+        if len(workers) >= 2 and (jobs / "s00000.usql").read_bytes() == want:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be killed; give it more files"
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    eof = threading.Event()        # nothing may hold the dead parent's stdout open
+    threading.Thread(target=lambda: (proc.stdout.read(), eof.set()), daemon=True).start()
+    end = time.monotonic() + 30
+    while time.monotonic() < end and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "worker processes outlived their killed parent"
+    assert eof.wait(30), "the parent's stdout is still held open"
+    proc.stdout.close()
+
+    contents = {p.name: p.read_bytes() for p in jobs.glob("*.usql")}
+    assert len(contents) == n and set(contents.values()) <= {src, want}   # no torn file
+    assert live.exists()
+
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert all(f.read_bytes() == want for f in jobs.glob("*.usql"))
+    leftovers = sorted(f.name for f in jobs.iterdir() if not f.name.endswith(".usql"))
+    assert leftovers == [live.name]    # the strays of the killed runs are gone, the live run's stays
