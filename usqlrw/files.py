@@ -120,12 +120,15 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int, owner: tuple[in
             f.write(data)
             f.flush()
             st = os.fstat(f.fileno())
-            if owner is not None and (st.st_uid, st.st_gid) != owner:
+            if owner is not None and hasattr(os, "fchown") and (st.st_uid, st.st_gid) != owner:
                 try:
                     os.fchown(f.fileno(), *owner)
                 except PermissionError:
                     raise WriteRefused("its owner or group cannot be kept by this user; not rewritten") from None
-            os.fchmod(f.fileno(), mode)   # after fchown, which may clear set-id bits
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)   # after fchown, which may clear set-id bits
+            else:
+                os.chmod(tmp, mode)
             os.fsync(f.fileno())
     except BaseException:
         _unlink_quietly(tmp)
