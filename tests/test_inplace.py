@@ -251,3 +251,18 @@ def test_kill_9_leaves_no_worker_no_torn_file_and_a_rerun_cleans_up(tmp_path):
     assert all(f.read_bytes() == want for f in jobs.glob("*.usql"))
     leftovers = sorted(f.name for f in jobs.iterdir() if not f.name.endswith(".usql"))
     assert leftovers == [live.name]    # the strays of the killed runs are gone, the live run's stays
+
+
+def test_strays_go_even_from_a_folder_with_nothing_left_to_write(tmp_path):
+    (tmp_path / "done.usql").write_bytes(AFTER)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stray = tmp_path / f".done.usql.usqlrw-{dead.pid}-x1y2z3.tmp"
+    stray.write_bytes(b"partial")
+    other = tmp_path / ".done.usql.backup.tmp"       # not usqlrw's: kept
+    other.write_bytes(b"keep")
+    assert run("rewrite", "-c", CONFIG, "--check", str(tmp_path))[0] == 0
+    assert stray.exists()                            # --check changes nothing
+    code, _, err = run("rewrite", "-c", CONFIG, "--in-place", str(tmp_path))
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "done.usql"]

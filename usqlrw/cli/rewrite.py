@@ -52,6 +52,13 @@ class _Writer:
             self.dirs.add(folder)
             clean_strays(folder)
 
+    def prepare(self, inputs):
+        """In place: clean every folder the inputs are in, written to or not."""
+        if not self.out_dir:
+            for inp in inputs:
+                if inp.data is not None:
+                    self._folder(os.path.dirname(os.path.realpath(inp.path)))
+
     def write(self, r):
         from ..files import write_atomic, write_in_place
         if self.out_dir:
@@ -136,6 +143,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     n_changed = n_failed = n_warn = 0
     report = []
     writer = _Writer(out_dir)
+    if in_place and not check_only:
+        writer.prepare(inputs)
     for r in rewrite_many(inputs, config, jobs, progress):
         entry = {"path": r.path, "status": r.status, "edits": len(r.edits),
                  "warnings": [w.to_dict() for w in r.warnings]}
