@@ -75,9 +75,13 @@ def _temp_file(folder: Path, name: str) -> tuple[int, str]:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":   # os.kill would end the process there: keep every temp file
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
+        return False
+    except (OverflowError, ValueError):   # no process can have that number
         return False
     except OSError:       # it exists but belongs to someone else
         return True
