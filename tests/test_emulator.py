@@ -282,7 +282,8 @@ def test_fault_injection_statuses_slow_and_dropped(emulator):
 def test_faults_can_be_injected_over_http(emulator):
     from msrest.exceptions import ClientRequestError
     req = urllib.request.Request(f"{emulator.url}/_emulator/faults", method="POST",
-                                 data=json.dumps({"status": 500, "times": 2, "path": "/recurrences"}).encode())
+                                 data=json.dumps({"status": 500, "times": 2, "path": "/recurrences"}).encode(),
+                                 headers={"Authorization": "Bearer test-token"})
     with urllib.request.urlopen(req, timeout=10) as r:
         assert json.loads(r.read())["fault"]["status"] == 500
     job, _, _ = sdk_clients(emulator)

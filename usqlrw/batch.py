@@ -65,9 +65,39 @@ def rewrite_input(inp: Input, config) -> FileResult:
 _worker_config = None
 
 
-def _init_worker(config):
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when ``parent`` does, even if it is killed with SIGKILL.
+
+    On Linux the kernel sends SIGKILL when the parent goes (PR_SET_PDEATHSIG); everywhere a
+    daemon thread also watches the parent's pid, so no worker outlives its parent by more than a
+    moment, holding the parent's stdout or burning a core.
+    """
+    import signal
+    import sys
+    import threading
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:      # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        import time
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, name="usqlrw-parent-watch", daemon=True).start()
+
+
+def _init_worker(config, parent=None):
     global _worker_config
     _worker_config = config
+    if parent is not None:
+        _die_with_parent(parent)
 
 
 def _work(inp: Input) -> FileResult:
@@ -94,7 +124,7 @@ def rewrite_many(inputs, config, jobs: int | None = None, on_result=None):
     import multiprocessing as mp
     ctx = mp.get_context("fork") if hasattr(os, "fork") else None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(config,)) as ex:
+                             initargs=(config, os.getpid())) as ex:
         for i, r in enumerate(ex.map(_work, inputs, chunksize=max(1, min(64, total // (jobs * 8) or 1))), 1):
             if on_result:
                 on_result(i, total)

@@ -36,6 +36,10 @@ class ConfigError(ValueError):
     """A DR config that cannot be used; ``key`` is the dotted key at fault."""
 
     def __init__(self, key: str, message: str, path: str | None = None):
+        from .secrets import redact   # a value quoted in a message may be a SAS sig= or a password
+        key, message = redact(key), redact(message)
+        if len(message) > 300:
+            message = message[:300] + "..."
         self.key, self.message, self.path = key, message, path
         super().__init__(f"{path + ': ' if path else ''}{key}: {message}")
 
@@ -342,18 +346,13 @@ def parse_config(data: dict, path: str | None = None) -> DRConfig:
 
 def load_config(path: str | Path) -> DRConfig:
     """Read and validate a DR config file (TOML)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    from .tomlfile import TomlFileError, read_toml
     path = str(path)
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError("(file)", "no such file", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("(syntax)", f"not valid TOML: {e}", path) from None
+        data = read_toml(path)
+    except TomlFileError as e:
+        key = "(syntax)" if e.reason.startswith("not valid TOML") else "(file)"
+        raise ConfigError(key, e.reason, path) from None
     return parse_config(data, path)
 
 

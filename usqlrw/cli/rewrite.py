@@ -63,6 +63,54 @@ def status_word(mode: str, changed: bool, dest) -> str:
     return _STATUS[mode][0 if changed else 1].format(dest=dest or "the output folder")
 
 
+class _Writer:
+    """Where rewritten scripts go: under --out, or in place (see files.write_in_place).
+
+    Each folder written into is cleaned of the temp files of earlier, killed runs first, and made
+    durable (fsync) once at the end.
+    """
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.dirs: set = set()
+        self.done: dict = {}        # real path -> the path it was written as
+
+    def _folder(self, folder: str):
+        from ..files import clean_strays
+        if folder not in self.dirs:
+            self.dirs.add(folder)
+            clean_strays(folder)
+
+    def prepare(self, inputs):
+        """In place: clean every folder the inputs are in, written to or not."""
+        if not self.out_dir:
+            for inp in inputs:
+                if inp.data is not None:
+                    self._folder(os.path.dirname(os.path.realpath(inp.path)))
+
+    def write(self, r):
+        from ..files import write_atomic, write_in_place
+        if self.out_dir:
+            dest = os.path.join(self.out_dir, r.relative)
+            folder = os.path.dirname(os.path.abspath(dest))
+            os.makedirs(folder, exist_ok=True)
+            self._folder(folder)
+            write_atomic(dest, r.data, sync_dir=False)
+            return dest
+        real = os.path.realpath(r.path)
+        if real in self.done:
+            return None
+        self._folder(os.path.dirname(real))
+        written = write_in_place(r.path, r.data, r.original, sync_dir=False)
+        self.done[real] = r.path
+        return written
+
+    def close(self):
+        from ..files import fsync_dir
+        for d in sorted(self.dirs):
+            fsync_dir(d)
+
+
 @click.command("rewrite")
 @verbosity_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
@@ -70,7 +118,8 @@ def status_word(mode: str, changed: bool, dest) -> str:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Write every script under DIR, at its path relative to the folder argument it was "
                    "found under (or under its own name for a file argument).")
-@click.option("-i", "--in-place", is_flag=True, help="Rewrite the files where they are (atomically).")
+@click.option("-i", "--in-place", is_flag=True, help="Rewrite the files where they are, atomically, through symbolic links, keeping mode, "
+                   "owner and group; read-only, hard-linked and since-edited files are refused.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of every change.")
 @click.option("--check", "check_only", is_flag=True,
               help="Change nothing; exit 1 if any script would change.")
@@ -99,7 +148,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     """
     from ..batch import rewrite_many
     from ..diagnostics import render_text
-    from ..files import fsync_dir, iter_inputs, write_atomic
+    from ..diagnostics import Diagnostic
+    from ..files import WriteRefused, iter_inputs
 
     if out_dir and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
@@ -125,7 +175,10 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         bar.update(done)
 
     n_changed = n_failed = n_warn = 0
-    report, written_dirs = [], set()
+    report = []
+    writer = _Writer(out_dir)
+    if in_place and not check_only:
+        writer.prepare(inputs)
     for r in rewrite_many(inputs, config, jobs, progress):
         entry = {"path": r.path, "status": r.status, "edits": len(r.edits),
                  "warnings": [w.to_dict() for w in r.warnings]}
@@ -147,16 +200,24 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         if to_stdout:
             sys.stdout.buffer.write(r.data)
             sys.stdout.flush()
-        elif out_dir and not check_only:
-            dest = os.path.join(out_dir, r.relative)
-            os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-            write_atomic(dest, r.data, sync_dir=False)
-            written_dirs.add(os.path.dirname(os.path.abspath(dest)))
-            entry["written"] = dest
-        elif in_place and not check_only and r.status == "changed":
-            write_atomic(r.path, r.data, sync_dir=False)
-            written_dirs.add(os.path.dirname(os.path.abspath(r.path)))
-            entry["written"] = r.path
+        elif (out_dir or (in_place and r.status == "changed")) and not check_only:
+            try:
+                entry["written"] = written = writer.write(r)
+            except (WriteRefused, OSError) as e:
+                why = str(e) if isinstance(e, WriteRefused) else f"cannot write: {e.strerror or e}"
+                err = Diagnostic(r.path, 1, 1, "IO", f"not written: {why}")
+                n_failed += 1
+                n_changed -= r.status == "changed"
+                entry.update(status="failed", error=err.to_dict())
+                if fmt == "text":
+                    click.echo(render_text([err], color=use_color, show_source=False), err=True)
+                report.append(entry)
+                continue
+            if written is None:     # the same file as an earlier path (a link to it): already done
+                n_changed -= 1
+                entry.update(status="unchanged", written=None, same_as=writer.done[os.path.realpath(r.path)])
+                report.append(entry)
+                continue
         if fmt == "text":
             if r.warnings:
                 click.echo(render_text(r.warnings, color=use_color, show_source=False), err=True)
@@ -169,8 +230,7 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         entry["action"] = status_word(mode, r.status == "changed", entry.get("written"))
         report.append(entry)
         bar.redraw()
-    for d in sorted(written_dirs):
-        fsync_dir(d)
+    writer.close()
     if fmt == "json":
         click.echo(json.dumps({"files": report, "changed": n_changed, "failed": n_failed,
                                "warnings": n_warn}, indent=2))

@@ -25,6 +25,14 @@ Faults can be injected (:meth:`Emulator.inject`, or ``POST /_emulator/faults``):
 (429, 500, 503...), a slow answer, or a dropped connection, for matching requests. Every answer
 carries ``x-ms-request-id``; errors have the body ``{"error": {"code", "message"}}``.
 The emulator never records or prints request headers, so tokens do not leak into its logs.
+
+Malformed requests get a 4xx JSON error and the server goes on: a bad request line, method or
+HTTP version, a ``Content-Length`` that is not one number (or chunked bodies), bodies over
+``max_body`` bytes (413, answered from the headers), bodies that are not JSON or are nested deeper
+than :data:`MAX_JSON_DEPTH`, create-job fields of the wrong type, and bad fault or account
+definitions. The control routes (``/_emulator/...``) take the same bearer token as the API. No
+lock is held while a body is read or parsed or a script compiled, and a stored job document that is
+not valid is left out of listings (and answered 500 on its own) instead of breaking them.
 """
 from __future__ import annotations
 
@@ -51,6 +59,7 @@ log = logging.getLogger("usqlrw.emulator")
 JOB_API_VERSION = "2017-09-01-preview"
 CATALOG_API_VERSION = "2016-11-01"
 ACCOUNT_API_VERSION = "2016-11-01"
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 STATES = ("Accepted", "Compiling", "Queued", "Running", "Ended")
 _NS = uuid.UUID("6c1f2b5e-4f7a-4e59-9d0c-2f8f3e0b7a11")
 
@@ -100,6 +109,33 @@ class Fault:
     retry_after: float | None = None
     hits: int = field(default=0)
     cancel: bool = False       # a job created by the matching PUT is cancelled at once (as by its owner)
+
+    def __post_init__(self):
+        def number(name, lo, hi, none_ok=False):
+            v = getattr(self, name)
+            if v is None and none_ok:
+                return
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be a number from {lo} to {hi}, not {v!r}")
+        if self.status is not None and (isinstance(self.status, bool) or not isinstance(self.status, int)
+                                        or not 100 <= self.status <= 599):
+            raise ValueError(f"status must be an HTTP status (100-599), not {self.status!r}")
+        number("delay", 0, 300)
+        number("retry_after", 0, 3600, none_ok=True)
+        if isinstance(self.times, bool) or not isinstance(self.times, int) or not 1 <= self.times <= 1_000_000:
+            raise ValueError(f"times must be a whole number from 1 to 1000000, not {self.times!r}")
+        for name in ("drop", "drop_after"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        if self.method is not None and (not isinstance(self.method, str) or not self.method.isalpha()):
+            raise ValueError(f"method must be an HTTP method name, not {self.method!r}")
+        if self.path is not None:
+            if not isinstance(self.path, str) or len(self.path) > 1000:
+                raise ValueError("path must be a regular expression (a string of at most 1000 characters)")
+            try:
+                re.compile(self.path)
+            except re.error as e:
+                raise ValueError(f"path is not a valid regular expression: {e}") from None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -170,6 +206,86 @@ class Store:
             return self.conn.execute(q + " ORDER BY db, sch, name", args).fetchall()
 
 
+#: JSON bodies nested deeper than this are refused (400) rather than parsed or stored.
+MAX_JSON_DEPTH = 64
+#: The default limit on a request body (a job's script travels in it); larger ones are answered 413.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def _too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list)):
+            if d > limit:
+                return True
+            stack += [(x, d + 1) for x in (v.values() if isinstance(v, dict) else v)]
+    return False
+
+
+def _bad(message: str):
+    return ApiError(400, "InvalidRequest", message)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_job_request(req) -> None:
+    """Refuse (400) a create-job body whose fields have the wrong types, before anything is stored."""
+    if not isinstance(req, dict):
+        raise _bad("The request body must be a JSON object.")
+    name = req.get("name")
+    if not name:
+        raise _bad("The job name is required.")
+    if not isinstance(name, str) or len(name) > 1024:
+        raise _bad("name must be a string of at most 1024 characters.")
+    if req.get("type") is not None and not isinstance(req["type"], str):
+        raise _bad("type must be a string.")
+    for key, lo in (("degreeOfParallelism", 1), ("priority", 0)):
+        v = req.get(key)
+        if v is not None and not (_is_int(v) and lo <= v <= 1_000_000):
+            raise _bad(f"{key} must be a whole number from {lo} to 1000000, not {v!r}."[:300])
+    v = req.get("degreeOfParallelismPercent")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        raise _bad("degreeOfParallelismPercent must be a number.")
+    v = req.get("logFilePatterns")
+    if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+        raise _bad("logFilePatterns must be a list of strings.")
+    for key in ("related", "tags"):
+        v = req.get(key)
+        if v is not None and not (isinstance(v, dict) and all(x is None or isinstance(x, str) for x in v.values())):
+            raise _bad(f"{key} must be an object whose values are strings.")
+    props = req.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise _bad("properties must be an object.")
+    for key in ("type", "runtimeVersion", "compileMode"):
+        v = (props or {}).get(key)
+        if v is not None and not isinstance(v, str):
+            raise _bad(f"properties.{key} must be a string.")
+
+
+def _valid_doc(doc) -> bool:
+    """Whether a stored job document has the shape every reader relies on."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("jobId"), str) or doc.get("state") not in STATES:
+        return False
+    if not isinstance(doc.get("submitTime"), str) or not isinstance(doc.get("properties"), dict):
+        return False
+    if not isinstance(doc.get("stateAuditRecords"), list) or not all(
+            isinstance(r, dict) and isinstance(r.get("timeStamp"), str) for r in doc["stateAuditRecords"]):
+        return False
+    if not _is_int(doc.get("degreeOfParallelism")):
+        return False
+    rel = doc.get("related")
+    if rel is not None and not (isinstance(rel, dict) and all(x is None or isinstance(x, str) for x in rel.values())):
+        return False
+    try:
+        parse_time(doc["submitTime"])
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _error_details(err, script_path="script.usql") -> dict:
     """A compile error in the shape the service reports it (JobErrorDetails)."""
     return {"errorId": "E_CSC_USER_SYNTAXERROR", "severity": "Error", "source": "USER",
@@ -200,7 +316,7 @@ class Emulator:
                  step_seconds: float | None = None, running_reads: int = 1, page_size: int = 100,
                  require_auth: bool = True, subscription_id: str = "00000000-0000-0000-0000-000000000000",
                  resource_group: str = "usqlrw-emulator", max_lifetime: float | None = None,
-                 expected_token: str | None = None):
+                 expected_token: str | None = None, max_body: int = MAX_BODY_BYTES):
         self.store = Store(db)
         self.host, self.port = host, port
         self.auto_create_accounts = auto_create_accounts
@@ -214,6 +330,8 @@ class Emulator:
         self.created: list[tuple[str, str]] = []         # (account, job id) of every job created
         self.inflight = self.max_inflight = 0            # requests being handled, and the most at once
         self._flock = threading.Lock()
+        self._ddl: dict = {}    # (account, job id) -> catalog operations, compiled when the job was created
+        self.max_body = max_body
         self._server = None
         self._thread = None
         self._timer = None
@@ -389,10 +507,12 @@ class Emulator:
         """End a job that ran: apply its DDL in one transaction, or fail it without changing anything."""
         from ..parser import parse
         from .columns import script_operations
-        try:
-            ops = script_operations(parse(doc["properties"].get("script") or ""))
-        except Exception:
-            ops = []
+        ops = self._ddl.pop((account.lower(), doc["jobId"]), None)
+        if ops is None:   # a job created before a restart: compile it now
+            try:
+                ops = script_operations(parse(doc["properties"].get("script") or ""))
+            except Exception:
+                ops = []
         conn = self.store.conn
         conn.execute("SAVEPOINT job_ddl")
         try:
@@ -414,8 +534,7 @@ class Emulator:
     # -- API operations (called by the handler) -----------------------------------------------
     def create_job(self, account: str, job_id: str, req: dict) -> dict:
         self._ensure_account(account)
-        if not isinstance(req, dict) or not req.get("name"):
-            raise ApiError(400, "InvalidRequest", "The job name is required.")
+        check_job_request(req)
         if (req.get("type") or "USql") != "USql":
             raise ApiError(400, "InvalidJobType", "The emulator runs U-SQL jobs only.")
         script = (req.get("properties") or {}).get("script")
@@ -423,13 +542,26 @@ class Emulator:
             raise ApiError(400, "InvalidRequest", "properties.script is required.")
         with self.store.lock:
             row = self.store.job_row(account, job_id)
+        if row is not None and json.loads(row[2]) == req:
+            return json.loads(row[3])       # a retried PUT: the same job, not a second one
+        errors, ast = _compile(script)      # outside the lock: other clients are served meanwhile
+        ops = None
+        if ast is not None:
+            from .columns import script_operations
+            try:
+                ops = script_operations(ast)
+            except Exception:
+                ops = None
+        with self.store.lock:
+            row = self.store.job_row(account, job_id)
             if row is not None:
                 if json.loads(row[2]) == req:
-                    return json.loads(row[3])   # a retried PUT: the same job, not a second one
+                    return json.loads(row[3])
                 raise ApiError(409, "JobIdAlreadyExists",
                                f"A different job with id {job_id} already exists in account {account}.")
-            errors, _ = _compile(script)
             self.store.insert_job(account, job_id, req, self._job_doc(account, job_id, req, errors), errors)
+            if ops is not None:
+                self._ddl[(account.lower(), job_id)] = ops
             self.created.append((account, job_id))
             return json.loads(self.store.job_row(account, job_id)[3])
 
@@ -437,11 +569,31 @@ class Emulator:
         with self.store.lock:
             if self.store.job_row(account, job_id) is None:
                 raise ApiError(404, "JobNotFound", f"Job {job_id} was not found in account {account}.")
-            return self._advance(account, job_id, 1 if advance else 0)
+            try:
+                doc = self._advance(account, job_id, 1 if advance else 0)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                doc = None
+            if not _valid_doc(doc):
+                raise ApiError(500, "InvalidStoredJob", f"The stored record of job {job_id} is not valid.")
+            return doc
 
     def list_jobs(self, account: str) -> list:
+        """Every job of an account; a stored document that is not a valid job is left out (and
+        logged), so one bad record cannot break a listing."""
+        out = []
         with self.store.lock:
-            return [self._advance(account, j, 0) for j in self.store.job_ids(account)]
+            for j in self.store.job_ids(account):
+                try:
+                    doc = self._advance(account, j, 0)
+                except Exception as e:
+                    log.warning("job %s in %s: stored document unusable (%s); left out", j, account,
+                                type(e).__name__)
+                    continue
+                if _valid_doc(doc):
+                    out.append(doc)
+                else:
+                    log.warning("job %s in %s: stored document invalid; left out", j, account)
+        return out
 
     def cancel_job(self, account: str, job_id: str):
         with self.store.lock:
@@ -452,6 +604,7 @@ class Emulator:
 
     def build_job(self, account: str, req: dict) -> dict:
         self._ensure_account(account)
+        check_job_request(dict(req, name=req.get("name") or "build") if isinstance(req, dict) else req)
         script = (req.get("properties") or {}).get("script")
         if not isinstance(script, str):
             raise ApiError(400, "InvalidRequest", "properties.script is required.")
@@ -575,7 +728,77 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def log_message(self, fmt, *args):  # no headers, no bodies: nothing secret reaches a log
-        log.debug("%s %s", self.command, urlsplit(self.path).path)
+        log.debug("%s %s", getattr(self, "command", None), self._safe_path())
+
+    def _safe_path(self) -> str:
+        """The request's path without its query, or '' when there is no usable request line."""
+        try:
+            return urlsplit(getattr(self, "path", "") or "").path
+        except ValueError:
+            return ""
+
+    def send_error(self, code, message=None, explain=None):
+        """Errors found by the HTTP layer itself (bad request line, headers, method) as JSON."""
+        from http import HTTPStatus
+        code = {501: 405, 505: 400}.get(code, code)   # an unknown method or HTTP version: the client's fault
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"   # answer with a status line and headers all the same
+        body = json.dumps({"error": {"code": phrase.replace(" ", "").replace("-", ""),
+                                     "message": message or phrase}}).encode()
+        self.emulator.requests.append((getattr(self, "command", None) or "", self._safe_path(), code))
+        try:
+            self.send_response(code, phrase)
+            self.send_header("x-ms-request-id", str(uuid.uuid4()))
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (ConnectionError, TimeoutError, socket.timeout):
+            self.close_connection = True
+        except Exception:   # whatever a malformed request does, answer it and stay up
+            log.exception("emulator error while reading a request")
+            self.close_connection = True
+            try:
+                self.send_error(400, "The request could not be read.")
+            except Exception:
+                pass
+
+    def handle_expect_100(self):
+        """``Expect: 100-continue`` with a body over the limit gets its 413 before sending it."""
+        try:
+            self._content_length()
+        except ApiError as e:
+            self.close_connection = True
+            self._error(e.status, e.code, e.message)
+            return False
+        return super().handle_expect_100()
+
+    def _content_length(self) -> int:
+        if self.headers.get("Transfer-Encoding"):
+            raise ApiError(411, "LengthRequired", "Send the body with a Content-Length (no chunked encoding).")
+        raw = self.headers.get_all("Content-Length") or []
+        if not raw:
+            return 0
+        if len(set(v.strip() for v in raw)) != 1 or not raw[0].strip().isdigit() or not raw[0].strip().isascii():
+            raise ApiError(400, "InvalidContentLength", "Content-Length must be one whole number.")
+        n = int(raw[0].strip())
+        if n > self.emulator.max_body:
+            raise ApiError(413, "RequestEntityTooLarge",
+                           f"The request body is {n} bytes; the limit is {self.emulator.max_body}.")
+        return n
 
     def do_GET(self):
         self._handle()
@@ -596,7 +819,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body=None, headers: dict | None = None):
         data = b"" if body is None else json.dumps(body).encode()
         # recorded before answering, so a client that has its answer also sees the record
-        self.emulator.requests.append((self.command, urlsplit(self.path).path, status))
+        self.emulator.requests.append((self.command, self._safe_path(), status))
         if getattr(self, "_drop_answer", False):   # a lost response: done, but never answered
             self._drop_answer = False
             self.close_connection = True
@@ -620,14 +843,36 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"error": {"code": code, "message": message}}, headers)
 
     def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
+        """The request's JSON body (None if empty). Read and parsed with no lock held."""
+        n = self._content_length()
         raw = self.rfile.read(n) if n > 0 else b""
+        if len(raw) < n:
+            self.close_connection = True
+            raise ApiError(400, "IncompleteBody", "The request body is shorter than its Content-Length.")
         if not raw:
             return None
         try:
-            return json.loads(raw)
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             raise ApiError(400, "InvalidRequestBody", "The request body is not valid JSON.") from None
+        if _too_deep(body):
+            raise ApiError(400, "InvalidRequestBody", f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        return body
+
+    def _drain(self, declared: int):
+        """Read and drop what a client sends after a refused body, for a little while, so that it
+        gets to read the answer instead of a reset connection."""
+        try:
+            self.connection.settimeout(2)
+            left, end = min(declared, 4 * self.emulator.max_body + (64 << 20)), time.monotonic() + 10
+            while left > 0 and time.monotonic() < end:
+                chunk = self.rfile.read1(min(left, 1 << 16)) if hasattr(self.rfile, "read1") else self.rfile.read(
+                    min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
 
     def _handle(self):
         emu = self.emulator
@@ -642,11 +887,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle_request(self):
         emu = self.emulator
+        if self.request_version == "HTTP/0.9":
+            return self.send_error(400, "HTTP/0.9 requests are not supported.")
+        try:
+            parts = urlsplit(self.path)
+            if not self.path.startswith("/"):
+                raise ValueError(self.path)
+        except ValueError:
+            self.close_connection = True
+            return self.send_error(400, "The request target is not a path.")
         try:
             body = self._body()
         except ApiError as e:
+            if e.status in (411, 413) or e.code == "InvalidContentLength":
+                self.close_connection = True
+                self._error(e.status, e.code, e.message, {"Connection": "close"})
+                if e.status == 413:
+                    self._drain(int(self.headers.get("Content-Length", "0").strip() or 0))
+                return
             return self._error(e.status, e.code, e.message)
-        parts = urlsplit(self.path)
         self._cancel_created = False
         fault = emu.take_fault(self.command, parts.path)
         if fault is not None:
@@ -672,14 +931,14 @@ class _Handler(BaseHTTPRequestHandler):
         segs = [unquote(s) for s in parts.path.split("/") if s]
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
-            if segs and segs[0] == "_emulator":
-                return self._control(segs[1:], body)
             auth = self.headers.get("Authorization") or ""
             if emu.require_auth and not auth.startswith("Bearer "):
                 return self._error(401, "AuthenticationFailed", "The request is not authenticated.")
             if emu.expected_token is not None and not hmac.compare_digest(
-                    auth.encode(), f"Bearer {emu.expected_token}".encode()):
+                    auth.encode("utf-8", "replace"), f"Bearer {emu.expected_token}".encode()):
                 return self._error(401, "AuthenticationFailed", "The bearer token is not valid.")
+            if segs and segs[0] == "_emulator":   # the control routes: the same authentication as the API
+                return self._control(segs[1:], body)
             if len(segs) >= 2 and segs[0].lower() == "subscriptions":
                 return self._arm(segs, query)
             if not segs:
@@ -947,19 +1206,34 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()]})
         if segs == ["faults"] and self.command == "POST":
             allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after", "cancel"}
-            f = emu.inject(**{k: v for k, v in (body or {}).items() if k in allowed})
+            if not isinstance(body, dict):
+                raise ApiError(400, "InvalidRequest", "The body must be a JSON object describing the fault.")
+            unknown = sorted(set(body) - allowed)
+            if unknown:
+                raise ApiError(400, "InvalidRequest", f"Unknown fault field(s) {', '.join(unknown)[:200]}; "
+                                                      f"known ones are {', '.join(sorted(allowed))}.")
+            try:
+                f = emu.inject(**body)
+            except (TypeError, ValueError) as e:
+                raise ApiError(400, "InvalidRequest", f"Invalid fault: {str(e)[:300]}") from None
             return self._send(200, {"fault": {k: getattr(f, k) for k in allowed}})
         if segs == ["faults"] and self.command == "DELETE":
             emu.clear_faults()
             return self._send(200, {"faults": []})
         if segs == ["accounts"] and self.command == "POST":
-            emu.add_account(str((body or {}).get("name")), (body or {}).get("store"))
+            name = body.get("name") if isinstance(body, dict) else None
+            store = body.get("store") if isinstance(body, dict) else None
+            if not isinstance(name, str) or not _ACCOUNT_NAME.match(name):
+                raise ApiError(400, "InvalidRequest", "name must be an account name (letters, digits, '-').")
+            if store is not None and (not isinstance(store, str) or not _ACCOUNT_NAME.match(store)):
+                raise ApiError(400, "InvalidRequest", "store must be a store account name (letters, digits, '-').")
+            emu.add_account(name, store)
             return self._send(200, {"accounts": [a[0] for a in emu.store.accounts()]})
         raise ApiError(404, "NotFound", "No such emulator control route.")
 
 
 def _parse_duration(s) -> float:
-    m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", s or "")
+    m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", s if isinstance(s, str) else "")
     if not m:
         return 0.0
     h, mi, sec = m.groups()

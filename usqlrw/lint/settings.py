@@ -30,6 +30,10 @@ _KEYS = {"select": "select", "ignore": "ignore", "per-path-ignores": "per_path_i
 class SettingsError(ValueError):
     """A settings file that cannot be used; the message names the file and the key."""
 
+    def __init__(self, message: str):
+        from ..secrets import redact   # what the file says is quoted only with its secrets masked
+        super().__init__(redact(message))
+
 
 @dataclass
 class Settings:
@@ -68,17 +72,11 @@ class Settings:
 
 
 def _toml(path: str) -> dict:
+    from ..tomlfile import TomlFileError, read_toml
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"{path}: not valid TOML: {e}") from None
-    except OSError as e:
-        raise SettingsError(f"{path}: cannot read: {e.strerror or e}") from None
+        return read_toml(path)
+    except TomlFileError as e:
+        raise SettingsError(str(e)) from None
 
 
 def _codes(v, key: str, path: str) -> list:
@@ -96,7 +94,8 @@ def parse_settings(table: dict, path: str) -> Settings:
     for key, v in table.items():
         attr = _KEYS.get(key) or _KEYS.get(key.replace("_", "-"))
         if attr is None:
-            s.warnings.append(f"{path}: unknown key [tool.usqlrw] {key} (known: {', '.join(sorted(set(_KEYS) - {'per-file-ignores', 'extend-ignore'}))})")
+            from ..secrets import redact
+            s.warnings.append(redact(f"{path}: unknown key [tool.usqlrw] {key} (known: {', '.join(sorted(set(_KEYS) - {'per-file-ignores', 'extend-ignore'}))})"))
             continue
         if attr == "select":
             s.select = _codes(v, key, path)
@@ -133,6 +132,8 @@ def load_settings(path: str) -> Settings:
     table = data.get("tool", {}).get("usqlrw") if isinstance(data.get("tool"), dict) else None
     if table is None:
         table = {} if os.path.basename(path) == "pyproject.toml" else {k: v for k, v in data.items() if k != "tool"}
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.usqlrw] must be a table")
     return parse_settings(table, path)
 
 
