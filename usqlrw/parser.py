@@ -53,10 +53,77 @@ def lark_options(**overrides) -> dict:
     """The options usqlrw builds its Lark parser with (tests build a reference parser from them)."""
     from .builder import Builder
     opts = dict(parser="lalr", lexer="contextual", start="script", keep_all_tokens=True,
-                maybe_placeholders=False, transformer=Builder(),
+                maybe_placeholders=False, transformer=Builder(), postlex=WholeWords(),
                 lexer_callbacks={"LINE_COMMENT": _on_comment, "BLOCK_COMMENT": _on_comment})
     opts.update(overrides)
     return opts
+
+
+# -- whole words --------------------------------------------------------------------------------
+#
+# Lark's contextual lexer matches a keyword as a literal wherever identifiers are not accepted, so
+# `GROUPBY` would lex as GROUP BY and `WHEREa` as WHERE a. A keyword is a whole word (U-SQL
+# reference, "Identifiers": keywords and identifiers are separated by white space or
+# punctuation): two word tokens with nothing between them are one word the parser cannot take.
+# And a reserved keyword is never an identifier (u-sql-identifiers.md): where the parser would read
+# one as a name, it is the keyword, out of place, so the error is at it rather than a token later
+# (after '.', any word is a member name: FILE.EXISTS). Both rules run here for Lark's own loop
+# and inline in _drive, with the same functions.
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _glued(prev, tok) -> bool:
+    """``tok`` starts in the middle of a word that ``prev`` began."""
+    return (prev is not None and prev.end_pos == tok.start_pos and tok.value[:1] != ""
+            and _is_word_char(tok.value[0]) and _is_word_char(prev.value[-1]))
+
+
+def _glued_error(prev, tok) -> USqlSyntaxError:
+    word = prev.value + re.match(r"\w*", tok.value).group()
+    head = prev.value
+    if head in _keywords():
+        rest = word[len(head):]
+        msg = (f"'{word}' is not a keyword: a keyword is a whole word; "
+               f"write {head} {rest}" + (" (two keywords)" if rest in _keywords() else ""))
+    else:
+        msg = f"unexpected identifier '{word}'"
+    return USqlSyntaxError(msg, prev.line, prev.column, offset=prev.start_pos)
+
+
+@functools.lru_cache(maxsize=None)
+def _reserved_terminals() -> dict:
+    """reserved keyword -> its terminal name."""
+    from .builder import reserved_words
+    reserved = reserved_words()
+    return {t.pattern.value: t.name for t in get_parser().terminals
+            if t.pattern.type == "str" and t.pattern.value in reserved}
+
+
+def _misplaced_keyword(value: str, prev):
+    """The keyword terminal a NAME token ``value`` really is (a reserved word), else None."""
+    kw = _reserved_terminals().get(value)
+    if kw is None or (prev is not None and prev.value in (".", "?.")):
+        return None
+    return kw
+
+
+class WholeWords:
+    """Lark postlex: keywords are whole words, and reserved words are never names (see above)."""
+    always_accept = ()
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if _glued(prev, tok):
+                raise _glued_error(prev, tok)
+            if tok.type == "NAME":
+                kw = _misplaced_keyword(tok.value, prev)
+                if kw is not None:
+                    tok.type = kw
+            prev = tok
+            yield tok
 
 
 def get_parser():
@@ -137,7 +204,7 @@ def _drive(p, text: str):
     from lark.parsers.lalr_parser_state import ParseConf, ParserState
     frontend = p.parser
     lalr = frontend.parser            # lark.parsers.lalr_parser.LALR_Parser
-    lexer = frontend.lexer
+    lexer = _contextual(frontend.lexer)
     table = _flat_table(lalr)
     conf = ParseConf(lalr._parse_table, lalr.parser.callbacks, "script")
     thread = LexerThread.from_text(lexer, text)
@@ -178,6 +245,8 @@ def _drive(p, text: str):
                         kind = kw
                     elif "NAME" not in row:
                         kind = None
+                    elif kw is not None:  # a reserved word where a name may stand (WholeWords)
+                        kind = _misplaced_keyword(value, lexer_state.last_token) or kind
                 elif kind not in row and kind not in ignore:
                     kind = None
             if kind is not None:
@@ -200,14 +269,22 @@ def _drive(p, text: str):
                     if f is not None:
                         f(token)
                     continue
+                last = lexer_state.last_token
+                if last is not None and last.end_pos == start and _glued(last, token):
+                    raise _glued_error(last, token)
                 lexer_state.last_token = token
             else:  # Lark's own lexer decides (and words any error)
                 ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
+                last = lexer_state.last_token
                 token = lexer.slow_token(lexer_state, state)
                 if token is None:
                     break
                 pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
                 kind = token.type
+                if _glued(last, token):
+                    raise _glued_error(last, token)
+                if kind == "NAME":
+                    kind = token.type = _misplaced_keyword(token.value, last) or kind
             # -- fed to the parser: reduce as needed, then shift --
             while True:
                 act = row.get(kind)
@@ -270,9 +347,15 @@ def _drive(p, text: str):
 # accepted, else an identifier. In every other case (a terminal the state does not accept, text
 # no terminal matches) the token is handed to Lark's own lexer, which also words the error.
 
+def _contextual(lexer):
+    """The contextual lexer behind Lark's postlex connector."""
+    from lark.parser_frontends import PostLexConnector
+    return lexer.lexer if isinstance(lexer, PostLexConnector) else lexer
+
+
 def _install_fast_lexer(p) -> None:
     from lark.lexer import ContextualLexer
-    lexer = getattr(p.parser, "lexer", None)
+    lexer = _contextual(getattr(p.parser, "lexer", None))
     if type(lexer) is ContextualLexer:
         lexer.__class__ = _make_fast_lexer_class()
 
@@ -664,6 +747,18 @@ def _keyword_starting_statement(text: str, tok) -> tuple | None:
     return m.start(1), m.group(1)
 
 
+def _glued_start(text: str, offset: int):
+    """Where the word holding ``offset`` starts, when the token at ``offset`` was cut out of it."""
+    if offset <= 0 or offset >= len(text) or not _is_word_char(text[offset]) or not _is_word_char(text[offset - 1]):
+        return None
+    i = offset
+    while i > 0 and _is_word_char(text[i - 1]):
+        i -= 1
+    if text[i - 1:i] in ("@", "."):   # a variable or a number such as 1.5e
+        return None
+    return i
+
+
 def _describe_token(tok) -> str:
     if tok.type == "$END":
         return "end of script"
@@ -723,7 +818,22 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             before = text[:offset].rstrip()
             rest = text[offset:offset + 2]
             lower = _lowercase_keyword(text, tok, names)
-            if lower is not None:
+            glued = _glued_start(text, offset)
+            if glued is not None:
+                offset = glued
+                line, col = line_col(text, offset)
+                msg, expected = f"unexpected identifier '{_WORD_AT.match(text, offset).group()}'", []
+            elif "NAME" in names and tok.value in _reserved_terminals() and tok.type != "NAME":
+                # a reserved word where a name could stand (WholeWords made it the keyword)
+                msg, expected = f"{tok.value} is a reserved keyword here; to use it as a name, quote it: [{tok.value}]", []
+                if _STATEMENT_START.search(text, 0, offset):
+                    word = tok.value
+                    msg = f"a statement cannot start with {word}" + (
+                        f" (assign the query to a rowset: @rows = {word} ...)"
+                        if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES") else "")
+                elif before.endswith(","):
+                    msg = f"unexpected keyword {tok.value} after ','; remove the trailing comma, or quote a name: [{tok.value}]"
+            elif lower is not None:
                 offset, word = lower
                 line, col = line_col(text, offset)
                 msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
