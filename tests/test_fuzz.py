@@ -96,7 +96,7 @@ DEPTH = 5000
     "DECLARE @x = a" + ".b" * DEPTH + ";",
     "DECLARE @x = f" + "(1)" * DEPTH + ";",
     "IF true THEN " * DEPTH + "END;" * DEPTH,
-    "@r = SELECT * FROM " + "(SELECT * FROM " * DEPTH + "@t" + ")" * DEPTH + ";",
+    "@r = SELECT * FROM " + "(SELECT * FROM " * DEPTH + "@t" + ") AS t" * DEPTH + ";",
     "DECLARE @x = " + "(" * DEPTH + "1;",            # unbalanced: an error, not a crash
     "IF true THEN " * DEPTH,
 ])

@@ -60,7 +60,7 @@ CASES = [
     ("unclosed statement lambda",
      "DECLARE @f Func<int, int> = x => { return x;\n", 1, 34, "unclosed { ... } lambda body"),
     ("an upper-case word that is no keyword",
-     "@a = SELECT x ROM @t;", 1, 15, "unexpected identifier 'ROM'; expected ';', ','"),
+     "@a = SELECT x ROM @t;", 1, 15, "unexpected identifier 'ROM'; expected ',', '(', FROM"),
     ("a statement keyword followed by a typo is not called a bad start",
      "CREATE TABEL t (a int);", 1, 8, "unexpected identifier 'TABEL'; expected ASSEMBLY"),
     ("lower-case C# literals are not keyword typos",
