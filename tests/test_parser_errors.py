@@ -30,7 +30,7 @@ CASES = [
     ("misspelled keyword",
      "@a = SELECT x FORM @t;", 1, 15, "unexpected identifier 'FORM'"),
     ("clauses in the wrong order",
-     "@a = SELECT x FROM @t GROUP BY x WHERE x > 1;", 1, 34, "unexpected keyword WHERE"),
+     "@a = SELECT x FROM @t GROUP BY x WHERE x > 1;", 1, 34, "WHERE must come before GROUP BY"),
     ("OUTPUT without TO",
      "@a = SELECT x FROM @t;\nOUTPUT @a USING Outputters.Csv();", 2, 11, "unexpected keyword USING; expected '(', TO"),
     ("truncated script",

@@ -410,6 +410,8 @@ class Builder:
         t = c[0]
         if t.type == "NAME" and t.value in reserved_words():
             raise _reserved(t)
+        if t.type == "NAME" and t.value in CSHARP_RESERVED:
+            raise _csharp_reserved(t)
         return token_node(t)
 
     def keyword_member(self, c):
@@ -598,6 +600,7 @@ class Builder:
     # -- DDL --
 
     def _create_table(self, c):
+        _check_create_table(c)
         n = _flat(c)
         node = fill(A.CreateTable, [x for x in n if not isinstance(x, (A.PartitionedBy, A.DistributedBy))])
         # The partition and distribution clauses, written after the schema or inside its INDEX.
@@ -671,6 +674,8 @@ class Builder:
         t = c[0]
         if t.type == "NAME" and t.value in reserved_words():
             raise _reserved(t)
+        if t.type == "NAME" and t.value in CSHARP_RESERVED and t.value not in _CSHARP_EXPRESSION_WORDS:
+            raise _csharp_reserved(t)
         return A.Name(tok_span(t), token_node(t))
 
     def generic_name(self, c):
@@ -683,6 +688,7 @@ class Builder:
     def operation(self, c):
         if len(c) == 1:
             return c[0]
+        _check_operators(c)
         return arrange(c)
 
     def is_null_test(self, c):
@@ -994,5 +1000,144 @@ def _else(self, c):
 
 # Aliases that are Python keywords cannot be method names; Lark looks callbacks up with getattr.
 for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_}.items():
+    setattr(Builder, _alias_name, _callback)
+del _alias_name, _callback
+
+
+# -- the reference's rules the grammar leaves to the builder -------------------------------------------
+#
+# Each check is traced to its page of the U-SQL language reference (refdocs/u-sql/*.md). An error is
+# placed at the first token that cannot be there; ``at_next_token`` asks the parser to place it
+# at the first token after the given offset (where a missing clause should have started).
+
+#: C# 5.0's reserved keywords: U-SQL reserves them too (u-sql-identifiers.md, "reserved keywords":
+#: "Any C# version 5.0 reserved keyword"); as names they must be quoted: [class].
+CSHARP_RESERVED = frozenset("""abstract as base bool break byte case catch char checked class const
+    continue decimal default delegate do double else enum event explicit extern false finally fixed
+    float for foreach goto if implicit in int interface internal is lock long namespace new null
+    object operator out override params private protected public readonly ref return sbyte sealed
+    short sizeof stackalloc static string struct switch this throw true try typeof uint ulong
+    unchecked unsafe ushort using virtual void volatile while""".split())
+#: C# keywords that do stand for themselves in an expression: the built-in type names
+#: (string.Format, int.Parse) and this/base.
+_CSHARP_EXPRESSION_WORDS = frozenset("""bool byte char decimal double float int long object sbyte short
+    string uint ulong ushort this base""".split())
+
+
+def _csharp_reserved(tok):
+    return _error_at(tok, f"{tok.value} is a C# reserved word, reserved in U-SQL too; "
+                          f"to use it as a name, quote it: [{tok.value}]")
+
+
+def _error_after(end: int, message):
+    """An error at the first token after offset ``end`` (a clause is missing there); the parser
+    places it (it has the text)."""
+    from .errors import USqlSyntaxError
+    e = USqlSyntaxError(message, 1, 1, offset=end)
+    e.at_next_token = end
+    return e
+
+
+def _check_operators(c) -> None:
+    """comparison-operators-u-sql.md, not-equal-to-u-sql.md: U-SQL's operators are C#'s: != not <>."""
+    for x in c:
+        if type(x) is Token and x.value == "<>":
+            raise _error_at(x, "U-SQL has no <>: compare with != (C# syntax)")
+
+
+def _join_condition_ok(e) -> bool:
+    """u-sql-select-selecting-from-joins.md, "Join Comparisons": equality comparisons, AND-ed."""
+    while isinstance(e, A.Paren):
+        e = e.expr
+    if isinstance(e, A.BinaryOp):
+        if e.op in ("AND", "&&"):
+            return _join_condition_ok(e.left) and _join_condition_ok(e.right)
+        return e.op == "=="
+    return False
+
+
+def _first_bad_comparison(e):
+    while isinstance(e, A.Paren):
+        e = e.expr
+    if isinstance(e, A.BinaryOp) and e.op in ("AND", "&&"):
+        return _first_bad_comparison(e.left) or _first_bad_comparison(e.right)
+    if isinstance(e, A.BinaryOp) and e.op == "==":
+        return None
+    return e
+
+
+def _check_join_condition(cond, what: str) -> None:
+    if cond is None or _join_condition_ok(cond):
+        return
+    bad = _first_bad_comparison(cond)
+    how = "not OR" if isinstance(bad, A.BinaryOp) and bad.op in ("OR", "||") else "no other comparison"
+    # at the operator that is not == or AND, else after the operand that is no comparison
+    at = bad.left.span.end if isinstance(bad, A.BinaryOp) and bad.left is not None else bad.span.end
+    raise _error_after(at, f"{what} compares columns with == joined by AND ({how}); "
+                           f"filter anything else in WHERE")
+
+
+def _join(self, c):
+    node = fill(A.Join, c, "join")
+    _check_join_condition(node.condition, "a JOIN's ON condition")
+    return node
+
+
+def _combine(self, c):
+    node = fill(A.Combine, c, "combine")
+    _check_join_condition(node.condition, "COMBINE's ON condition")
+    return node
+
+
+def _subquery(self, c):
+    """u-sql-select-selecting-from-the-values-table-value-constructor.md: (VALUES ...) AS T(c, ...):
+    the alias names the columns."""
+    node = fill(A.Subquery, c, "subquery")
+    if isinstance(node.query, A.Values) and node.alias is not None and not node.alias.columns:
+        raise _error_after(node.alias.span.end, "(VALUES ...) needs its column names: AS T(c1, c2, ...)")
+    return node
+
+
+def _check_create_table(c) -> None:
+    """create-table-u-sql-creating-a-table-with-schema.md and ...-from-a-query.md:
+    one INDEX; an INDEX needs a distribution (DISTRIBUTED BY, or PARTITIONED BY HASH|... in a
+    CREATE TABLE AS), and a partition specification needs the INDEX; DIRECT HASH takes one column;
+    CREATE TABLE ... AS takes only the INDEX in its parentheses."""
+    n = _flat(c)
+    indexes = [x for x in n if isinstance(x, A.TableIndex)]
+    if len(indexes) > 1:
+        raise _error_at_node(indexes[1], "a table has one clustered INDEX")
+    index = indexes[0] if indexes else None
+    parts = [x for x in n if isinstance(x, (A.PartitionedBy, A.DistributedBy))]
+    if index is not None:
+        parts += [x for x in (index.partitioned_by, index.distributed_by) if x is not None]
+    for d in parts:
+        if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
+                and len(d.scheme.columns) > 1:
+            raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
+    as_query = any(type(x) is Token and x.value == "AS" for x in n)
+    cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
+    if as_query:
+        if cols:
+            raise _error_at_node(cols[0], "CREATE TABLE ... AS query takes no column definitions "
+                                          "(the query gives them): write (INDEX name CLUSTERED (c) "
+                                          "DISTRIBUTED BY ...) AS query")
+        if index is None:
+            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            raise _error_at(as_tok, "CREATE TABLE ... AS query needs its INDEX and distribution first: "
+                                    "(INDEX name CLUSTERED (c) DISTRIBUTED BY HASH (c)) AS query")
+    if index is None and parts:
+        raise _error_at_node(parts[0], "a table's PARTITIONED BY or DISTRIBUTED BY needs its INDEX "
+                                       "inside the parentheses: INDEX name CLUSTERED (c)")
+    if index is not None and not any(isinstance(d, A.DistributedBy) for d in parts):
+        if as_query:   # ( INDEX ... ) AS query: the distribution belongs before AS
+            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            raise _error_at(as_tok, "a table with an INDEX needs its distribution before AS: "
+                                    "PARTITIONED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+        raise _error_after(_span(c).end, "a table with an INDEX needs its distribution: "
+                                         "DISTRIBUTED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+
+
+for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback

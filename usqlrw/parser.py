@@ -604,8 +604,16 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 
 
+_SPACE_AND_COMMENTS = re.compile(r"(?:\s|//[^\n]*|/\*[\s\S]*?\*/)*")
+
+
 def _builder_error(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
     """An error raised by a builder check, worded for where it stands."""
+    after = getattr(e, "at_next_token", None)
+    if after is not None:   # a clause is missing: at the first token after ``after``
+        offset = _SPACE_AND_COMMENTS.match(text, after).end()
+        line, col = line_col(text, offset)
+        e = USqlSyntaxError(e.message, line, col, offset=offset)
     tok = getattr(e, "reserved_token", None)
     if tok is not None and _STATEMENT_START.search(text, 0, tok.start_pos):
         word = tok.value   # a statement keyword where no statement can start with it
@@ -719,9 +727,9 @@ def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
     """(offset, word) of a keyword written in lower case that caused the error: the unexpected
     token itself when its upper-case form is what the parser expected there, or the word just
     before it when that is a clause keyword (``select x ...``)."""
-    if tok.type != "$END" and tok.value.isalpha() and tok.value.islower() \
+    if tok.type != "$END" and tok.value.isalpha() and not tok.value.isupper() \
             and tok.value.upper() in expected_names \
-            and tok.value not in _CSHARP_WORDS:
+            and tok.value not in _CSHARP_WORDS:   # select, or a mis-cased From
         return tok.start_pos, tok.value
     m = _WORD_BEFORE.search(text, 0, tok.start_pos if tok.type != "$END" else len(text))
     if m:
@@ -759,6 +767,132 @@ def _glued_start(text: str, offset: int):
     return i
 
 
+# -- U-SQL's own words for common mistakes ------------------------------------------------------------
+
+def _stack(e) -> list:
+    """The parser's value stack when the error was raised (tokens and nodes built so far)."""
+    ip = getattr(e, "interactive_parser", None)
+    return list(ip.parser_state.value_stack) if ip is not None else []
+
+
+#: The order of a query's (and OUTPUT's) clauses: select-expression-u-sql.md,
+#: order-by-and-offset-fetch-clause-u-sql.md, output-statement-u-sql.md (ORDER BY before USING).
+_CLAUSE_RANK = {"FROM": 1, "WHERE": 2, "GROUP": 3, "HAVING": 4, "ORDER": 5, "OFFSET": 6, "FETCH": 7,
+                "USING": 8, "OPTION": 9}
+_CLAUSE_NAME = {"GROUP": "GROUP BY", "ORDER": "ORDER BY"}
+_QUERY_WORDS = ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES")
+
+
+def _clause_words(e, text: str) -> list:
+    """The clause keywords of the statement being parsed, innermost last (read off the stack)."""
+    out = []
+    for v in reversed(_stack(e)):
+        if isinstance(v, str):          # a token
+            word = v if v.isalpha() else None
+        elif hasattr(v, "span"):
+            m = _WORD_AT.match(text, v.span.start)
+            word = m.group() if m else None
+        else:                           # a list rule's tuple (select list, ...)
+            continue
+        if word is None or word not in _CLAUSE_RANK:
+            if word in _QUERY_WORDS or word == "OUTPUT":
+                break
+            continue
+        out.append(word)
+    return out
+
+
+def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
+    """Whether a ';' inserted at ``at`` lets the parser get past ``err_offset`` (the token it
+    stopped at): only then is a missing ';' the error."""
+    from lark.exceptions import UnexpectedInput
+    trial = text[:at] + ";" + text[at:]
+    saved = getattr(_local, "comments", None)
+    _local.comments = []
+    try:
+        _drive(get_parser(), trial)
+        return True
+    except UnexpectedInput as x:
+        tok = getattr(x, "token", None)
+        pos = len(trial) if tok is not None and tok.type == "$END" else \
+            (tok.start_pos if tok is not None else getattr(x, "pos_in_stream", 0))
+    except USqlSyntaxError as x:
+        pos = getattr(x, "at_next_token", None) or x.offset or 0
+    except Exception:   # a builder check written for valid input, or recursion: no help
+        return False
+    finally:
+        _local.comments = saved
+    return pos > err_offset + 1
+
+
+def _end_if(text: str, tok):
+    """(offset, message) for ``END IF``: U-SQL's IF ends with END alone (if-else-u-sql.md)."""
+    if tok.type == "$END" or tok.value != "IF":
+        return None
+    m = _WORD_BEFORE.search(text, 0, tok.start_pos)
+    if m and m.group(1) == "END":
+        return tok.start_pos, "U-SQL ends an IF with END; alone, not END IF"
+    return None
+
+
+def _end_hint(e, names):
+    """The message at the end of the script when a block is still open."""
+    if "END" not in names:
+        return None
+    for v in reversed(_stack(e)):
+        if isinstance(v, str) and v in ("IF", "BEGIN", "CASE"):
+            return {"IF": "IF ... END; is missing its END",
+                    "BEGIN": "BEGIN ... END is missing its END",
+                    "CASE": "CASE ... END is missing its END"}[v]
+    return None
+
+
+def _usql_hint(e, text: str, tok, names):
+    """(offset, message) for a mistake that has U-SQL words of its own, else None."""
+    offset = tok.start_pos
+    v = tok.value
+    before = text[:offset].rstrip()
+    prev = _WORD_BEFORE.search(text, 0, offset)
+    prev_word = prev.group(1) if prev else None
+    if text.startswith("--", offset):
+        return offset, "comments are // or /* */ in U-SQL (-- is T-SQL)"
+    if v == "<" and text.startswith("<>", offset):
+        return offset, "U-SQL has no <>: compare with != (C# syntax)"
+    if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
+        return prev.start(1), ("U-SQL has no DELETE: tables are rebuilt, not edited (INSERT the rows "
+                               "to keep into a new table, TRUNCATE TABLE, or ALTER TABLE ... DROP PARTITION)")
+    if prev_word == "UPDATE" and v != "STATISTICS" and _STATEMENT_START.search(text, 0, prev.start(1)):
+        return prev.start(1), ("U-SQL has no UPDATE (only UPDATE STATISTICS): tables are rebuilt, not edited "
+                               "(SELECT the changed rows and INSERT them into a new table)")
+    if v in ("LIMIT", "TOP") and tok.type == "NAME":
+        return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
+    if prev_word == "TOP" and text[:prev.start(1)].rstrip().endswith("SELECT"):
+        return prev.start(1), "U-SQL has no TOP: use ORDER BY ... FETCH n ROWS"
+    if v == "ON" and prev_word is not None:
+        for x in reversed(_stack(e)[-4:]):
+            op = getattr(x, "operator", None) if getattr(x, "condition", 1) is None else x
+            side = getattr(op, "side", None)
+            if getattr(op, "join", None) is not None and side is not None and side.text == "CROSS":
+                return offset, "CROSS JOIN takes no ON condition: use [INNER] JOIN ... ON for one"
+    words = _clause_words(e, text)
+    if v in _CLAUSE_RANK and tok.type != "NAME":
+        later = [w for w in words if _CLAUSE_RANK[w] > _CLAUSE_RANK[v]]
+        if later and not (v == "FROM" and "FROM" in words):
+            w = max(later, key=_CLAUSE_RANK.get)
+            return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
+    if "FROM" in names and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK) and v != "FROM":
+        return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
+    if v == "HAVING":
+        return offset, "HAVING needs a GROUP BY before it"
+    if v in ("FETCH", "OFFSET") and "ORDER" not in words:
+        return offset, f"{v} needs an ORDER BY before it"
+    if prev_word in ("FETCH", "FIRST", "NEXT", "OFFSET") and tok.type != "NUMBER" and "NUMBER" in names:
+        return offset, f"{'FETCH' if prev_word != 'OFFSET' else 'OFFSET'} takes an integer literal (FETCH 10 ROWS)"
+    if set(names) == {"AS"} and before.endswith(")"):
+        return offset, "a nested query, VALUES or function call in FROM needs its alias: (...) AS name"
+    return None
+
+
 def _describe_token(tok) -> str:
     if tok.type == "$END":
         return "end of script"
@@ -784,7 +918,12 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         names = e.accepts or e.expected
         expected = _describe_expected(names, terminals)
         stmt_kw = _keyword_starting_statement(text, tok)
-        if stmt_kw is not None:
+        end_if = _end_if(text, tok)
+        if end_if is not None:
+            offset, msg = end_if
+            line, col = line_col(text, offset)
+            expected = []
+        elif stmt_kw is not None:
             offset, word = stmt_kw
             line, col = line_col(text, offset)
             msg, expected = f"a statement cannot start with {word}", []
@@ -801,12 +940,16 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
                 line, col = line_col(text, offset)
                 msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
                 expected = []
-            elif "';'" in expected:
+            elif "';'" in expected and _semicolon_helps(text, len(text.rstrip()), len(text)):
                 # Point at the end of the last statement, where the ';' belongs.
                 stripped = len(text.rstrip())
                 line, col = line_col(text, stripped)
                 offset = stripped
                 msg = "missing ';' at the end of the statement"
+            else:
+                hint = _end_hint(e, names)
+                if hint is not None:
+                    msg, expected = hint, []
         else:
             offset = tok.start_pos
             line, col = tok.line, tok.column
@@ -819,10 +962,15 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             rest = text[offset:offset + 2]
             lower = _lowercase_keyword(text, tok, names)
             glued = _glued_start(text, offset)
+            hint = _usql_hint(e, text, tok, names) if glued is None else None
             if glued is not None:
                 offset = glued
                 line, col = line_col(text, offset)
                 msg, expected = f"unexpected identifier '{_WORD_AT.match(text, offset).group()}'", []
+            elif hint is not None:
+                offset, msg = hint
+                line, col = line_col(text, offset)
+                expected = []
             elif "NAME" in names and tok.value in _reserved_terminals() and tok.type != "NAME":
                 # a reserved word where a name could stand (WholeWords made it the keyword)
                 msg, expected = f"{tok.value} is a reserved keyword here; to use it as a name, quote it: [{tok.value}]", []
@@ -848,8 +996,9 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             elif tok.value == "=" and any(n in terminals and terminals[n].pattern.value == "=="
                                           for n in names):
                 msg, expected = "unexpected '=': U-SQL compares with == (C# syntax)", []
-            elif "';'" in expected and before and line_col(text, len(before))[0] < line:
-                # The statement ended on an earlier line: the ';' belongs after it.
+            elif "';'" in expected and before and line_col(text, len(before))[0] < line \
+                    and _semicolon_helps(text, len(before), offset):
+                # The statement ended on an earlier line, and a ';' there lets the script go on.
                 offset = len(before)
                 line, col = line_col(text, offset)
                 msg, expected = "missing ';' at the end of the statement", []
