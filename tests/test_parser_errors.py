@@ -46,7 +46,7 @@ CASES = [
     ("stray character",
      "@a = SELECT x # 2 AS y FROM @t;", 1, 15, "unexpected character '#'"),
     ("BETWEEN without AND",
-     "@a = SELECT x FROM @t WHERE x BETWEEN 1 OR x > 5;", 1, 31, "BETWEEN needs AND"),
+     "@a = SELECT x FROM @t WHERE x BETWEEN 1 OR x > 5;", 1, 41, "BETWEEN needs AND"),
     ("tab before the error counts as one column",
      "@a = SELECT x FROM @t\n\tWHERE x == ;", 2, 13, "unexpected ';'; expected an expression"),
     ("CRLF line endings",

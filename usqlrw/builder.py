@@ -971,6 +971,8 @@ def arrange(c: list) -> A.Node:
                 continue
         prec, right = PRECEDENCE[v]
         while ops and (ops[-1].prec > prec or (ops[-1].prec == prec and not right)):
+            if ops[-1].awaiting_and:   # x BETWEEN low OR ...: the error is at this operator
+                raise _error_at(x, "BETWEEN needs AND: x BETWEEN low AND high")
             _apply(ops.pop(), out)
         if pending_not is not None:
             ops.append(_Op(prec, right, x, ("NOT", v), not_tok=pending_not))
@@ -979,6 +981,8 @@ def arrange(c: list) -> A.Node:
             ops.append(_Op(prec, right, x, (v,)))
         expect_operand = True
     while ops:
+        if ops[-1].awaiting_and:   # x BETWEEN low, and nothing more: after low
+            raise _error_after(out[-1].span.end, "BETWEEN needs AND: x BETWEEN low AND high")
         _apply(ops.pop(), out)
     return out[0]
 
@@ -1134,8 +1138,11 @@ def _check_create_table(c) -> None:
             as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
             raise _error_at(as_tok, "a table with an INDEX needs its distribution before AS: "
                                     "PARTITIONED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
-        raise _error_after(_span(c).end, "a table with an INDEX needs its distribution: "
-                                         "DISTRIBUTED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+        e = _error_after(_span(c).end, "a table with an INDEX needs its distribution: "
+                                       "DISTRIBUTED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+        # the schema's own ')' is not among the children (a list rule keeps nodes only)
+        e.skip_closing = not any(isinstance(x, (A.PartitionedBy, A.DistributedBy)) for x in n)
+        raise e
 
 
 for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery}.items():

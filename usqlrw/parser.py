@@ -80,16 +80,38 @@ def _glued(prev, tok) -> bool:
             and _is_word_char(tok.value[0]) and _is_word_char(prev.value[-1]))
 
 
+@functools.lru_cache(maxsize=None)
+def _all_keywords() -> frozenset:
+    """Every upper-case keyword, those inside multi-word terminals too (CROSS APPLY)."""
+    return frozenset(k for k in grammar_keywords() if k.isalpha())
+
+
+def _glued_message(word: str, strict: bool = False):
+    """The message for ``word`` when it is a keyword glued to what follows (GROUPBY, WHEREa), else
+    None: the rest is a keyword too, or (unless ``strict``) not written in capitals like one
+    (DESCENDING is no DESC glued to ENDING, and INTO is a keyword of its own)."""
+    words = _all_keywords()
+    if word in words:
+        return None
+    heads = [k for k in words if word.startswith(k) and len(k) < len(word)]
+    if not heads:
+        return None
+    head = max(heads, key=len)
+    rest = word[len(head):]
+    if rest in words or (not strict and not rest.isupper()):
+        return (f"'{word}' is not a keyword: a keyword is a whole word; "
+                f"write {head} {rest}" + (" (two keywords)" if rest in words else ""))
+    return None
+
+
+def _word_message(word: str) -> str:
+    return _glued_message(word) or (f"unexpected keyword {word}" if word in _keywords()
+                                    else f"unexpected identifier '{word}'")
+
+
 def _glued_error(prev, tok) -> USqlSyntaxError:
     word = prev.value + re.match(r"\w*", tok.value).group()
-    head = prev.value
-    if head in _keywords():
-        rest = word[len(head):]
-        msg = (f"'{word}' is not a keyword: a keyword is a whole word; "
-               f"write {head} {rest}" + (" (two keywords)" if rest in _keywords() else ""))
-    else:
-        msg = f"unexpected identifier '{word}'"
-    return USqlSyntaxError(msg, prev.line, prev.column, offset=prev.start_pos)
+    return USqlSyntaxError(_word_message(word), prev.line, prev.column, offset=prev.start_pos)
 
 
 @functools.lru_cache(maxsize=None)
@@ -612,6 +634,8 @@ def _builder_error(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
     after = getattr(e, "at_next_token", None)
     if after is not None:   # a clause is missing: at the first token after ``after``
         offset = _SPACE_AND_COMMENTS.match(text, after).end()
+        if getattr(e, "skip_closing", False) and text.startswith(")", offset):
+            offset = _SPACE_AND_COMMENTS.match(text, offset + 1).end()
         line, col = line_col(text, offset)
         e = USqlSyntaxError(e.message, line, col, offset=offset)
     tok = getattr(e, "reserved_token", None)
@@ -755,6 +779,16 @@ def _keyword_starting_statement(text: str, tok) -> tuple | None:
     return m.start(1), m.group(1)
 
 
+def _name_was_likely(text: str, offset: int) -> bool:
+    """Whether a reserved word at ``offset`` was likely meant as a name: it follows a keyword, '(',
+    ',' or '.', or starts a statement (not an operator or an operand: ``a + AS``)."""
+    before = text[:offset].rstrip()
+    if not before or before[-1] in "(,.;":
+        return True
+    m = _WORD_BEFORE.search(before)
+    return m is not None and m.group(1) in _keywords()
+
+
 def _glued_start(text: str, offset: int):
     """Where the word holding ``offset`` starts, when the token at ``offset`` was cut out of it."""
     if offset <= 0 or offset >= len(text) or not _is_word_char(text[offset]) or not _is_word_char(text[offset - 1]):
@@ -822,7 +856,9 @@ def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
         return False
     finally:
         _local.comments = saved
-    return pos > err_offset + 1
+    # past the error token and through the statement it starts (up to its ';'), or to the end
+    nxt = text.find(";", err_offset)
+    return pos > (nxt + 1 if nxt >= 0 else len(trial))
 
 
 def _end_if(text: str, tok):
@@ -878,7 +914,7 @@ def _usql_hint(e, text: str, tok, names):
     if v in _CLAUSE_RANK and tok.type != "NAME":
         later = [w for w in words if _CLAUSE_RANK[w] > _CLAUSE_RANK[v]]
         if later and not (v == "FROM" and "FROM" in words):
-            w = max(later, key=_CLAUSE_RANK.get)
+            w = min(later, key=_CLAUSE_RANK.get)
             return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
     if "FROM" in names and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK) and v != "FROM":
         return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
@@ -886,9 +922,12 @@ def _usql_hint(e, text: str, tok, names):
         return offset, "HAVING needs a GROUP BY before it"
     if v in ("FETCH", "OFFSET") and "ORDER" not in words:
         return offset, f"{v} needs an ORDER BY before it"
-    if prev_word in ("FETCH", "FIRST", "NEXT", "OFFSET") and tok.type != "NUMBER" and "NUMBER" in names:
+    if prev_word in ("FETCH", "FIRST", "NEXT", "OFFSET") and "NUMBER" in names \
+            and (tok.type in ("VARIABLE", "SYSVAR") or v in ("(", "-")):
         return offset, f"{'FETCH' if prev_word != 'OFFSET' else 'OFFSET'} takes an integer literal (FETCH 10 ROWS)"
     if set(names) == {"AS"} and before.endswith(")"):
+        if any(isinstance(x, str) and x == "EXPLODE" for x in _stack(e)[-4:]):
+            return offset, "EXPLODE (...) needs its alias and column names: AS t(c)"
         return offset, "a nested query, VALUES or function call in FROM needs its alias: (...) AS name"
     return None
 
@@ -955,7 +994,11 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             line, col = tok.line, tok.column
             word = _WORD_AT.match(text, offset)
             if word is not None and word.end() > tok.end_pos:  # a keyword cut out of a longer word
-                msg = f"unexpected identifier '{word.group()}'"
+                msg = _word_message(word.group())
+                if _glued_message(word.group()):
+                    expected = []
+            elif tok.type == "NAME" and _glued_message(tok.value, strict=True):
+                msg, expected = _glued_message(tok.value, strict=True), []
             else:
                 msg = f"unexpected {_describe_token(tok)}"
             before = text[:offset].rstrip()
@@ -966,12 +1009,13 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             if glued is not None:
                 offset = glued
                 line, col = line_col(text, offset)
-                msg, expected = f"unexpected identifier '{_WORD_AT.match(text, offset).group()}'", []
+                msg, expected = _word_message(_WORD_AT.match(text, offset).group()), []
             elif hint is not None:
                 offset, msg = hint
                 line, col = line_col(text, offset)
                 expected = []
-            elif "NAME" in names and tok.value in _reserved_terminals() and tok.type != "NAME":
+            elif "NAME" in names and tok.value in _reserved_terminals() and tok.type != "NAME" \
+                    and _name_was_likely(text, offset):
                 # a reserved word where a name could stand (WholeWords made it the keyword)
                 msg, expected = f"{tok.value} is a reserved keyword here; to use it as a name, quote it: [{tok.value}]", []
                 if _STATEMENT_START.search(text, 0, offset):
@@ -1011,7 +1055,9 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         line, col = e.line, e.column
         ch = text[offset] if offset < len(text) else ""
         rest = text[offset:offset + 2]
-        if ch == '"' or rest == '@"':
+        if rest == "--":
+            msg = "comments are // or /* */ in U-SQL (-- is T-SQL)"
+        elif ch == '"' or rest == '@"':
             msg = "unterminated string literal"
         elif rest == "/*":
             msg = "unterminated /* comment"
