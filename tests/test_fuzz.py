@@ -102,5 +102,6 @@ DEPTH = 5000
 ])
 def test_deep_nesting(text):
     script = parses_or_syntax_error(text)
-    if not text.endswith(("(1;", "THEN ")):
+    # "--" is C#'s decrement (or a T-SQL comment), never U-SQL: an error, not a crash
+    if not text.endswith(("(1;", "THEN ")) and "--" not in text:
         assert script is not None

@@ -75,15 +75,21 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _glued(prev, tok) -> bool:
-    """``tok`` starts in the middle of a word that ``prev`` began."""
-    return (prev is not None and prev.end_pos == tok.start_pos and tok.value[:1] != ""
-            and _is_word_char(tok.value[0]) and _is_word_char(prev.value[-1]))
+    """``tok`` starts in the middle of a word that ``prev`` began, or the two are ``--`` (C#'s
+    decrement operator, never U-SQL: a T-SQL comment)."""
+    if prev is None or prev.end_pos != tok.start_pos or tok.value[:1] == "":
+        return False
+    return (_is_word_char(tok.value[0]) and _is_word_char(prev.value[-1])) or \
+        (prev.value == "-" and tok.value[0] == "-")
 
 
 @functools.lru_cache(maxsize=None)
 def _all_keywords() -> frozenset:
     """Every upper-case keyword, those inside multi-word terminals too (CROSS APPLY)."""
     return frozenset(k for k in grammar_keywords() if k.isalpha())
+
+
+_DASH_COMMENT = "comments are // or /* */ in U-SQL (-- is T-SQL)"
 
 
 def _glued_message(word: str, strict: bool = False):
@@ -110,6 +116,8 @@ def _word_message(word: str) -> str:
 
 
 def _glued_error(prev, tok) -> USqlSyntaxError:
+    if prev.value == "-":
+        return USqlSyntaxError(_DASH_COMMENT, prev.line, prev.column, offset=prev.start_pos)
     word = prev.value + re.match(r"\w*", tok.value).group()
     return USqlSyntaxError(_word_message(word), prev.line, prev.column, offset=prev.start_pos)
 
@@ -891,7 +899,10 @@ def _usql_hint(e, text: str, tok, names):
     prev = _WORD_BEFORE.search(text, 0, offset)
     prev_word = prev.group(1) if prev else None
     if text.startswith("--", offset):
-        return offset, "comments are // or /* */ in U-SQL (-- is T-SQL)"
+        return offset, _DASH_COMMENT
+    if prev_word is not None and _glued_message(prev_word, strict=True) \
+            and text[prev.start(1) - 1:prev.start(1)] != "[":
+        return prev.start(1), _glued_message(prev_word, strict=True)
     if v == "<" and text.startswith("<>", offset):
         return offset, "U-SQL has no <>: compare with != (C# syntax)"
     if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
@@ -918,7 +929,7 @@ def _usql_hint(e, text: str, tok, names):
             return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
     if "FROM" in names and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK) and v != "FROM":
         return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
-    if v == "HAVING":
+    if v == "HAVING" and "GROUP" not in words:
         return offset, "HAVING needs a GROUP BY before it"
     if v in ("FETCH", "OFFSET") and "ORDER" not in words:
         return offset, f"{v} needs an ORDER BY before it"
@@ -958,7 +969,14 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         expected = _describe_expected(names, terminals)
         stmt_kw = _keyword_starting_statement(text, tok)
         end_if = _end_if(text, tok)
-        if end_if is not None:
+        before = text[:tok.start_pos].rstrip() if tok.type != "$END" else ""
+        if before and "';'" in expected and line_col(text, len(before))[0] < tok.line \
+                and _semicolon_helps(text, len(before), tok.start_pos):
+            # The statement ended on an earlier line, and a ';' there lets the script go on.
+            offset = len(before)
+            line, col = line_col(text, offset)
+            msg, expected = "missing ';' at the end of the statement", []
+        elif end_if is not None:
             offset, msg = end_if
             line, col = line_col(text, offset)
             expected = []
@@ -1056,7 +1074,7 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         ch = text[offset] if offset < len(text) else ""
         rest = text[offset:offset + 2]
         if rest == "--":
-            msg = "comments are // or /* */ in U-SQL (-- is T-SQL)"
+            msg = _DASH_COMMENT
         elif ch == '"' or rest == '@"':
             msg = "unterminated string literal"
         elif rest == "/*":
