@@ -844,6 +844,21 @@ def _clause_words(e, text: str) -> list:
     return out
 
 
+def _innermost_query_word(e, text: str):
+    """SELECT, EXTRACT, ... or OUTPUT: the keyword of the innermost query or statement being parsed."""
+    for v in reversed(_stack(e)):
+        if isinstance(v, str):
+            word = v
+        elif hasattr(v, "span"):
+            m = _WORD_AT.match(text, v.span.start)
+            word = m.group() if m else None
+        else:
+            continue
+        if word in _QUERY_WORDS or word in ("OUTPUT", "CREATE", "INSERT", "DECLARE", "IF"):
+            return word
+    return None
+
+
 def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
     """Whether a ';' inserted at ``at`` lets the parser get past ``err_offset`` (the token it
     stopped at): only then is a missing ';' the error."""
@@ -927,8 +942,16 @@ def _usql_hint(e, text: str, tok, names):
         if later and not (v == "FROM" and "FROM" in words):
             w = min(later, key=_CLAUSE_RANK.get)
             return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
+    query = _innermost_query_word(e, text)
     if "FROM" in names and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK) and v != "FROM":
-        return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
+        if query == "SELECT":
+            return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
+        if query == "EXTRACT":
+            return offset, 'EXTRACT needs FROM and its input: EXTRACT columns FROM "path" USING extractor'
+    if "FETCH" in names and "ORDER" in words and v not in ("FETCH", "OFFSET") and query != "OUTPUT" \
+            and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK or v in ("UNION", "EXCEPT", "INTERSECT")):
+        return offset, ("a query's ORDER BY needs FETCH n ROWS or OFFSET n ROWS (rows are ordered only "
+                        "to be fetched; order a file with OUTPUT ... ORDER BY)")
     if v == "HAVING" and "GROUP" not in words:
         return offset, "HAVING needs a GROUP BY before it"
     if v in ("FETCH", "OFFSET") and "ORDER" not in words:
