@@ -926,6 +926,9 @@ def _usql_hint(e, text: str, tok, names):
     if prev_word == "UPDATE" and v != "STATISTICS" and _STATEMENT_START.search(text, 0, prev.start(1)):
         return prev.start(1), ("U-SQL has no UPDATE (only UPDATE STATISTICS): tables are rebuilt, not edited "
                                "(SELECT the changed rows and INSERT them into a new table)")
+    if v == "SELECT" and "SELECT" not in names and before.endswith("("):
+        return offset, ("U-SQL has no subqueries in expressions: join the rowsets instead "
+                        "(JOIN, SEMIJOIN, ANTISEMIJOIN)")
     if v in ("LIMIT", "TOP") and tok.type == "NAME":
         return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
     if prev_word == "TOP" and text[:prev.start(1)].rstrip().endswith("SELECT"):
