@@ -929,6 +929,9 @@ def _usql_hint(e, text: str, tok, names):
     if v == "SELECT" and "SELECT" not in names and before.endswith("("):
         return offset, ("U-SQL has no subqueries in expressions: join the rowsets instead "
                         "(JOIN, SEMIJOIN, ANTISEMIJOIN)")
+    if tok.type == "VARIABLE" and prev_word == "SET" and "SYSVAR" in names:
+        return offset, ("SET sets only @@system variables; a user variable is set once, by DECLARE "
+                        "(declare a new one instead)")
     if v in ("LIMIT", "TOP") and tok.type == "NAME":
         return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
     if prev_word == "TOP" and text[:prev.start(1)].rstrip().endswith("SELECT"):
