@@ -766,7 +766,8 @@ def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
     m = _WORD_BEFORE.search(text, 0, tok.start_pos if tok.type != "$END" else len(text))
     if m:
         word = m.group(1)
-        if word.islower() and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
+        mis_cased = word.islower() or (len(word) > 1 and word[0].isupper() and word[1:].islower())
+        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
             return m.start(1), word
     return None
 
