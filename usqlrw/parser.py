@@ -909,7 +909,7 @@ def _end_hint(e, names):
 
 def _usql_hint(e, text: str, tok, names):
     """(offset, message) for a mistake that has U-SQL words of its own, else None."""
-    offset = tok.start_pos
+    offset = tok.start_pos if tok.type != "$END" else len(text.rstrip())
     v = tok.value
     before = text[:offset].rstrip()
     prev = _WORD_BEFORE.search(text, 0, offset)
@@ -1037,6 +1037,12 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
                 hint = _end_hint(e, names)
                 if hint is not None:
                     msg, expected = hint, []
+                else:
+                    hint = _usql_hint(e, text, tok, names)
+                    if hint is not None:
+                        offset, msg = hint
+                        line, col = line_col(text, offset)
+                        expected = []
         else:
             offset = tok.start_pos
             line, col = tok.line, tok.column
