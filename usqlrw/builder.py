@@ -1145,6 +1145,18 @@ def _check_create_table(c) -> None:
         raise e
 
 
-for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery}.items():
+def _fetch(self, c):
+    """order-by-and-offset-fetch-clause-u-sql.md: "The value for the FETCH clause has to be in the
+    range [1, 10000], otherwise an error is raised"."""
+    node = fill(A.Fetch, c, "fetch")
+    n = node.count
+    digits = n.text.rstrip("lLuU") if isinstance(n, A.NumberLiteral) else ""
+    if digits.isdigit() and not 1 <= int(digits) <= 10000:
+        raise _error_at_node(n, f"FETCH takes 1 to 10000 rows, not {n.text}")
+    return node
+
+
+for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery,
+                               "fetch": _fetch}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
