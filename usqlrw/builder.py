@@ -1121,6 +1121,10 @@ def _check_create_table(c) -> None:
             raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
     as_query = any(type(x) is Token and x.value == "AS" for x in n)
     cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
+    for col in cols:   # Column_Definition := Quoted_or_Unquoted_Identifier Built_in_Type
+        if col.type is not None and not is_builtin_type(col.type):
+            raise _error_at_node(col.type, f"a table column has a built-in U-SQL type (int, string, "
+                                           f"DateTime, SQL.MAP<K,V>, ...), not {col.type.text}")
     if as_query:
         if cols:
             raise _error_at_node(cols[0], "CREATE TABLE ... AS query takes no column definitions "
