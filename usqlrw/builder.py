@@ -531,6 +531,7 @@ class Builder:
     def extract(self, c):
         i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
         cols = tuple(_nodes(c[:i]))
+        _check_builtin_columns(cols, "an EXTRACT column")
         rest = _nodes(c[i:])
         req = _first(rest, A.Required)
         sb = _first(rest, A.SortedBy)
@@ -1102,6 +1103,23 @@ def _subquery(self, c):
     return node
 
 
+def _check_builtin_columns(cols, what: str) -> None:
+    """Column_Definition := Quoted_or_Unquoted_Identifier Built_in_Type in CREATE TABLE,
+    CREATE EXTERNAL TABLE and EXTRACT (create-table-u-sql-creating-a-table-with-schema.md,
+    create-external-table-u-sql.md, extract-expression-u-sql.md)."""
+    for col in cols:
+        t = getattr(col, "type", None)
+        if isinstance(col, A.ColumnDefinition) and t is not None and not is_builtin_type(t):
+            raise _error_at_node(t, f"{what} has a built-in U-SQL type (int, string, DateTime, "
+                                    f"SQL.MAP<K,V>, ...), not {t.text}")
+
+
+def _external_table(self, c):
+    node = fill(A.CreateExternalTable, c, "create_external_table")
+    _check_builtin_columns(node.columns, "an external table's column")
+    return node
+
+
 def _check_create_table(c) -> None:
     """create-table-u-sql-creating-a-table-with-schema.md and ...-from-a-query.md:
     one INDEX; an INDEX needs a distribution (DISTRIBUTED BY, or PARTITIONED BY HASH|... in a
@@ -1121,10 +1139,7 @@ def _check_create_table(c) -> None:
             raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
     as_query = any(type(x) is Token and x.value == "AS" for x in n)
     cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
-    for col in cols:   # Column_Definition := Quoted_or_Unquoted_Identifier Built_in_Type
-        if col.type is not None and not is_builtin_type(col.type):
-            raise _error_at_node(col.type, f"a table column has a built-in U-SQL type (int, string, "
-                                           f"DateTime, SQL.MAP<K,V>, ...), not {col.type.text}")
+    _check_builtin_columns(cols, "a table column")
     if as_query:
         if cols:
             raise _error_at_node(cols[0], "CREATE TABLE ... AS query takes no column definitions "
@@ -1161,6 +1176,6 @@ def _fetch(self, c):
 
 
 for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery,
-                               "fetch": _fetch}.items():
+                               "fetch": _fetch, "create_external_table": _external_table}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
