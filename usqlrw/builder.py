@@ -472,6 +472,7 @@ class Builder:
     # -- script and statements --
 
     def script(self, c):
+        _check_no_export(_nodes(c))
         return A.Script(_span(c) if c else Span(0, 0, 1, 1, 1, 1), tuple(_nodes(c)))
 
     def use_database(self, c):
@@ -1050,31 +1051,27 @@ def _check_operators(c) -> None:
             raise _error_at(x, "U-SQL has no <>: compare with != (C# syntax)")
 
 
-def _join_condition_ok(e) -> bool:
-    """u-sql-select-selecting-from-joins.md, "Join Comparisons": equality comparisons, AND-ed."""
-    while isinstance(e, A.Paren):
-        e = e.expr
-    if isinstance(e, A.BinaryOp):
-        if e.op in ("AND", "&&"):
-            return _join_condition_ok(e.left) and _join_condition_ok(e.right)
-        return e.op == "=="
-    return False
-
-
 def _first_bad_comparison(e):
-    while isinstance(e, A.Paren):
-        e = e.expr
-    if isinstance(e, A.BinaryOp) and e.op in ("AND", "&&"):
-        return _first_bad_comparison(e.left) or _first_bad_comparison(e.right)
-    if isinstance(e, A.BinaryOp) and e.op == "==":
-        return None
-    return e
+    """u-sql-select-selecting-from-joins.md, "Join Comparisons": equality comparisons, AND-ed
+    (parenthesised or not). The first operand of the condition that is no ``==``, else None;
+    iterative, for conditions of thousands of terms."""
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        while isinstance(x, A.Paren):
+            x = x.expr
+        if isinstance(x, A.BinaryOp) and x.op in ("AND", "&&"):
+            todo.append(x.right)
+            todo.append(x.left)
+        elif not (isinstance(x, A.BinaryOp) and x.op == "=="):
+            return x
+    return None
 
 
 def _check_join_condition(cond, what: str) -> None:
-    if cond is None or _join_condition_ok(cond):
+    bad = _first_bad_comparison(cond) if cond is not None else None
+    if bad is None:
         return
-    bad = _first_bad_comparison(cond)
     how = "not OR" if isinstance(bad, A.BinaryOp) and bad.op in ("OR", "||") else "no other comparison"
     # at the operator that is not == or AND, else after the operand that is no comparison
     at = bad.left.span.end if isinstance(bad, A.BinaryOp) and bad.left is not None else bad.span.end
@@ -1117,6 +1114,54 @@ def _check_builtin_columns(cols, what: str) -> None:
 def _external_table(self, c):
     node = fill(A.CreateExternalTable, c, "create_external_table")
     _check_builtin_columns(node.columns, "an external table's column")
+    return node
+
+
+_EXPORTS = (A.ExportAssembly, A.ExportVariable)
+#: create-package-u-sql.md: Package_Statement := Using_Statement | Declare_Variable_Statement |
+#: Import_Package_Statement | Export_Statement | Deploy_Resource_Statement | If_Package_Statement.
+_PACKAGE_STATEMENTS = (A.UsingDirective, A.UsingAlias, A.Declare, A.ImportPackage, A.DeployResource,
+                       A.If) + _EXPORTS
+
+
+def _branches(stmt):
+    """The statement lists of an IF."""
+    for b in stmt.branches:
+        yield b.statements
+    if stmt.otherwise is not None:
+        yield stmt.otherwise.statements
+
+
+def _statements_in(statements):
+    """The statements, those inside IFs too (iteratively: IFs nest thousands deep in fuzz tests)."""
+    todo = [iter(statements)]
+    while todo:
+        st = next(todo[-1], None)
+        if st is None:
+            todo.pop()
+            continue
+        yield st
+        if isinstance(st, A.If):
+            todo.extend(iter(body) for body in reversed(list(_branches(st))))
+
+
+def _check_no_export(statements) -> None:
+    """EXPORT declares what a package gives its importers: it stands only in a package's body."""
+    for st in _statements_in(statements):
+        if isinstance(st, _EXPORTS):
+            raise _error_at_node(st, "EXPORT stands only in a CREATE PACKAGE body")
+
+
+def _check_package_body(statements) -> None:
+    for st in _statements_in(statements):
+        if not isinstance(st, _PACKAGE_STATEMENTS):
+            raise _error_at_node(st, "a package holds only USING, DECLARE, IMPORT PACKAGE, EXPORT, "
+                                     "DEPLOY RESOURCE and IF statements")
+
+
+def _package(self, c):
+    node = fill(A.CreatePackage, c, "create_package")
+    _check_package_body(node.body)
     return node
 
 
@@ -1176,6 +1221,7 @@ def _fetch(self, c):
 
 
 for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery,
-                               "fetch": _fetch, "create_external_table": _external_table}.items():
+                               "fetch": _fetch, "create_external_table": _external_table,
+                               "create_package": _package}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
