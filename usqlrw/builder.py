@@ -1025,9 +1025,9 @@ CSHARP_RESERVED = frozenset("""abstract as base bool break byte case catch char 
     short sizeof stackalloc static string struct switch this throw true try typeof uint ulong
     unchecked unsafe ushort using virtual void volatile while""".split())
 #: C# keywords that do stand for themselves in an expression: the built-in type names
-#: (string.Format, int.Parse) and this/base.
+#: (string.Format, int.Parse), this/base, and the operators written like calls (checked(x)).
 _CSHARP_EXPRESSION_WORDS = frozenset("""bool byte char decimal double float int long object sbyte short
-    string uint ulong ushort this base""".split())
+    string uint ulong ushort this base checked unchecked sizeof""".split())
 
 
 def _csharp_reserved(tok):
