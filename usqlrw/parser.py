@@ -969,7 +969,11 @@ def _usql_hint(e, text: str, tok, names):
     if set(names) == {"AS"} and before.endswith(")"):
         if any(isinstance(x, str) and x == "EXPLODE" for x in _stack(e)[-4:]):
             return offset, "EXPLODE (...) needs its alias and column names: AS t(c)"
-        return offset, "a nested query, VALUES or function call in FROM needs its alias: (...) AS name"
+        st = _stack(e)
+        opening = max((k for k, x in enumerate(st) if isinstance(x, str) and x == "("), default=0)
+        combine = opening > 0 and isinstance(st[opening - 1], str) and st[opening - 1] in ("COMBINE", "WITH")
+        where = "as a COMBINE input" if combine else "in FROM"
+        return offset, f"a nested query, VALUES or function call {where} needs its alias: (...) AS name"
     return None
 
 
