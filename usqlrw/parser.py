@@ -907,6 +907,9 @@ def _end_hint(e, names):
     return None
 
 
+_TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\s*[(\d][^;]*$")
+
+
 def _usql_hint(e, text: str, tok, names):
     """(offset, message) for a mistake that has U-SQL words of its own, else None."""
     offset = tok.start_pos if tok.type != "$END" else len(text.rstrip())
@@ -935,8 +938,12 @@ def _usql_hint(e, text: str, tok, names):
                         "(declare a new one instead)")
     if v in ("LIMIT", "TOP") and tok.type == "NAME":
         return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
-    if prev_word == "TOP" and text[:prev.start(1)].rstrip().endswith("SELECT"):
-        return prev.start(1), "U-SQL has no TOP: use ORDER BY ... FETCH n ROWS"
+    top = _TOP.search(text, 0, offset)
+    if top is not None:   # SELECT TOP n ..., SELECT TOP (n) ...
+        return top.start(1), "U-SQL has no TOP: use ORDER BY ... FETCH n ROWS"
+    if v == "WITH" and _STATEMENT_START.search(text, 0, offset):
+        return offset, ("U-SQL has no WITH ... AS (common table expressions): assign each query to a "
+                        "rowset variable (@cte = SELECT ...;) and select from it")
     if v == "ON" and prev_word is not None:
         for x in reversed(_stack(e)[-4:]):
             op = getattr(x, "operator", None) if getattr(x, "condition", 1) is None else x
