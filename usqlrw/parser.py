@@ -907,7 +907,8 @@ def _end_hint(e, names):
     return None
 
 
-_TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\s*[(\d][^;]*$")
+_TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
+_TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
 
 
 def _usql_hint(e, text: str, tok, names):
@@ -939,7 +940,7 @@ def _usql_hint(e, text: str, tok, names):
     if v in ("LIMIT", "TOP") and tok.type == "NAME":
         return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
     top = _TOP.search(text, 0, offset)
-    if top is not None:   # SELECT TOP n ..., SELECT TOP (n) ...
+    if top is not None and _TOP_COUNT.match(text, top.end(1)):   # SELECT TOP n, SELECT TOP (n)
         return top.start(1), "U-SQL has no TOP: use ORDER BY ... FETCH n ROWS"
     if v == "WITH" and _STATEMENT_START.search(text, 0, offset):
         return offset, ("U-SQL has no WITH ... AS (common table expressions): assign each query to a "
