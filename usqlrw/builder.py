@@ -1159,6 +1159,29 @@ def _check_package_body(statements) -> None:
                                      "DEPLOY RESOURCE and IF statements")
 
 
+#: create-function-u-sql-table-valued-function.md: TVF_Statement_Body := Use_Statement |
+#: Declare_Variable_Statement | Import_Package_Statement | Reference_Assembly_Statement |
+#: Deploy_Resource_Statement | Query_Statement ("you cannot call INSERT or OUTPUT statements").
+#: The reference's own examples (create-function-u-sql-table-valued-function.md, blocks 0 and 3)
+#: and Azure/usql's IntroHOL Script7 also use RETURN; and IF in a function: kept.
+_FUNCTION_STATEMENTS = (A.UseDatabase, A.UseSchema, A.Declare, A.ImportPackage, A.ReferenceAssembly,
+                        A.DeployResource, A.RowsetAssignment, A.Return, A.If)
+
+
+def _check_function_body(statements) -> None:
+    for st in _statements_in(statements):
+        if not isinstance(st, _FUNCTION_STATEMENTS):
+            raise _error_at_node(st, "a table-valued function's body holds only USE, DECLARE, IMPORT "
+                                     "PACKAGE, REFERENCE ASSEMBLY, DEPLOY RESOURCE, IF, RETURN and "
+                                     "@rowset = query statements (no OUTPUT, INSERT, DDL or procedure call)")
+
+
+def _function(self, c):
+    node = fill(A.CreateFunction, c, "create_function")
+    _check_function_body(node.body)
+    return node
+
+
 def _package(self, c):
     node = fill(A.CreatePackage, c, "create_package")
     _check_package_body(node.body)
@@ -1222,6 +1245,6 @@ def _fetch(self, c):
 
 for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery,
                                "fetch": _fetch, "create_external_table": _external_table,
-                               "create_package": _package}.items():
+                               "create_package": _package, "create_function": _function}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
