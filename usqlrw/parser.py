@@ -863,8 +863,15 @@ def _innermost_query_word(e, text: str):
 def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
     """Whether a ';' inserted at ``at`` lets the parser get past ``err_offset`` (the token it
     stopped at): only then is a missing ';' the error."""
+    return _edit_helps(text, at, at, ";", err_offset)
+
+
+def _edit_helps(text: str, start: int, end: int, new: str, err_offset: int) -> bool:
+    """Whether ``text`` with ``text[start:end]`` replaced by ``new`` parses past ``err_offset``
+    and through the statement it stands in (to its ';'), or parses whole."""
     from lark.exceptions import UnexpectedInput
-    trial = text[:at] + ";" + text[at:]
+    trial = text[:start] + new + text[end:]
+    shift = len(new) - (end - start)
     saved = getattr(_local, "comments", None)
     _local.comments = []
     try:
@@ -882,7 +889,34 @@ def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
         _local.comments = saved
     # past the error token and through the statement it starts (up to its ';'), or to the end
     nxt = text.find(";", err_offset)
-    return pos > (nxt + 1 if nxt >= 0 else len(trial))
+    return pos > (nxt + shift if nxt >= 0 else len(trial))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance with transpositions (SELCET is one edit from SELECT)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _misspelled_keyword(text: str, start: int, word: str, err_offset: int):
+    """The keyword ``word`` (at ``start``, read as a name) is a misspelling of, when writing that
+    keyword there lets the parse go on past ``err_offset``; else None."""
+    if len(word) < 3 or not word.isalpha() or not word.isupper() or word in _all_keywords():
+        return None
+    limit = 1 if len(word) <= 4 else 2
+    close = sorted((d, k) for k in _keywords() if abs(len(k) - len(word)) <= limit
+                   for d in (_edit_distance(word, k),) if d <= limit)
+    for _, k in close[:5]:
+        if _edit_helps(text, start, start + len(word), k, err_offset):
+            return k
+    return None
 
 
 def _end_if(text: str, tok):
@@ -923,6 +957,10 @@ def _usql_hint(e, text: str, tok, names):
     if prev_word is not None and _glued_message(prev_word, strict=True) \
             and text[prev.start(1) - 1:prev.start(1)] != "[":
         return prev.start(1), _glued_message(prev_word, strict=True)
+    if prev_word is not None and tok.type != "$END":
+        k = _misspelled_keyword(text, prev.start(1), prev_word, offset)
+        if k is not None:
+            return prev.start(1), f"unexpected identifier '{prev_word}' (did you mean {k}?)"
     if v == "<" and text.startswith("<>", offset):
         return offset, "U-SQL has no <>: compare with != (C# syntax)"
     if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
