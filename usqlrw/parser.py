@@ -996,7 +996,8 @@ def _usql_hint(e, text: str, tok, names):
             w = min(later, key=_CLAUSE_RANK.get)
             return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
     query = _innermost_query_word(e, text)
-    if "FROM" in names and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK) and v != "FROM":
+    if "FROM" in names and v != "FROM" and (v in (";", ")", "UNION", "EXCEPT", "INTERSECT")
+                                           or tok.type == "$END" or v in _CLAUSE_RANK):
         if query == "SELECT":
             return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
         if query == "EXTRACT":
