@@ -941,6 +941,8 @@ def _end_hint(e, names):
     return None
 
 
+#: what follows UNION/EXCEPT/INTERSECT as set operators (not BigQuery's SELECT * EXCEPT (col))
+_SET_OPERAND = re.compile(r"\s*(?:ALL\b|DISTINCT\b|BY\b|SELECT\b|\(\s*SELECT\b)")
 _TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
 _TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
 
@@ -996,7 +998,8 @@ def _usql_hint(e, text: str, tok, names):
             w = min(later, key=_CLAUSE_RANK.get)
             return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
     query = _innermost_query_word(e, text)
-    if "FROM" in names and v != "FROM" and (v in (";", ")", "UNION", "EXCEPT", "INTERSECT")
+    set_op = v in ("UNION", "EXCEPT", "INTERSECT") and _SET_OPERAND.match(text, offset + len(v))
+    if "FROM" in names and v != "FROM" and (v in (";", ")") or set_op
                                            or tok.type == "$END" or v in _CLAUSE_RANK):
         if query == "SELECT":
             return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
