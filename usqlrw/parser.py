@@ -905,6 +905,18 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _near_expected_keyword(text: str, tok, names):
+    """The expected keyword an unexpected upper-case word is a misspelling of (FORM: FROM)."""
+    m = _WORD_AT.match(text, tok.start_pos) if tok.type != "$END" else None
+    word = m.group() if m else ""
+    if len(word) < 3 or not word.isalpha() or not word.isupper() or word in _all_keywords():
+        return None
+    limit = 1 if len(word) <= 4 else 2
+    close = sorted((d, k) for k in names if k.isalpha() and k.isupper() and k in _keywords()
+                   for d in (_edit_distance(word, k),) if d <= limit)
+    return close[0][1] if close else None
+
+
 def _misspelled_keyword(text: str, start: int, word: str, err_offset: int):
     """The keyword ``word`` (at ``start``, read as a name) is a misspelling of, when writing that
     keyword there lets the parse go on past ``err_offset``; else None."""
@@ -1158,6 +1170,9 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             shown = expected[:8]
             more = f" (or {len(expected) - 8} more)" if len(expected) > 8 else ""
             msg += f"; expected {', '.join(shown)}{more}"
+            near = _near_expected_keyword(text, tok, names)
+            if near is not None:   # FORM where FROM is expected
+                msg += f"; did you mean {near}?"
     elif isinstance(e, UnexpectedCharacters):
         offset = e.pos_in_stream
         line, col = e.line, e.column
