@@ -96,11 +96,12 @@ DEPTH = 5000
     "DECLARE @x = a" + ".b" * DEPTH + ";",
     "DECLARE @x = f" + "(1)" * DEPTH + ";",
     "IF true THEN " * DEPTH + "END;" * DEPTH,
-    "@r = SELECT * FROM " + "(SELECT * FROM " * DEPTH + "@t" + ")" * DEPTH + ";",
+    "@r = SELECT * FROM " + "(SELECT * FROM " * DEPTH + "@t" + ") AS t" * DEPTH + ";",
     "DECLARE @x = " + "(" * DEPTH + "1;",            # unbalanced: an error, not a crash
     "IF true THEN " * DEPTH,
 ])
 def test_deep_nesting(text):
     script = parses_or_syntax_error(text)
-    if not text.endswith(("(1;", "THEN ")):
+    # "--" is C#'s decrement (or a T-SQL comment), never U-SQL: an error, not a crash
+    if not text.endswith(("(1;", "THEN ")) and "--" not in text:
         assert script is not None

@@ -69,6 +69,18 @@ def test_same_results_as_lark(reference):
     assert n > 500
 
 
+def test_same_results_as_lark_on_the_syntax_fixtures(reference):
+    # the invalid scripts of tests/fixtures/syntax, and mutations: the error paths, worded alike
+    from syntax_cases import load_cases
+    rng = random.Random(3)
+    n = 0
+    for case in load_cases():
+        for text in mutations(case.script, rng, n=2):
+            assert outcome(text) == outcome(text, reference), text
+            n += 1
+    assert n > 1000
+
+
 def test_fast_lexer_under_larks_own_loop(reference):
     # FastContextualLexer.lex is also what Lark.parse uses on usqlrw's parser object.
     ours = lark_parse(P.get_parser())

@@ -925,7 +925,6 @@ class Reduce(Query):
     input: RowsetSource | None = None
     presort: Presort | None = None
     on: ReduceOn | ReduceAll | None = None
-    presort_after: Presort | None = None
     produce: Produce | None = None
     readonly: Readonly | None = None
     required: Required | None = None

@@ -467,6 +467,8 @@ class Builder:
         t = c[0]
         if t.type == "NAME" and t.value in reserved_words():
             raise _reserved(t)
+        if t.type == "NAME" and t.value in CSHARP_RESERVED:
+            raise _csharp_reserved(t)
         return token_node(t)
 
     def keyword_member(self, c):
@@ -527,6 +529,7 @@ class Builder:
     # -- script and statements --
 
     def script(self, c):
+        _check_no_export(_nodes(c))
         return A.Script(_span(c) if c else Span(0, 0, 1, 1, 1, 1), tuple(_nodes(c)))
 
     def use_database(self, c):
@@ -586,6 +589,7 @@ class Builder:
     def extract(self, c):
         i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
         cols = tuple(_nodes(c[:i]))
+        _check_builtin_columns(cols, "an EXTRACT column")
         rest = _nodes(c[i:])
         req = _first(rest, A.Required)
         sb = _first(rest, A.SortedBy)
@@ -598,15 +602,6 @@ class Builder:
         name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
                                        A.Action.REFERENCE)
         return A.TableTypeColumns(_span(c), name)
-
-    def reduce(self, c):
-        n = _nodes(c)
-        pres = [x for x in n if isinstance(x, A.Presort)]
-        on = _first(n, (A.ReduceOn, A.ReduceAll))
-        before = next((p for p in pres if p.span.start < on.span.start), None)
-        after = next((p for p in pres if p.span.start > on.span.start), None)
-        return A.Reduce(_span(c), n[0], before, on, after, _first(n, A.Produce), _first(n, A.Readonly),
-                        _first(n, A.Required), _first(n, A.Using))
 
     def column_ref(self, c):
         n = [token_node(x) if type(x) is Token and x.type == "VARIABLE" else x for x in c]
@@ -655,6 +650,7 @@ class Builder:
     # -- DDL --
 
     def _create_table(self, c):
+        _check_create_table(c)
         n = _flat(c)
         node = fill(A.CreateTable, [x for x in n if not isinstance(x, (A.PartitionedBy, A.DistributedBy))])
         # The partition and distribution clauses, written after the schema or inside its INDEX.
@@ -728,6 +724,8 @@ class Builder:
         t = c[0]
         if t.type == "NAME" and t.value in reserved_words():
             raise _reserved(t)
+        if t.type == "NAME" and t.value in CSHARP_RESERVED and t.value not in _CSHARP_EXPRESSION_WORDS:
+            raise _csharp_reserved(t)
         return A.Name(tok_span(t), token_node(t))
 
     def generic_name(self, c):
@@ -740,6 +738,7 @@ class Builder:
     def operation(self, c):
         if len(c) == 1:
             return c[0]
+        _check_operators(c)
         return arrange(c)
 
     def is_null_test(self, c):
@@ -951,20 +950,10 @@ class _Op:
         self.awaiting_and = bool(kws) and kws[-1] == "BETWEEN"
 
 
-#: Reserved whatever their length (U-SQL reference, "Identifiers").
-_SHORT_RESERVED = frozenset({"AS", "BY", "DO", "IF", "IN", "IS", "ON", "OR", "TO"})
-_reserved_cache: list = []
-
-
 def reserved_words() -> frozenset:
-    """U-SQL's reserved words: every all-letter upper-case keyword longer than two letters, and
-    AS, BY, DO, IF, IN, IS, ON, OR, TO. As names they must be quoted: [FROM]. The contextual lexer
-    would otherwise read a keyword as a name wherever the keyword itself cannot stand."""
-    if not _reserved_cache:
-        from .keywords import grammar_keywords
-        words = (k for k in grammar_keywords(terminals=False) if k.isalpha() and len(k) > 2)
-        _reserved_cache.append(frozenset(words) | _SHORT_RESERVED)
-    return _reserved_cache[0]
+    """U-SQL's reserved words (usqlrw/keywords.py)."""
+    from .keywords import reserved_words as words
+    return words()
 
 
 def _reserved(tok):
@@ -1052,6 +1041,8 @@ def arrange(c: list) -> A.Node:
                 continue
         prec, right = PRECEDENCE[v]
         while ops and (ops[-1].prec > prec or (ops[-1].prec == prec and not right)):
+            if ops[-1].awaiting_and:   # x BETWEEN low OR ...: the error is at this operator
+                raise _error_at(x, "BETWEEN needs AND: x BETWEEN low AND high")
             _apply(ops.pop(), out)
         if pending_not is not None:
             ops.append(_Op(prec, right, x, ("NOT", v), not_tok=pending_not))
@@ -1060,6 +1051,8 @@ def arrange(c: list) -> A.Node:
             ops.append(_Op(prec, right, x, (v,)))
         expect_operand = True
     while ops:
+        if ops[-1].awaiting_and:   # x BETWEEN low, and nothing more: after low
+            raise _error_after(out[-1].span.end, "BETWEEN needs AND: x BETWEEN low AND high")
         _apply(ops.pop(), out)
     return out[0]
 
@@ -1081,6 +1074,240 @@ def _else(self, c):
 
 # Aliases that are Python keywords cannot be method names; Lark looks callbacks up with getattr.
 for _alias_name, _callback in {"if": _if, "else": _else, "lambda": Builder.lambda_}.items():
+    setattr(Builder, _alias_name, _callback)
+del _alias_name, _callback
+
+
+# -- the reference's rules the grammar leaves to the builder -------------------------------------------
+#
+# Each check is traced to its page of the U-SQL language reference (refdocs/u-sql/*.md). An error is
+# placed at the first token that cannot be there; ``at_next_token`` asks the parser to place it
+# at the first token after the given offset (where a missing clause should have started).
+
+from .keywords import CSHARP_RESERVED  # noqa: E402
+
+#: C# keywords that do stand for themselves in an expression: the built-in type names
+#: (string.Format, int.Parse), this/base, and the operators written like calls (checked(x)).
+_CSHARP_EXPRESSION_WORDS = frozenset("""bool byte char decimal double float int long object sbyte short
+    string uint ulong ushort this base checked unchecked sizeof""".split())
+
+
+def _csharp_reserved(tok):
+    return _error_at(tok, f"{tok.value} is a C# reserved word, reserved in U-SQL too; "
+                          f"to use it as a name, quote it: [{tok.value}]")
+
+
+def _error_after(end: int, message):
+    """An error at the first token after offset ``end`` (a clause is missing there); the parser
+    places it (it has the text)."""
+    from .errors import USqlSyntaxError
+    e = USqlSyntaxError(message, 1, 1, offset=end)
+    e.at_next_token = end
+    return e
+
+
+def _check_operators(c) -> None:
+    """comparison-operators-u-sql.md, not-equal-to-u-sql.md: U-SQL's operators are C#'s: != not <>."""
+    for x in c:
+        if type(x) is Token and x.value == "<>":
+            raise _error_at(x, "U-SQL has no <>: compare with != (C# syntax)")
+
+
+def _first_bad_comparison(e):
+    """u-sql-select-selecting-from-joins.md, "Join Comparisons": equality comparisons, AND-ed
+    (parenthesised or not). The first operand of the condition that is no ``==``, else None;
+    iterative, for conditions of thousands of terms."""
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        while isinstance(x, A.Paren):
+            x = x.expr
+        if isinstance(x, A.BinaryOp) and x.op in ("AND", "&&"):
+            todo.append(x.right)
+            todo.append(x.left)
+        elif not (isinstance(x, A.BinaryOp) and x.op == "=="):
+            return x
+    return None
+
+
+def _check_join_condition(cond, what: str) -> None:
+    bad = _first_bad_comparison(cond) if cond is not None else None
+    if bad is None:
+        return
+    how = "not OR" if isinstance(bad, A.BinaryOp) and bad.op in ("OR", "||") else "no other comparison"
+    # at the operator that is not == or AND, else after the operand that is no comparison
+    at = bad.left.span.end if isinstance(bad, A.BinaryOp) and bad.left is not None else bad.span.end
+    raise _error_after(at, f"{what} compares columns with == joined by AND ({how}); "
+                           f"filter anything else in WHERE")
+
+
+def _join(self, c):
+    node = fill(A.Join, c, "join")
+    _check_join_condition(node.condition, "a JOIN's ON condition")
+    return node
+
+
+def _combine(self, c):
+    node = fill(A.Combine, c, "combine")
+    _check_join_condition(node.condition, "COMBINE's ON condition")
+    return node
+
+
+def _subquery(self, c):
+    """u-sql-select-selecting-from-the-values-table-value-constructor.md: (VALUES ...) AS T(c, ...):
+    the alias names the columns."""
+    node = fill(A.Subquery, c, "subquery")
+    if isinstance(node.query, A.Values) and node.alias is not None and not node.alias.columns:
+        raise _error_after(node.alias.span.end, "(VALUES ...) needs its column names: AS T(c1, c2, ...)")
+    return node
+
+
+def _check_builtin_columns(cols, what: str) -> None:
+    """Column_Definition := Quoted_or_Unquoted_Identifier Built_in_Type in CREATE TABLE,
+    CREATE EXTERNAL TABLE and EXTRACT (create-table-u-sql-creating-a-table-with-schema.md,
+    create-external-table-u-sql.md, extract-expression-u-sql.md)."""
+    for col in cols:
+        t = getattr(col, "type", None)
+        if isinstance(col, A.ColumnDefinition) and t is not None and not is_builtin_type(t):
+            raise _error_at_node(t, f"{what} has a built-in U-SQL type (int, string, DateTime, "
+                                    f"SQL.MAP<K,V>, ...), not {t.text}")
+
+
+def _external_table(self, c):
+    node = fill(A.CreateExternalTable, c, "create_external_table")
+    _check_builtin_columns(node.columns, "an external table's column")
+    return node
+
+
+_EXPORTS = (A.ExportAssembly, A.ExportVariable)
+#: create-package-u-sql.md: Package_Statement := Using_Statement | Declare_Variable_Statement |
+#: Import_Package_Statement | Export_Statement | Deploy_Resource_Statement | If_Package_Statement.
+_PACKAGE_STATEMENTS = (A.UsingDirective, A.UsingAlias, A.Declare, A.ImportPackage, A.DeployResource,
+                       A.If) + _EXPORTS
+
+
+def _branches(stmt):
+    """The statement lists of an IF."""
+    for b in stmt.branches:
+        yield b.statements
+    if stmt.otherwise is not None:
+        yield stmt.otherwise.statements
+
+
+def _statements_in(statements):
+    """The statements, those inside IFs too (iteratively: IFs nest thousands deep in fuzz tests)."""
+    todo = [iter(statements)]
+    while todo:
+        st = next(todo[-1], None)
+        if st is None:
+            todo.pop()
+            continue
+        yield st
+        if isinstance(st, A.If):
+            todo.extend(iter(body) for body in reversed(list(_branches(st))))
+
+
+def _check_no_export(statements) -> None:
+    """EXPORT declares what a package gives its importers: it stands only in a package's body."""
+    for st in _statements_in(statements):
+        if isinstance(st, _EXPORTS):
+            raise _error_at_node(st, "EXPORT stands only in a CREATE PACKAGE body")
+
+
+def _check_package_body(statements) -> None:
+    for st in _statements_in(statements):
+        if not isinstance(st, _PACKAGE_STATEMENTS):
+            raise _error_at_node(st, "a package holds only USING, DECLARE, IMPORT PACKAGE, EXPORT, "
+                                     "DEPLOY RESOURCE and IF statements")
+
+
+#: create-function-u-sql-table-valued-function.md: TVF_Statement_Body := Use_Statement |
+#: Declare_Variable_Statement | Import_Package_Statement | Reference_Assembly_Statement |
+#: Deploy_Resource_Statement | Query_Statement ("you cannot call INSERT or OUTPUT statements").
+#: The reference's own examples (create-function-u-sql-table-valued-function.md, blocks 0 and 3)
+#: and Azure/usql's IntroHOL Script7 also use RETURN; and IF in a function: kept.
+_FUNCTION_STATEMENTS = (A.UseDatabase, A.UseSchema, A.Declare, A.ImportPackage, A.ReferenceAssembly,
+                        A.DeployResource, A.RowsetAssignment, A.Return, A.If)
+
+
+def _check_function_body(statements) -> None:
+    for st in _statements_in(statements):
+        if not isinstance(st, _FUNCTION_STATEMENTS):
+            raise _error_at_node(st, "a table-valued function's body holds only USE, DECLARE, IMPORT "
+                                     "PACKAGE, REFERENCE ASSEMBLY, DEPLOY RESOURCE, IF, RETURN and "
+                                     "@rowset = query statements (no OUTPUT, INSERT, DDL or procedure call)")
+
+
+def _function(self, c):
+    node = fill(A.CreateFunction, c, "create_function")
+    _check_function_body(node.body)
+    return node
+
+
+def _package(self, c):
+    node = fill(A.CreatePackage, c, "create_package")
+    _check_package_body(node.body)
+    return node
+
+
+def _check_create_table(c) -> None:
+    """create-table-u-sql-creating-a-table-with-schema.md and ...-from-a-query.md:
+    one INDEX; an INDEX needs a distribution (DISTRIBUTED BY, or PARTITIONED BY HASH|... in a
+    CREATE TABLE AS), and a partition specification needs the INDEX; DIRECT HASH takes one column;
+    CREATE TABLE ... AS takes only the INDEX in its parentheses."""
+    n = _flat(c)
+    indexes = [x for x in n if isinstance(x, A.TableIndex)]
+    if len(indexes) > 1:
+        raise _error_at_node(indexes[1], "a table has one clustered INDEX")
+    index = indexes[0] if indexes else None
+    parts = [x for x in n if isinstance(x, (A.PartitionedBy, A.DistributedBy))]
+    if index is not None:
+        parts += [x for x in (index.partitioned_by, index.distributed_by) if x is not None]
+    for d in parts:
+        if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
+                and len(d.scheme.columns) > 1:
+            raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
+    as_query = any(type(x) is Token and x.value == "AS" for x in n)
+    cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
+    _check_builtin_columns(cols, "a table column")
+    if as_query:
+        if cols:
+            raise _error_at_node(cols[0], "CREATE TABLE ... AS query takes no column definitions "
+                                          "(the query gives them): write (INDEX name CLUSTERED (c) "
+                                          "DISTRIBUTED BY ...) AS query")
+        if index is None:
+            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            raise _error_at(as_tok, "CREATE TABLE ... AS query needs its INDEX and distribution first: "
+                                    "(INDEX name CLUSTERED (c) DISTRIBUTED BY HASH (c)) AS query")
+    if index is None and parts:
+        raise _error_at_node(parts[0], "a table's PARTITIONED BY or DISTRIBUTED BY needs its INDEX "
+                                       "inside the parentheses: INDEX name CLUSTERED (c)")
+    if index is not None and not any(isinstance(d, A.DistributedBy) for d in parts):
+        if as_query:   # ( INDEX ... ) AS query: the distribution belongs before AS
+            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            raise _error_at(as_tok, "a table with an INDEX needs its distribution before AS: "
+                                    "PARTITIONED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+        e = _error_after(_span(c).end, "a table with an INDEX needs its distribution: "
+                                       "DISTRIBUTED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
+        # the schema's own ')' is not among the children (a list rule keeps nodes only)
+        e.skip_closing = not any(isinstance(x, (A.PartitionedBy, A.DistributedBy)) for x in n)
+        raise e
+
+
+def _fetch(self, c):
+    """order-by-and-offset-fetch-clause-u-sql.md: "The value for the FETCH clause has to be in the
+    range [1, 10000], otherwise an error is raised"."""
+    node = fill(A.Fetch, c, "fetch")
+    n = node.count
+    digits = n.text.rstrip("lLuU") if isinstance(n, A.NumberLiteral) else ""
+    if digits.isdigit() and not 1 <= int(digits) <= 10000:
+        raise _error_at_node(n, f"FETCH takes 1 to 10000 rows, not {n.text}")
+    return node
+
+
+for _alias_name, _callback in {"join": _join, "combine": _combine, "subquery": _subquery,
+                               "fetch": _fetch, "create_external_table": _external_table,
+                               "create_package": _package, "create_function": _function}.items():
     setattr(Builder, _alias_name, _callback)
 del _alias_name, _callback
 

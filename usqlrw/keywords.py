@@ -7,7 +7,8 @@ import functools
 import re
 from pathlib import Path
 
-__all__ = ["grammar_path", "grammar_keywords", "csharp_keywords"]
+__all__ = ["grammar_path", "grammar_keywords", "csharp_keywords", "reserved_words", "CSHARP_RESERVED",
+           "quote_ident"]
 
 
 def grammar_path() -> Path:
@@ -49,3 +50,36 @@ def csharp_keywords() -> frozenset:
     """The lower-case (C#) keywords of the grammar: ``new``, ``typeof``, ``from`` ... ``select``."""
     body = "\n".join(l.split("//", 1)[0] for l in _grammar_text().splitlines())
     return frozenset(w for w in _STRING.findall(body) if w.islower())
+
+
+#: C# 5.0's reserved keywords: U-SQL reserves them too (u-sql-identifiers.md, "reserved keywords":
+#: "Any C# version 5.0 reserved keyword"); as names they must be quoted: [class].
+CSHARP_RESERVED = frozenset("""abstract as base bool break byte case catch char checked class const
+    continue decimal default delegate do double else enum event explicit extern false finally fixed
+    float for foreach goto if implicit in int interface internal is lock long namespace new null
+    object operator out override params private protected public readonly ref return sbyte sealed
+    short sizeof stackalloc static string struct switch this throw true try typeof uint ulong
+    unchecked unsafe ushort using virtual void volatile while""".split())
+
+#: Reserved whatever their length (U-SQL reference, "Identifiers").
+SHORT_RESERVED = frozenset({"AS", "BY", "DO", "IF", "IN", "IS", "ON", "OR", "TO"})
+
+
+@functools.lru_cache(maxsize=None)
+def reserved_words() -> frozenset:
+    """U-SQL's reserved words: every all-letter upper-case keyword longer than two letters, and
+    AS, BY, DO, IF, IN, IS, ON, OR, TO. As names they must be quoted: [FROM]."""
+    words = (k for k in grammar_keywords(terminals=False) if k.isalpha() and len(k) > 2)
+    return frozenset(words) | SHORT_RESERVED
+
+
+_PLAIN = re.compile(r"(?!\d)\w+\Z")
+
+
+def quote_ident(name: str, quoted: bool = False) -> str:
+    """``name`` spelled as a U-SQL identifier: bare when it can be (and was not quoted), else
+    ``[...]``: a name that is not a plain word, a U-SQL keyword or a C# reserved word."""
+    if not quoted and _PLAIN.match(name) and name not in reserved_words() and name not in CSHARP_RESERVED:
+        return name
+    return "[" + name.replace("]", "]]") + "]"
+

@@ -24,7 +24,7 @@ from . import __version__
 from .ast import Comment, Script
 from .errors import USqlSyntaxError
 from .keywords import grammar_keywords, grammar_path
-from .source import DecodeError, Source, Span, decode, line_col
+from .source import DecodeError, Source, decode, line_col
 
 __all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
 
@@ -53,10 +53,107 @@ def lark_options(**overrides) -> dict:
     """The options usqlrw builds its Lark parser with (tests build a reference parser from them)."""
     from .builder import Builder
     opts = dict(parser="lalr", lexer="contextual", start="script", keep_all_tokens=True,
-                maybe_placeholders=False, transformer=Builder(),
+                maybe_placeholders=False, transformer=Builder(), postlex=WholeWords(),
                 lexer_callbacks={"LINE_COMMENT": _on_comment, "BLOCK_COMMENT": _on_comment})
     opts.update(overrides)
     return opts
+
+
+# -- whole words --------------------------------------------------------------------------------
+#
+# Lark's contextual lexer matches a keyword as a literal wherever identifiers are not accepted, so
+# `GROUPBY` would lex as GROUP BY and `WHEREa` as WHERE a. A keyword is a whole word (U-SQL
+# reference, "Identifiers": keywords and identifiers are separated by white space or
+# punctuation): two word tokens with nothing between them are one word the parser cannot take.
+# And a reserved keyword is never an identifier (u-sql-identifiers.md): where the parser would read
+# one as a name, it is the keyword, out of place, so the error is at it rather than a token later
+# (after '.', any word is a member name: FILE.EXISTS). Both rules run here for Lark's own loop
+# and inline in _drive, with the same functions.
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _glued(prev, tok) -> bool:
+    """``tok`` starts in the middle of a word that ``prev`` began, or the two are ``--`` (C#'s
+    decrement operator, never U-SQL: a T-SQL comment)."""
+    if prev is None or prev.end_pos != tok.start_pos or tok.value[:1] == "":
+        return False
+    return (_is_word_char(tok.value[0]) and _is_word_char(prev.value[-1])) or \
+        (prev.value == "-" and tok.value[0] == "-")
+
+
+@functools.lru_cache(maxsize=None)
+def _all_keywords() -> frozenset:
+    """Every upper-case keyword, those inside multi-word terminals too (CROSS APPLY)."""
+    return frozenset(k for k in grammar_keywords() if k.isalpha())
+
+
+_DASH_COMMENT = "comments are // or /* */ in U-SQL (-- is T-SQL)"
+
+
+def _glued_message(word: str, strict: bool = False):
+    """The message for ``word`` when it is a keyword glued to what follows (GROUPBY, WHEREa), else
+    None: the rest is a keyword too, or (unless ``strict``) not written in capitals like one
+    (DESCENDING is no DESC glued to ENDING, and INTO is a keyword of its own)."""
+    words = _all_keywords()
+    if word in words:
+        return None
+    heads = [k for k in words if word.startswith(k) and len(k) < len(word)]
+    if not heads:
+        return None
+    head = max(heads, key=len)
+    rest = word[len(head):]
+    if rest in words or (not strict and not rest.isupper()):
+        return (f"'{word}' is not a keyword: a keyword is a whole word; "
+                f"write {head} {rest}" + (" (two keywords)" if rest in words else ""))
+    return None
+
+
+def _word_message(word: str) -> str:
+    return _glued_message(word) or (f"unexpected keyword {word}" if word in _keywords()
+                                    else f"unexpected identifier '{word}'")
+
+
+def _glued_error(prev, tok) -> USqlSyntaxError:
+    if prev.value == "-":
+        return USqlSyntaxError(_DASH_COMMENT, prev.line, prev.column, offset=prev.start_pos)
+    word = prev.value + re.match(r"\w*", tok.value).group()
+    return USqlSyntaxError(_word_message(word), prev.line, prev.column, offset=prev.start_pos)
+
+
+@functools.lru_cache(maxsize=None)
+def _reserved_terminals() -> dict:
+    """reserved keyword -> its terminal name."""
+    from .builder import reserved_words
+    reserved = reserved_words()
+    return {t.pattern.value: t.name for t in get_parser().terminals
+            if t.pattern.type == "str" and t.pattern.value in reserved}
+
+
+def _misplaced_keyword(value: str, prev):
+    """The keyword terminal a NAME token ``value`` really is (a reserved word), else None."""
+    kw = _reserved_terminals().get(value)
+    if kw is None or (prev is not None and prev.value in (".", "?.")):
+        return None
+    return kw
+
+
+class WholeWords:
+    """Lark postlex: keywords are whole words, and reserved words are never names (see above)."""
+    always_accept = ()
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if _glued(prev, tok):
+                raise _glued_error(prev, tok)
+            if tok.type == "NAME":
+                kw = _misplaced_keyword(tok.value, prev)
+                if kw is not None:
+                    tok.type = kw
+            prev = tok
+            yield tok
 
 
 def get_parser():
@@ -137,7 +234,7 @@ def _drive(p, text: str):
     from lark.parsers.lalr_parser_state import ParseConf, ParserState
     frontend = p.parser
     lalr = frontend.parser            # lark.parsers.lalr_parser.LALR_Parser
-    lexer = frontend.lexer
+    lexer = _contextual(frontend.lexer)
     table = _flat_table(lalr)
     conf = ParseConf(lalr._parse_table, lalr.parser.callbacks, "script")
     thread = LexerThread.from_text(lexer, text)
@@ -178,6 +275,8 @@ def _drive(p, text: str):
                         kind = kw
                     elif "NAME" not in row:
                         kind = None
+                    elif kw is not None:  # a reserved word where a name may stand (WholeWords)
+                        kind = _misplaced_keyword(value, lexer_state.last_token) or kind
                 elif kind not in row and kind not in ignore:
                     kind = None
             if kind is not None:
@@ -200,14 +299,22 @@ def _drive(p, text: str):
                     if f is not None:
                         f(token)
                     continue
+                last = lexer_state.last_token
+                if last is not None and last.end_pos == start and _glued(last, token):
+                    raise _glued_error(last, token)
                 lexer_state.last_token = token
             else:  # Lark's own lexer decides (and words any error)
                 ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
+                last = lexer_state.last_token
                 token = lexer.slow_token(lexer_state, state)
                 if token is None:
                     break
                 pos, line, line_start = ctr.char_pos, ctr.line, ctr.line_start_pos
                 kind = token.type
+                if _glued(last, token):
+                    raise _glued_error(last, token)
+                if kind == "NAME":
+                    kind = token.type = _misplaced_keyword(token.value, last) or kind
             # -- fed to the parser: reduce as needed, then shift --
             while True:
                 act = row.get(kind)
@@ -270,9 +377,15 @@ def _drive(p, text: str):
 # accepted, else an identifier. In every other case (a terminal the state does not accept, text
 # no terminal matches) the token is handed to Lark's own lexer, which also words the error.
 
+def _contextual(lexer):
+    """The contextual lexer behind Lark's postlex connector."""
+    from lark.parser_frontends import PostLexConnector
+    return lexer.lexer if isinstance(lexer, PostLexConnector) else lexer
+
+
 def _install_fast_lexer(p) -> None:
     from lark.lexer import ContextualLexer
-    lexer = getattr(p.parser, "lexer", None)
+    lexer = _contextual(getattr(p.parser, "lexer", None))
     if type(lexer) is ContextualLexer:
         lexer.__class__ = _make_fast_lexer_class()
 
@@ -521,8 +634,18 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 
 
+_SPACE_AND_COMMENTS = re.compile(r"(?:\s|//[^\n]*|/\*[\s\S]*?\*/)*")
+
+
 def _builder_error(e: USqlSyntaxError, text: str, path) -> USqlSyntaxError:
     """An error raised by a builder check, worded for where it stands."""
+    after = getattr(e, "at_next_token", None)
+    if after is not None:   # a clause is missing: at the first token after ``after``
+        offset = _SPACE_AND_COMMENTS.match(text, after).end()
+        if getattr(e, "skip_closing", False) and text.startswith(")", offset):
+            offset = _SPACE_AND_COMMENTS.match(text, offset + 1).end()
+        line, col = line_col(text, offset)
+        e = USqlSyntaxError(e.message, line, col, offset=offset)
     tok = getattr(e, "reserved_token", None)
     if tok is not None and _STATEMENT_START.search(text, 0, tok.start_pos):
         word = tok.value   # a statement keyword where no statement can start with it
@@ -636,14 +759,15 @@ def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
     """(offset, word) of a keyword written in lower case that caused the error: the unexpected
     token itself when its upper-case form is what the parser expected there, or the word just
     before it when that is a clause keyword (``select x ...``)."""
-    if tok.type != "$END" and tok.value.isalpha() and tok.value.islower() \
+    if tok.type != "$END" and tok.value.isalpha() and not tok.value.isupper() \
             and tok.value.upper() in expected_names \
-            and tok.value not in _CSHARP_WORDS:
+            and tok.value not in _CSHARP_WORDS:   # select, or a mis-cased From
         return tok.start_pos, tok.value
     m = _WORD_BEFORE.search(text, 0, tok.start_pos if tok.type != "$END" else len(text))
     if m:
         word = m.group(1)
-        if word.islower() and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
+        mis_cased = word.islower() or (len(word) > 1 and word[0].isupper() and word[1:].islower())
+        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
             return m.start(1), word
     return None
 
@@ -662,6 +786,257 @@ def _keyword_starting_statement(text: str, tok) -> tuple | None:
     if not _STATEMENT_START.search(text, 0, m.start(1)):
         return None
     return m.start(1), m.group(1)
+
+
+def _name_was_likely(text: str, offset: int) -> bool:
+    """Whether a reserved word at ``offset`` was likely meant as a name: it follows a keyword, '(',
+    ',' or '.', or starts a statement (not an operator or an operand: ``a + AS``)."""
+    before = text[:offset].rstrip()
+    if not before or before[-1] in "(,.;":
+        return True
+    m = _WORD_BEFORE.search(before)
+    return m is not None and m.group(1) in _keywords()
+
+
+def _glued_start(text: str, offset: int):
+    """Where the word holding ``offset`` starts, when the token at ``offset`` was cut out of it."""
+    if offset <= 0 or offset >= len(text) or not _is_word_char(text[offset]) or not _is_word_char(text[offset - 1]):
+        return None
+    i = offset
+    while i > 0 and _is_word_char(text[i - 1]):
+        i -= 1
+    if text[i - 1:i] in ("@", "."):   # a variable or a number such as 1.5e
+        return None
+    return i
+
+
+# -- U-SQL's own words for common mistakes ------------------------------------------------------------
+
+def _stack(e) -> list:
+    """The parser's value stack when the error was raised (tokens and nodes built so far)."""
+    ip = getattr(e, "interactive_parser", None)
+    return list(ip.parser_state.value_stack) if ip is not None else []
+
+
+#: The order of a query's (and OUTPUT's) clauses: select-expression-u-sql.md,
+#: order-by-and-offset-fetch-clause-u-sql.md, output-statement-u-sql.md (ORDER BY before USING).
+_CLAUSE_RANK = {"FROM": 1, "WHERE": 2, "GROUP": 3, "HAVING": 4, "ORDER": 5, "OFFSET": 6, "FETCH": 7,
+                "USING": 8, "OPTION": 9}
+_CLAUSE_NAME = {"GROUP": "GROUP BY", "ORDER": "ORDER BY"}
+_QUERY_WORDS = ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES")
+
+
+def _clause_words(e, text: str) -> list:
+    """The clause keywords of the statement being parsed, innermost last (read off the stack)."""
+    out = []
+    for v in reversed(_stack(e)):
+        if isinstance(v, str):          # a token
+            word = v if v.isalpha() else None
+        elif hasattr(v, "span"):
+            m = _WORD_AT.match(text, v.span.start)
+            word = m.group() if m else None
+        else:                           # a list rule's tuple (select list, ...)
+            continue
+        if word is None or word not in _CLAUSE_RANK:
+            if word in _QUERY_WORDS or word == "OUTPUT":
+                break
+            continue
+        out.append(word)
+    return out
+
+
+def _innermost_query_word(e, text: str):
+    """SELECT, EXTRACT, ... or OUTPUT: the keyword of the innermost query or statement being parsed."""
+    for v in reversed(_stack(e)):
+        if isinstance(v, str):
+            word = v
+        elif hasattr(v, "span"):
+            m = _WORD_AT.match(text, v.span.start)
+            word = m.group() if m else None
+        else:
+            continue
+        if word in _QUERY_WORDS or word in ("OUTPUT", "CREATE", "INSERT", "DECLARE", "IF"):
+            return word
+    return None
+
+
+def _semicolon_helps(text: str, at: int, err_offset: int) -> bool:
+    """Whether a ';' inserted at ``at`` lets the parser get past ``err_offset`` (the token it
+    stopped at): only then is a missing ';' the error."""
+    return _edit_helps(text, at, at, ";", err_offset)
+
+
+def _edit_helps(text: str, start: int, end: int, new: str, err_offset: int) -> bool:
+    """Whether ``text`` with ``text[start:end]`` replaced by ``new`` parses past ``err_offset``
+    and through the statement it stands in (to its ';'), or parses whole."""
+    from lark.exceptions import UnexpectedInput
+    trial = text[:start] + new + text[end:]
+    shift = len(new) - (end - start)
+    saved = getattr(_local, "comments", None)
+    _local.comments = []
+    try:
+        _drive(get_parser(), trial)
+        return True
+    except UnexpectedInput as x:
+        tok = getattr(x, "token", None)
+        pos = len(trial) if tok is not None and tok.type == "$END" else \
+            (tok.start_pos if tok is not None else getattr(x, "pos_in_stream", 0))
+    except USqlSyntaxError as x:
+        pos = getattr(x, "at_next_token", None) or x.offset or 0
+    except Exception:   # a builder check written for valid input, or recursion: no help
+        return False
+    finally:
+        _local.comments = saved
+    # past the error token and through the statement it starts (up to its ';'), or to the end
+    nxt = text.find(";", err_offset)
+    return pos > (nxt + shift if nxt >= 0 else len(trial))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance with transpositions (SELCET is one edit from SELECT)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _near_expected_keyword(text: str, tok, names):
+    """The expected keyword an unexpected upper-case word is a misspelling of (FORM: FROM)."""
+    m = _WORD_AT.match(text, tok.start_pos) if tok.type != "$END" else None
+    word = m.group() if m else ""
+    if len(word) < 3 or not word.isalpha() or not word.isupper() or word in _all_keywords():
+        return None
+    limit = 1 if len(word) <= 4 else 2
+    close = sorted((d, k) for k in names if k.isalpha() and k.isupper() and k in _keywords()
+                   for d in (_edit_distance(word, k),) if d <= limit)
+    return close[0][1] if close else None
+
+
+def _misspelled_keyword(text: str, start: int, word: str, err_offset: int):
+    """The keyword ``word`` (at ``start``, read as a name) is a misspelling of, when writing that
+    keyword there lets the parse go on past ``err_offset``; else None."""
+    if len(word) < 3 or not word.isalpha() or not word.isupper() or word in _all_keywords():
+        return None
+    limit = 1 if len(word) <= 4 else 2
+    close = sorted((d, k) for k in _keywords() if abs(len(k) - len(word)) <= limit
+                   for d in (_edit_distance(word, k),) if d <= limit)
+    for _, k in close[:5]:
+        if _edit_helps(text, start, start + len(word), k, err_offset):
+            return k
+    return None
+
+
+def _end_if(text: str, tok):
+    """(offset, message) for ``END IF``: U-SQL's IF ends with END alone (if-else-u-sql.md)."""
+    if tok.type == "$END" or tok.value != "IF":
+        return None
+    m = _WORD_BEFORE.search(text, 0, tok.start_pos)
+    if m and m.group(1) == "END":
+        return tok.start_pos, "U-SQL ends an IF with END; alone, not END IF"
+    return None
+
+
+def _end_hint(e, names):
+    """The message at the end of the script when a block is still open."""
+    if "END" not in names:
+        return None
+    for v in reversed(_stack(e)):
+        if isinstance(v, str) and v in ("IF", "BEGIN", "CASE"):
+            return {"IF": "IF ... END; is missing its END",
+                    "BEGIN": "BEGIN ... END is missing its END",
+                    "CASE": "CASE ... END is missing its END"}[v]
+    return None
+
+
+#: what follows UNION/EXCEPT/INTERSECT as set operators (not BigQuery's SELECT * EXCEPT (col))
+_SET_OPERAND = re.compile(r"\s*(?:ALL\b|DISTINCT\b|BY\b|SELECT\b|\(\s*SELECT\b)")
+_TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
+_TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
+
+
+def _usql_hint(e, text: str, tok, names):
+    """(offset, message) for a mistake that has U-SQL words of its own, else None."""
+    offset = tok.start_pos if tok.type != "$END" else len(text.rstrip())
+    v = tok.value
+    before = text[:offset].rstrip()
+    prev = _WORD_BEFORE.search(text, 0, offset)
+    prev_word = prev.group(1) if prev else None
+    if text.startswith("--", offset):
+        return offset, _DASH_COMMENT
+    if prev_word is not None and _glued_message(prev_word, strict=True) \
+            and text[prev.start(1) - 1:prev.start(1)] != "[":
+        return prev.start(1), _glued_message(prev_word, strict=True)
+    if prev_word is not None and tok.type != "$END":
+        k = _misspelled_keyword(text, prev.start(1), prev_word, offset)
+        if k is not None:
+            return prev.start(1), f"unexpected identifier '{prev_word}' (did you mean {k}?)"
+    if v == "<" and text.startswith("<>", offset):
+        return offset, "U-SQL has no <>: compare with != (C# syntax)"
+    if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
+        return prev.start(1), ("U-SQL has no DELETE: tables are rebuilt, not edited (INSERT the rows "
+                               "to keep into a new table, TRUNCATE TABLE, or ALTER TABLE ... DROP PARTITION)")
+    if prev_word == "UPDATE" and v != "STATISTICS" and _STATEMENT_START.search(text, 0, prev.start(1)):
+        return prev.start(1), ("U-SQL has no UPDATE (only UPDATE STATISTICS): tables are rebuilt, not edited "
+                               "(SELECT the changed rows and INSERT them into a new table)")
+    if v == "SELECT" and "SELECT" not in names and before.endswith("("):
+        return offset, ("U-SQL has no subqueries in expressions: join the rowsets instead "
+                        "(JOIN, SEMIJOIN, ANTISEMIJOIN)")
+    if tok.type == "VARIABLE" and prev_word == "SET" and "SYSVAR" in names:
+        return offset, ("SET sets only @@system variables; a user variable is set once, by DECLARE "
+                        "(declare a new one instead)")
+    if v in ("LIMIT", "TOP") and tok.type == "NAME":
+        return offset, f"U-SQL has no {v}: use ORDER BY ... FETCH n ROWS"
+    top = _TOP.search(text, 0, offset)
+    if top is not None and _TOP_COUNT.match(text, top.end(1)):   # SELECT TOP n, SELECT TOP (n)
+        return top.start(1), "U-SQL has no TOP: use ORDER BY ... FETCH n ROWS"
+    if v == "WITH" and _STATEMENT_START.search(text, 0, offset):
+        return offset, ("U-SQL has no WITH ... AS (common table expressions): assign each query to a "
+                        "rowset variable (@cte = SELECT ...;) and select from it")
+    if v == "ON" and prev_word is not None:
+        for x in reversed(_stack(e)[-4:]):
+            op = getattr(x, "operator", None) if getattr(x, "condition", 1) is None else x
+            side = getattr(op, "side", None)
+            if getattr(op, "join", None) is not None and side is not None and side.text == "CROSS":
+                return offset, "CROSS JOIN takes no ON condition: use [INNER] JOIN ... ON for one"
+    words = _clause_words(e, text)
+    if v in _CLAUSE_RANK and tok.type != "NAME":
+        later = [w for w in words if _CLAUSE_RANK[w] > _CLAUSE_RANK[v]]
+        if later and not (v == "FROM" and "FROM" in words):
+            w = min(later, key=_CLAUSE_RANK.get)
+            return offset, f"{_CLAUSE_NAME.get(v, v)} must come before {_CLAUSE_NAME.get(w, w)}"
+    query = _innermost_query_word(e, text)
+    set_op = v in ("UNION", "EXCEPT", "INTERSECT") and _SET_OPERAND.match(text, offset + len(v))
+    if "FROM" in names and v != "FROM" and (v in (";", ")") or set_op
+                                           or tok.type == "$END" or v in _CLAUSE_RANK):
+        if query == "SELECT":
+            return offset, "SELECT needs a FROM clause; for constants use FROM (VALUES(...)) AS T(c)"
+        if query == "EXTRACT":
+            return offset, 'EXTRACT needs FROM and its input: EXTRACT columns FROM "path" USING extractor'
+    if "FETCH" in names and "ORDER" in words and v not in ("FETCH", "OFFSET") and query != "OUTPUT" \
+            and (v in (";", ")") or tok.type == "$END" or v in _CLAUSE_RANK or v in ("UNION", "EXCEPT", "INTERSECT")):
+        return offset, ("a query's ORDER BY needs FETCH n ROWS or OFFSET n ROWS (rows are ordered only "
+                        "to be fetched; order a file with OUTPUT ... ORDER BY)")
+    if v == "HAVING" and "GROUP" not in words:
+        return offset, "HAVING needs a GROUP BY before it"
+    if v in ("FETCH", "OFFSET") and "ORDER" not in words:
+        return offset, f"{v} needs an ORDER BY before it"
+    if prev_word in ("FETCH", "FIRST", "NEXT", "OFFSET") and "NUMBER" in names \
+            and (tok.type in ("VARIABLE", "SYSVAR") or v in ("(", "-")):
+        return offset, f"{'FETCH' if prev_word != 'OFFSET' else 'OFFSET'} takes an integer literal (FETCH 10 ROWS)"
+    if set(names) == {"AS"} and before.endswith(")"):
+        if any(isinstance(x, str) and x == "EXPLODE" for x in _stack(e)[-4:]):
+            return offset, "EXPLODE (...) needs its alias and column names: AS t(c)"
+        st = _stack(e)
+        opening = max((k for k, x in enumerate(st) if isinstance(x, str) and x == "("), default=0)
+        combine = opening > 0 and isinstance(st[opening - 1], str) and st[opening - 1] in ("COMBINE", "WITH")
+        where = "as a COMBINE input" if combine else "in FROM"
+        return offset, f"a nested query, VALUES or function call {where} needs its alias: (...) AS name"
+    return None
 
 
 def _describe_token(tok) -> str:
@@ -689,7 +1064,19 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
         names = e.accepts or e.expected
         expected = _describe_expected(names, terminals)
         stmt_kw = _keyword_starting_statement(text, tok)
-        if stmt_kw is not None:
+        end_if = _end_if(text, tok)
+        before = text[:tok.start_pos].rstrip() if tok.type != "$END" else ""
+        if before and "';'" in expected and line_col(text, len(before))[0] < tok.line \
+                and _semicolon_helps(text, len(before), tok.start_pos):
+            # The statement ended on an earlier line, and a ';' there lets the script go on.
+            offset = len(before)
+            line, col = line_col(text, offset)
+            msg, expected = "missing ';' at the end of the statement", []
+        elif end_if is not None:
+            offset, msg = end_if
+            line, col = line_col(text, offset)
+            expected = []
+        elif stmt_kw is not None:
             offset, word = stmt_kw
             line, col = line_col(text, offset)
             msg, expected = f"a statement cannot start with {word}", []
@@ -706,24 +1093,59 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
                 line, col = line_col(text, offset)
                 msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
                 expected = []
-            elif "';'" in expected:
+            elif "';'" in expected and _semicolon_helps(text, len(text.rstrip()), len(text)):
                 # Point at the end of the last statement, where the ';' belongs.
                 stripped = len(text.rstrip())
                 line, col = line_col(text, stripped)
                 offset = stripped
                 msg = "missing ';' at the end of the statement"
+            else:
+                hint = _end_hint(e, names)
+                if hint is not None:
+                    msg, expected = hint, []
+                else:
+                    hint = _usql_hint(e, text, tok, names)
+                    if hint is not None:
+                        offset, msg = hint
+                        line, col = line_col(text, offset)
+                        expected = []
         else:
             offset = tok.start_pos
             line, col = tok.line, tok.column
             word = _WORD_AT.match(text, offset)
             if word is not None and word.end() > tok.end_pos:  # a keyword cut out of a longer word
-                msg = f"unexpected identifier '{word.group()}'"
+                msg = _word_message(word.group())
+                if _glued_message(word.group()):
+                    expected = []
+            elif tok.type == "NAME" and _glued_message(tok.value, strict=True):
+                msg, expected = _glued_message(tok.value, strict=True), []
             else:
                 msg = f"unexpected {_describe_token(tok)}"
             before = text[:offset].rstrip()
             rest = text[offset:offset + 2]
             lower = _lowercase_keyword(text, tok, names)
-            if lower is not None:
+            glued = _glued_start(text, offset)
+            hint = _usql_hint(e, text, tok, names) if glued is None else None
+            if glued is not None:
+                offset = glued
+                line, col = line_col(text, offset)
+                msg, expected = _word_message(_WORD_AT.match(text, offset).group()), []
+            elif hint is not None:
+                offset, msg = hint
+                line, col = line_col(text, offset)
+                expected = []
+            elif "NAME" in names and tok.value in _reserved_terminals() and tok.type != "NAME" \
+                    and _name_was_likely(text, offset):
+                # a reserved word where a name could stand (WholeWords made it the keyword)
+                msg, expected = f"{tok.value} is a reserved keyword here; to use it as a name, quote it: [{tok.value}]", []
+                if _STATEMENT_START.search(text, 0, offset):
+                    word = tok.value
+                    msg = f"a statement cannot start with {word}" + (
+                        f" (assign the query to a rowset: @rows = {word} ...)"
+                        if word in ("SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE", "VALUES") else "")
+                elif before.endswith(","):
+                    msg = f"unexpected keyword {tok.value} after ','; remove the trailing comma, or quote a name: [{tok.value}]"
+            elif lower is not None:
                 offset, word = lower
                 line, col = line_col(text, offset)
                 msg = f"keywords are upper-case in U-SQL: write {word.upper()}, not {word}"
@@ -738,8 +1160,9 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             elif tok.value == "=" and any(n in terminals and terminals[n].pattern.value == "=="
                                           for n in names):
                 msg, expected = "unexpected '=': U-SQL compares with == (C# syntax)", []
-            elif "';'" in expected and before and line_col(text, len(before))[0] < line:
-                # The statement ended on an earlier line: the ';' belongs after it.
+            elif "';'" in expected and before and line_col(text, len(before))[0] < line \
+                    and _semicolon_helps(text, len(before), offset):
+                # The statement ended on an earlier line, and a ';' there lets the script go on.
                 offset = len(before)
                 line, col = line_col(text, offset)
                 msg, expected = "missing ';' at the end of the statement", []
@@ -747,12 +1170,17 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             shown = expected[:8]
             more = f" (or {len(expected) - 8} more)" if len(expected) > 8 else ""
             msg += f"; expected {', '.join(shown)}{more}"
+            near = _near_expected_keyword(text, tok, names)
+            if near is not None:   # FORM where FROM is expected
+                msg += f"; did you mean {near}?"
     elif isinstance(e, UnexpectedCharacters):
         offset = e.pos_in_stream
         line, col = e.line, e.column
         ch = text[offset] if offset < len(text) else ""
         rest = text[offset:offset + 2]
-        if ch == '"' or rest == '@"':
+        if rest == "--":
+            msg = _DASH_COMMENT
+        elif ch == '"' or rest == '@"':
             msg = "unterminated string literal"
         elif rest == "/*":
             msg = "unterminated /* comment"

@@ -276,24 +276,13 @@ def decode_expr(type_text: str, column: str) -> str:
     return f"({t.text}) {inner}"
 
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = {
-    "ALL", "AND", "ANY", "APPLY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CLUSTERED", "CREATE", "CROSS",
-    "DATABASE", "DECLARE", "DESC", "DISTINCT", "DROP", "ELSE", "END", "EXCEPT", "EXISTS", "EXTRACT",
-    "FALSE", "FETCH", "FROM", "FULL", "GROUP", "HAVING", "IF", "IN", "INDEX", "INNER", "INSERT", "INTERSECT",
-    "INTO", "IS", "JOIN", "LEFT", "LIKE", "NOT", "NULL", "ON", "OR", "ORDER", "OUTER", "OUTPUT",
-    "PARTITION", "PARTITIONED", "PROCESS", "PRODUCE", "REDUCE", "RIGHT", "SELECT", "SEMIJOIN", "SET",
-    "TABLE", "THEN", "TO", "TRUE", "UNION", "USING", "VALUES", "VIEW", "WHEN", "WHERE", "WITH", "COMBINE",
-    "SCHEMA", "TYPE", "FUNCTION", "PROCEDURE", "ROWS", "OVER", "DEFAULT", "USE", "DISTRIBUTED", "HASH",
-    "RANGE", "ROUND", "ROBIN", "DIRECT", "TRUNCATE", "ALTER", "ADD", "COLUMN", "REBUILD", "INTEGRITY",
-}
 
 
 def quote_ident(name: str) -> str:
-    """``name`` spelled as a U-SQL identifier: bare when it can be, else ``[...]``."""
-    if _IDENT.match(name) and name.upper() not in _RESERVED:
-        return name
-    return "[" + name.replace("]", "]]") + "]"
+    """``name`` spelled as a U-SQL identifier: bare when it can be, else ``[...]`` (U-SQL and C#
+    reserved words included: usqlrw.keywords.quote_ident)."""
+    from ..keywords import quote_ident as quote
+    return quote(name)
 
 
 # -- the format in Python: the executable specification ------------------------------------------

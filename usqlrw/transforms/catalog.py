@@ -7,24 +7,22 @@ schema is renamed, the name is qualified with the new schema, since no USE state
 """
 from __future__ import annotations
 
-import re
 
 from .. import ast as A
 from ..ast import ObjectKind
+from ..keywords import quote_ident
 from ..resolve import references
 from ..source import Edit
 
 NAME = "catalog"
 DESCRIPTION = "Rename databases, schemas, objects, assemblies, data sources and credentials."
 
-_PLAIN = re.compile(r"^(?!\d)\w+$")
 
 
 def spell(name: str, quoted: bool) -> str:
-    """An identifier as U-SQL wants it: bracketed if it was, or if it must be."""
-    if quoted or not _PLAIN.match(name):
-        return "[" + name.replace("]", "]]") + "]"
-    return name
+    """An identifier as U-SQL wants it: bracketed if it was, or if it must be (not a plain word, a
+    U-SQL keyword, a C# reserved word)."""
+    return quote_ident(name, quoted)
 
 
 def _mapped(ref, config):
