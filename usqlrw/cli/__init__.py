@@ -22,6 +22,7 @@ COMMANDS = {
     "dr-copy": ("usqlrw.cli.jobs", "dr_copy", "Copy the primary's recurring jobs for the secondary."),
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
+    "run": ("usqlrw.cli.run", "run", "Run U-SQL scripts locally on the embedded engine (DuckDB)."),
 }
 
 
