@@ -171,7 +171,7 @@ class Catalog:
                     return
                 raise JobFailed(f"the database {db} does not exist", s.object)
             for (sch,) in self._q("SELECT name FROM usqlrw_meta.schemas WHERE db = ?", db):
-                self.e.execute(f'DROP SCHEMA IF EXISTS "{db}.{sch}" CASCADE'.replace('"', '"'), s)
+                self.e.execute("DROP SCHEMA IF EXISTS " + self.e.sql(ident(f"{db}.{sch}")) + " CASCADE", s)
             for t in ("objects", "partitions"):
                 self._q(f"DELETE FROM usqlrw_meta.{t} WHERE db = ?", db)
             self._q("DELETE FROM usqlrw_meta.schemas WHERE db = ?", db)
@@ -186,7 +186,7 @@ class Catalog:
                 return
             raise JobFailed(f"the {k.value} {q} does not exist", s.object)
         if k is A.ObjectKind.TABLE:
-            self.e.execute(exp.Drop(this=_tbl(q.database, q.schema, q.name), kind="TABLE"), s)
+            self.e.execute("DROP TABLE " + self.e.sql(_tbl(q.database, q.schema, q.name)), s)
             self._q("DELETE FROM usqlrw_meta.partitions WHERE db = ? AND sch = ? AND name = ?", q.database,
                     q.schema, q.name)
         self._q("DELETE FROM usqlrw_meta.objects WHERE db = ? AND sch = ? AND name = ?", q.database, q.schema, q.name)
@@ -328,7 +328,8 @@ class Catalog:
                 raise JobFailed(f"a column added to a table must be nullable ({c.name.name})", c)
             if c.name.name in dict(cols):
                 raise JobFailed(f"the table {q} already has a column {c.name.name}", c)
-            self.e.execute(f'ALTER TABLE "{q.database}.{q.schema}"."{q.name}" ADD COLUMN "{c.name.name}" {t.sql()}', s)
+            self.e.execute(f"ALTER TABLE {self.e.sql(_tbl(q.database, q.schema, q.name))} ADD COLUMN "
+                           f"{self.e.sql(ident(c.name.name))} {t.sql()}", s)
             cols.append((c.name.name, t))
         self._save_columns(q, cols)
 
@@ -339,7 +340,8 @@ class Catalog:
                 raise JobFailed(f"the table {q} has no column {c.name}", c)
             if c.name in part:
                 raise JobFailed(f"the partition column {c.name} cannot be dropped", c)
-            self.e.execute(f'ALTER TABLE "{q.database}.{q.schema}"."{q.name}" DROP COLUMN "{c.name}"', s)
+            self.e.execute(f"ALTER TABLE {self.e.sql(_tbl(q.database, q.schema, q.name))} DROP COLUMN "
+                           f"{self.e.sql(ident(c.name))}", s)
             cols = [x for x in cols if x[0] != c.name]
         self._save_columns(q, cols)
 

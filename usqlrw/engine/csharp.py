@@ -276,7 +276,7 @@ def _format(lw, lit_node: A.StringLiteral, args, node) -> exp.Expression:
         if m.group(2):
             w = int(m.group(2))
             s = T(("lpad" if w > 0 else "rpad") + "({s}, greatest(length({s}), {w}), ' ')", s=exp.Coalesce(
-                this=s, expressions=[lit("")]), w=abs(w))
+                this=s, expressions=[lit("")]), w=exp.Cast(this=lit(abs(w)), to=exp.DataType.build("INTEGER")))
         parts.append((s, Ty.STRING))
     if pos < len(text):
         parts.append((lit(text[pos:]), Ty.STRING))
@@ -366,7 +366,8 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         if name in ("PadLeft", "PadRight") and n in (1, 2):
             c = args[1][0] if n == 2 else lit(" ")
             fn = "lpad" if name == "PadLeft" else "rpad"
-            return T(f"CASE WHEN length({{s}}) >= {{w}} THEN {{s}} ELSE {fn}({{s}}, {{w}}, {{c}}) END", s=s, w=a0, c=c), Ty.STRING
+            return T(f"CASE WHEN length({{s}}) >= {{w}} THEN {{s}} ELSE {fn}({{s}}, CAST({{w}} AS INTEGER), {{c}}) END",
+                     s=s, w=a0, c=c), Ty.STRING
         if name == "Split":
             return split(lw, s, call, args), UType("array", True, (Ty.STRING,))
         if name == "CompareTo" and n == 1:
@@ -525,10 +526,10 @@ def _number_format(x, t: UType, fmt: str, node) -> exp.Expression:
                 raise EngineError(f"format D is only for integers, not {t}", node)
             d = int(digits or 0)
             return T("CASE WHEN {x} < 0 THEN '-' || lpad(CAST(abs({x}) AS VARCHAR), {d}, '0') "
-                     "ELSE lpad(CAST({x} AS VARCHAR), greatest({d}, length(CAST({x} AS VARCHAR))), '0') END", x=x, d=d)
+                     "ELSE lpad(CAST({x} AS VARCHAR), CAST(greatest({d}, length(CAST({x} AS VARCHAR))) AS INTEGER), '0') END", x=x, d=d)
         if kind == "X":
             s = T("upper(to_hex({x}))", x=x) if m.group(1) == "X" else T("lower(to_hex({x}))", x=x)
-            return T("lpad({s}, greatest(length({s}), {d}), '0')", s=s, d=int(digits or 0))
+            return T("lpad({s}, CAST(greatest(length({s}), {d}) AS INTEGER), '0')", s=s, d=int(digits or 0))
         d = int(digits) if digits else 2
         if kind == "P":
             x = T("{x} * 100", x=x)
@@ -553,7 +554,7 @@ def _number_format(x, t: UType, fmt: str, node) -> exp.Expression:
         if minint == 0:
             s = T("regexp_replace({s}, '^(-?)0\\.', '\\1.')", s=s)
         elif minint > 1:
-            s = T("CASE WHEN {x} < 0 THEN '-' || lpad(ltrim({s}, '-'), {w}, '0') ELSE lpad({s}, {w}, '0') END",
+            s = T("CASE WHEN {x} < 0 THEN '-' || lpad(ltrim({s}, '-'), CAST({w} AS INTEGER), '0') ELSE lpad({s}, CAST({w} AS INTEGER), '0') END",
                   x=x, s=s, w=minint + (1 + zeros + opt if zeros + opt else 0))
         return s
     raise CannotRun(f"the number format string {fmt!r} is not supported by the engine", node)

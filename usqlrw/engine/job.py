@@ -208,7 +208,16 @@ class Job:
     def s_RowsetAssignment(self, s: A.RowsetAssignment):
         if len(s.targets) != 1:
             raise CannotRun("a statement assigning several rowsets is not supported by the engine", s)
-        self.rowsets[s.targets[0].name] = self.lw.query(s.query)
+        rs = self.lw.query(s.query)
+        if any(True for _ in A.find_all(s.query, A.TableRef)):
+            # a rowset that reads the catalog sees the tables as they are at this statement
+            name = self.lw.fresh("snap")
+            self.engine.execute(exp.Create(this=exp.Table(this=ident(name)), kind="TABLE",
+                                           properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+                                           expression=rs.expr), s)
+            from .sqlbuild import col
+            rs = Rowset(exp.select(*[col(c) for c, _ in rs.columns]).from_(exp.Table(this=ident(name))), rs.columns)
+        self.rowsets[s.targets[0].name] = rs
 
     def source_rowset(self, src) -> Rowset:
         if isinstance(src, A.RowsetRef):

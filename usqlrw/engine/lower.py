@@ -692,6 +692,7 @@ class Lowerer:
         distinct = e.distinct
         t0 = args[0][1] if args else None
         a0 = args[0][0] if args else None
+        post = None         # applied to the aggregate (after OVER, for a window)
         if name == "COUNT":
             inner = exp.Star() if e.star or not args else a0
             fn = exp.Count(this=exp.Distinct(expressions=[inner]) if distinct else inner)
@@ -706,12 +707,11 @@ class Lowerer:
                 t = Ty.DECIMAL.null()
             else:
                 t = Ty.LONG.null()
-            if name == "SUM":
-                fn = exp.Cast(this=exp.Sum(this=arg), to=exp.DataType.build(t.sql()))
-            elif t.name == "long":      # avg-u-sql.md: integral AVG is truncated to its integral part
-                fn = exp.Cast(this=T("trunc({x})", x=exp.Avg(this=arg)), to=exp.DataType.build("BIGINT"))
+            fn = exp.Sum(this=arg) if name == "SUM" else exp.Avg(this=arg)
+            if name == "AVG" and t.name == "long":   # avg-u-sql.md: integral AVG is truncated
+                post = lambda x: exp.Cast(this=T("trunc({x})", x=x), to=exp.DataType.build("BIGINT"))  # noqa: E731
             else:
-                fn = exp.Cast(this=exp.Avg(this=arg), to=exp.DataType.build(t.sql()))
+                post = lambda x: exp.Cast(this=x, to=exp.DataType.build(t.sql()))  # noqa: E731
         elif name == "ARRAY_AGG":
             fn = T("list({x})", x=a0) if not distinct else T("list(DISTINCT {x})", x=a0)
             t = UType("array", True, (t0,))
@@ -746,10 +746,10 @@ class Lowerer:
         else:
             self.fail(e, f"the aggregate {name}")
         if e.over is not None:
-            return self.window(fn, e.over, scope), t
-        if name in WINDOW_ONLY:
+            fn = self.window(fn, e.over, scope)
+        elif name in WINDOW_ONLY:
             raise EngineError(f"{name} needs an OVER clause", e)
-        return fn, t
+        return (post(fn) if post else fn), t
 
     def window(self, fn, over: A.Over, scope):
         kw = {}
@@ -771,4 +771,4 @@ class Lowerer:
             s, ss = bound(f.start)
             en, es = bound(f.end) if f.end is not None else ("CURRENT ROW", None)
             kw["spec"] = exp.WindowSpec(kind=f.unit.text, start=s, start_side=ss, end=en, end_side=es)
-        return exp.Window(this=fn, **kw)
+        return exp.Window(this=fn, over="OVER", **kw)
