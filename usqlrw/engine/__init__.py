@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .errors import CannotRun, EngineError, JobFailed
 
-__all__ = ["run_text", "run_file", "runnable", "EngineError", "CannotRun", "JobFailed"]
+__all__ = ["run_text", "run_file", "runnable", "construct_key", "EngineError", "CannotRun", "JobFailed"]
 
 
 def run_text(text: str, store: str, params: dict | None = None, path: str | None = None) -> None:
@@ -63,3 +63,20 @@ def runnable(text: str, path: str | None = None) -> list:
     except USqlSyntaxError as e:
         return [EngineError(e.message, path=path, span=e)]
     return [b.with_path(path or "<script>") for b in blockers(script)]
+
+
+def construct_key(err: EngineError) -> str:
+    """A short name of what blocks a script (for counting by construct)."""
+    import re
+    if not isinstance(err, CannotRun):
+        return "syntax error"
+    m = err.message
+    if m.startswith("REFERENCE ASSEMBLY"):
+        return "REFERENCE ASSEMBLY: " + ("Python/R/Cognitive extension" if "extension" in m else "user assembly")
+    if m.startswith("USING "):
+        return "USING " + ("Python/R/Cognitive extension" if "extension" in m else "user-defined operator")
+    if m.startswith("the C# member") or m.startswith("the C# method"):
+        return "C# member outside the subset"
+    if m.startswith("the function"):
+        return "user function (C#)"
+    return re.sub(r"\s+is not supported.*$", "", err.construct)

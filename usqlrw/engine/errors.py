@@ -34,6 +34,16 @@ class CannotRun(EngineError):
     """A construct the engine does not run (user code, an extension, a C# member outside the
     subset): raised before the job starts, naming the construct."""
 
+    @property
+    def construct(self) -> str:
+        """The construct, for counting blockers: the message up to its reason."""
+        m = self.message
+        for sep in (" is not supported", ": "):
+            if sep in m:
+                m = m.split(sep)[0]
+                break
+        return m
+
 
 class JobFailed(EngineError):
     """The job started and failed (bad input data, a missing file or table, a runtime error)."""

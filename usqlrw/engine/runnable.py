@@ -45,14 +45,23 @@ def blockers(script: A.Script) -> list:
 
     for s in script.statements:
         stmt_ok(s)
-    for n in A.walk(script, prune=lambda n: isinstance(n, (A.Routine, A.DeclareFunction))):
+
+    aliases = {a.name.name for a in A.find_all(script, A.Alias) if a.name is not None}
+
+    def prune(n):
+        return isinstance(n, (A.Routine, A.DeclareFunction, A.Using, A.SetOption)) or (
+            isinstance(n, A.MemberAccess) and _dotted(n) is not None)
+
+    for n in A.walk(script, prune=prune):
         for cls, what in _QUERIES.items():
             if isinstance(n, cls):
                 out.append(CannotRun(f"{what} is not supported by the engine", n))
         if isinstance(n, A.Using):
             _using(n, out)
         elif isinstance(n, A.MemberAccess) and isinstance(n.member, A.Identifier):
-            _member(n, out)
+            _member(n, out, aliases)
+        elif isinstance(n, A.Variable) and n.system:
+            out.append(CannotRun(f"the system variable {n.name} is not supported by the engine", n))
         elif isinstance(n, A.Call) and isinstance(n.func, A.Name):
             from .lower import AGGREGATES
             fname = n.func.ident.name
@@ -92,21 +101,51 @@ def _text(e) -> str:
     return e.kind
 
 
-def _member(n: A.MemberAccess, out):
-    cls = static_target(n.target)
+_ALLOWED_PREFIXES = ("System.Text.Encoding.", "Encoding.", "Extractors.", "Outputters.", "StringSplitOptions.",
+                     "System.StringSplitOptions.", "MidpointRounding.", "System.MidpointRounding.",
+                     "StringComparison.", "System.StringComparison.", "CultureInfo.",
+                     "System.Globalization.CultureInfo.")
+
+
+def _dotted(n) -> str | None:
+    """``a.b.c`` when the member access is a dotted name (Names and Identifiers only), else None."""
+    parts = []
+    while isinstance(n, A.MemberAccess) and isinstance(n.member, A.Identifier):
+        parts.append(n.member.name)
+        n = n.target
+    if isinstance(n, A.Name):
+        parts.append(n.ident.name)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _member(n: A.MemberAccess, out, aliases=frozenset()):
     name = n.member.name
-    if cls is not None:
-        if name not in KNOWN_STATICS.get(cls, ()):
-            out.append(CannotRun(f"the C# member {cls}.{name} is not supported by the engine", n))
-        return
-    if isinstance(n.target, A.Name) and n.target.ident.name in ("Extractors", "Outputters", "Encoding"):
-        return
-    if isinstance(n.target, A.MemberAccess):
-        inner = _text(n.target)
-        if inner.startswith(("System.Text.Encoding", "Encoding", "StringSplitOptions")):
+    dotted = _dotted(n)
+    if isinstance(n.target, A.Variable):
+        if n.target.system:
+            out.append(CannotRun(f"the system variable {n.target.name} is not supported by the engine", n.target))
+        return                                  # @rowset.column
+    if dotted is not None:
+        if dotted.startswith(_ALLOWED_PREFIXES):
             return
-    if isinstance(n.target, A.Name) and n.target.ident.name[:1].isupper() and name not in KNOWN_MEMBERS:
-        # Class.Member of a class the engine does not know, or alias.Column: decided when lowering
+        head = dotted.rsplit(".", 1)[0]
+        cls = static_target(n.target)
+        if cls is not None:
+            if name not in KNOWN_STATICS.get(cls, ()):
+                out.append(CannotRun(f"the C# member {cls}.{name} is not supported by the engine", n))
+            return
+        if head in aliases:
+            return
+        if "." not in head:
+            # alias.column, column.Member, or Class.Member of an unknown class: decided when lowering,
+            # except members that are not in the subset at all
+            if name not in KNOWN_MEMBERS and head[:1].isupper() and not head.isupper():
+                out.append(CannotRun(f"the C# member {dotted} is not supported by the engine "
+                                     "(user code or a .NET class outside the subset)", n))
+            return
+        out.append(CannotRun(f"the C# member {dotted} is not supported by the engine "
+                             "(user code or a .NET class outside the subset)", n))
         return
-    if name not in KNOWN_MEMBERS and not isinstance(n.target, A.Name):
+    if name not in KNOWN_MEMBERS:
         out.append(CannotRun(f"the C# member .{name} is not supported by the engine", n))
