@@ -29,6 +29,10 @@ def run_text(text: str, store: str, params: dict | None = None, path: str | None
         script = parse(text)
     except USqlSyntaxError as e:
         raise EngineError(e.message, path=path, span=e) from None
+    from .runnable import blockers
+    found = blockers(script)
+    if found:
+        raise found[0].with_path(path or "<script>")
     st = Store(store)
     engine = DuckDBEngine(st.catalog_dir)
     try:

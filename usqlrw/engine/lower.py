@@ -590,8 +590,8 @@ class Lowerer:
         b, tb = self.expr(e.right, scope)
         if op == "??":
             t = self.unify(ta, tb, e)
-            return exp.Coalesce(this=a, expressions=[b]), (t if not tb.may_be_null or tb.is_string else t.null()) \
-                if not tb.nullable else t
+            # C#: the type of a ?? b is b's type when b is not nullable (int? ?? int is int)
+            return exp.Coalesce(this=a, expressions=[b]), (t if tb.may_be_null else t.null(False))
         if op in ("==", "!="):
             x = self.equals(a, ta, b, tb)
             return (x if op == "==" else exp.Not(this=exp.Paren(this=x))), Ty.BOOL
