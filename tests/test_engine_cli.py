@@ -150,3 +150,13 @@ def test_check_runnable(tmp_path):
     assert "USING user-defined operator" in r.stderr
     r = usqlrw("check", "--runnable", str(tmp_path / "jobs" / "ok.usql"))
     assert r.returncode == 0
+
+
+def test_wrong_column_count_names_file_and_line(tmp_path, store):
+    write(str(store / "in" / "a.csv"), "1,x\n2\n")
+    write(str(tmp_path / "j.usql"), '@a = EXTRACT n int, s string FROM "/in/a.csv" USING Extractors.Csv();\n'
+                                    'OUTPUT @a TO "/o.csv" USING Outputters.Csv();\n')
+    r = usqlrw("run", "--store", str(store), str(tmp_path / "j.usql"))
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == (f"{tmp_path / 'j.usql'}:1:6: input file {os.path.join('in', 'a.csv')}, "
+                                        "line 2: 1 columns where the EXTRACT has 2 (silent: true skips such rows)")

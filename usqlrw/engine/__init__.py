@@ -34,7 +34,7 @@ def run_text(text: str, store: str, params: dict | None = None, path: str | None
     if found:
         raise found[0].with_path(path or "<script>")
     st = Store(store)
-    engine = DuckDBEngine(st.catalog_dir)
+    engine = DuckDBEngine(st.catalog_dir, st.root)
     try:
         Job(script, st, engine, params, path).run()
     except EngineError as e:

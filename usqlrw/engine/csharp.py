@@ -224,6 +224,8 @@ def static_call(lw, cls, name, call: A.Call, scope):
         if name == "Format" and n >= 1 and isinstance(call.args[0], A.StringLiteral):
             return _format(lw, call.args[0], args[1:], call), Ty.STRING
     if cls == "DateTime":
+        if name in ("Now", "UtcNow", "Today") and n == 0:
+            return static_member(lw, cls, name, call)
         if name == "Parse" and n >= 1:
             return parse_datetime(lw, _nonnull(lw, a0, t0, call, "DateTime.Parse(null)"), call), Ty.DATETIME
         if name == "ParseExact" and n >= 2 and isinstance(call.args[1], A.StringLiteral):

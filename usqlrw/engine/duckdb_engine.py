@@ -21,7 +21,8 @@ class _Where:
 class DuckDBEngine:
     dialect = "duckdb"
 
-    def __init__(self, catalog_dir: str | None):
+    def __init__(self, catalog_dir: str | None, root: str | None = None):
+        self.root = root
         import duckdb
         self._duckdb = duckdb
         if catalog_dir is None:
@@ -29,7 +30,6 @@ class DuckDBEngine:
         else:
             os.makedirs(catalog_dir, exist_ok=True)
             self.con = duckdb.connect(os.path.join(catalog_dir, "usql.duckdb"))
-        self.con.execute("SET TimeZone = 'UTC'") if False else None
 
     def sql(self, expr) -> str:
         return expr if isinstance(expr, str) else expr.sql(dialect=self.dialect)
@@ -47,6 +47,18 @@ class DuckDBEngine:
         m = _OUR_ERROR.match(first)
         if m:
             return JobFailed(m.group(3), span=_Where(int(m.group(1)), int(m.group(2))))
+        csv = re.search(r"CSV Error on Line: (\d+)", msg)
+        if csv:
+            f = re.search(r"^\s*file = (.*)$", msg, re.M)
+            where = full = f.group(1).strip() if f else "an input file"
+            if self.root and where.startswith(self.root + os.sep):
+                where = os.path.relpath(where, self.root)
+            cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
+            why = (f"{cols.group(2)} columns where the EXTRACT has {cols.group(1)} (silent: true skips such rows)"
+                   if cols else msg.splitlines()[1].strip() if len(msg.splitlines()) > 1 else "cannot be read")
+            err = JobFailed(f"input file {where}, line {csv.group(1)}: {why}", node)
+            err.file = full
+            return err
         return JobFailed(f"the job failed: {first}", node)
 
     def scalar(self, expr, node=None):

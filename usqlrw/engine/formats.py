@@ -204,7 +204,7 @@ def extract(lw, q: A.Extract) -> Rowset:
     if len(pieces) > 1 and virtual:
         raise CannotRun("several FROM sources with file set columns are not supported by the engine", q)
     data_cols = [(n, t, node) for n, t, node in cols if n not in virtual]
-    files = lw.job.input_files(globs, q)
+    files = lw.job.input_files(globs, q, [p for _, p in pieces])
     read = _read_call(files, data_cols, opts, bool(virtual))
     raw = exp.select(exp.Star()).from_(read)
     if opts.silent:

@@ -36,6 +36,7 @@ class Job:
         self.catalog = Catalog(engine)
         self.outputs: list = []         # (temp path, final path)
         self.written: set = set()
+        self.readers: dict = {}         # input file -> the EXTRACT that reads it (for errors)
 
     # -- what the lowering asks ----------------------------------------------------------------
     def rowset(self, name: str, node) -> Rowset:
@@ -66,18 +67,21 @@ class Job:
             raise JobFailed("the file location is null", e)
         return self.store.local(value, e)
 
-    def input_files(self, globs, node) -> list:
+    def input_files(self, globs, node, patterns=None) -> list:
+        """The files of each glob (``patterns``: the same paths with their file set braces)."""
         files = []
-        for g in globs:
+        for i, g in enumerate(globs):
             if "*" in g:
                 hit = sorted(p for p in glob.glob(g) if os.path.isfile(p))
             else:
                 hit = [g] if os.path.isfile(g) else []
             if not hit:
-                rel = os.path.relpath(g, self.store.root)
+                rel = os.path.relpath(patterns[i] if patterns else g, self.store.root)
                 raise JobFailed(f"no input file {rel} in the store" if "*" not in g
                                 else f"no input file matches the file set {rel}", node)
             files.extend(hit)
+        for f in files:
+            self.readers.setdefault(f, node)
         return files
 
     # -- running -----------------------------------------------------------------------------------
@@ -107,7 +111,13 @@ class Job:
             m = getattr(self, "s_" + type(s).__name__, None)
             if m is None:
                 raise CannotRun(f"the statement {s.kind} is not supported by the engine", s)
-            m(s)
+            try:
+                m(s)
+            except JobFailed as e:
+                reader = self.readers.get(getattr(e, "file", None))
+                if reader is not None:          # a bad input file: point at the EXTRACT that reads it
+                    e.span = reader.span
+                raise
 
     def s_UseDatabase(self, s):
         q = qualify(s.database, self.ctx)
@@ -224,6 +234,8 @@ class Job:
             return self.rowset(src.variable.name, src)
         if isinstance(src, A.TableRef):
             return self.table_rowset(src.table)
+        if isinstance(src, A.Subquery):
+            return self.lw.query(src.query)
         raise CannotRun(f"OUTPUT of {src.kind} is not supported by the engine", src)
 
     def s_Output(self, s: A.Output):

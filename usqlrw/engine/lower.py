@@ -495,8 +495,8 @@ class Lowerer:
     def e_Call(self, e: A.Call, scope):
         from . import csharp
         f = e.func
-        if isinstance(f, A.Name) and (f.ident.name.upper() in AGGREGATES) and f.ident.name.isupper():
-            return self.aggregate(e, f.ident.name, scope)
+        if isinstance(f, (A.Name, A.GenericName)) and f.ident.name in AGGREGATES:
+            return self.aggregate(e, f.ident.name, scope)     # ARRAY_AGG<string>(x) too
         if isinstance(f, A.MemberAccess) and isinstance(f.member, (A.Identifier, A.GenericName)):
             mname = f.member.name if isinstance(f.member, A.Identifier) else f.member.ident.name
             static = csharp.static_target(f.target)

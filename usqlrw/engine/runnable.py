@@ -17,7 +17,8 @@ _QUERIES = {A.Process: "PROCESS (a user-defined processor)", A.Reduce: "REDUCE (
             A.Combine: "COMBINE (a user-defined combiner)", A.Applier: "an applier (user code) in APPLY",
             A.Sample: "SAMPLE", A.SampleComplex: "SAMPLE", A.Pivoted: "PIVOT", A.Unpivoted: "UNPIVOT",
             A.ExternalRef: "EXTERNAL data sources", A.TvfCall: "table-valued functions",
-            A.LinqQuery: "C# query expressions (LINQ)", A.Lambda: "C# lambdas"}
+            A.LinqQuery: "C# query expressions (LINQ)", A.Lambda: "C# lambdas",
+            A.VirtualColumn: "FILE.* virtual columns in EXTRACT", A.TableTypeColumns: "EXTRACT of a table type's columns"}
 _EXTENSIONS = ("ExtPython", "ExtR", "Cognition", "ImageCommon", "ImageOcr", "ImageTagging", "FaceSdk",
                "TextCommon", "TextSentiment", "TextKeyPhrase")
 
@@ -62,7 +63,7 @@ def blockers(script: A.Script) -> list:
             _member(n, out, aliases)
         elif isinstance(n, A.Variable) and n.system:
             out.append(CannotRun(f"the system variable {n.name} is not supported by the engine", n))
-        elif isinstance(n, A.Call) and isinstance(n.func, A.Name):
+        elif isinstance(n, A.Call) and isinstance(n.func, (A.Name, A.GenericName)):
             from .lower import AGGREGATES
             fname = n.func.ident.name
             if fname not in AGGREGATES:
@@ -101,7 +102,8 @@ def _text(e) -> str:
     return e.kind
 
 
-_ALLOWED_PREFIXES = ("System.Text.Encoding.", "Encoding.", "Extractors.", "Outputters.", "StringSplitOptions.",
+_ENCODING_NAMES = {"UTF8", "Unicode", "BigEndianUnicode", "UTF32", "ASCII", "UTF7"}
+_ALLOWED_PREFIXES = ("Extractors.", "Outputters.", "StringSplitOptions.",
                      "System.StringSplitOptions.", "MidpointRounding.", "System.MidpointRounding.",
                      "StringComparison.", "System.StringComparison.", "CultureInfo.",
                      "System.Globalization.CultureInfo.")
@@ -127,6 +129,10 @@ def _member(n: A.MemberAccess, out, aliases=frozenset()):
             out.append(CannotRun(f"the system variable {n.target.name} is not supported by the engine", n.target))
         return                                  # @rowset.column
     if dotted is not None:
+        if dotted.startswith(("System.Text.Encoding.", "Encoding.")):
+            if name not in _ENCODING_NAMES:
+                out.append(CannotRun(f"the encoding {dotted} is not supported by the engine", n))
+            return
         if dotted.startswith(_ALLOWED_PREFIXES):
             return
         head = dotted.rsplit(".", 1)[0]

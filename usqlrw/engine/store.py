@@ -21,7 +21,7 @@ from .errors import JobFailed
 __all__ = ["Store"]
 
 _ADL = re.compile(r"^(?:adl|swebhdfs|webhdfs|https?)://([^/.]+)\.[^/]*?(?::\d+)?(/.*)?$", re.I)
-_WASB = re.compile(r"^wasbs?://([^@/]+)@([^/.]+)\.[^/]*(/.*)?$", re.I)
+_WASB = re.compile(r"^wasbs?://([^@/]+)@([^/.]+)(?:\.[^/]*)?(/.*)?$", re.I)
 
 
 class Store:
