@@ -1,9 +1,10 @@
 """The U-SQL catalog of a store, kept in the engine's database inside the store.
 
 Databases and schemas are rows of ``usqlrw_meta``; a U-SQL table ``db.schema.T`` is the engine's
-table ``"db.schema"."T"`` with its U-SQL column types, partition columns and partitions in
-``usqlrw_meta.objects``/``partitions``; a view keeps its query's text and is lowered where it is
-read. Every change runs inside the job's transaction."""
+table ``"db.schema"."T"`` with its U-SQL column types and partitions in ``usqlrw_meta.objects``
+(``extra``: the partition columns) and ``partitions``; a view keeps its query's text and is lowered
+where it is read; functions and procedures keep their text (``extra``: the context they were
+created in), table types their columns. Every change runs inside the job's transaction."""
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ CREATE SCHEMA IF NOT EXISTS usqlrw_meta;
 CREATE TABLE IF NOT EXISTS usqlrw_meta.databases (name VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS usqlrw_meta.schemas (db VARCHAR, name VARCHAR, PRIMARY KEY (db, name));
 CREATE TABLE IF NOT EXISTS usqlrw_meta.objects (db VARCHAR, sch VARCHAR, name VARCHAR, kind VARCHAR,
-    columns VARCHAR, definition VARCHAR, partition_cols VARCHAR, PRIMARY KEY (db, sch, name));
+    columns VARCHAR, definition VARCHAR, extra VARCHAR, PRIMARY KEY (db, sch, name));
 CREATE TABLE IF NOT EXISTS usqlrw_meta.partitions (db VARCHAR, sch VARCHAR, name VARCHAR, label VARCHAR);
 INSERT OR IGNORE INTO usqlrw_meta.databases VALUES ('master');
 INSERT OR IGNORE INTO usqlrw_meta.schemas VALUES ('master', 'dbo');
@@ -77,7 +78,7 @@ class Catalog:
 
     # objects
     def _object(self, q):
-        rows = self._q("SELECT kind, columns, definition, partition_cols FROM usqlrw_meta.objects "
+        rows = self._q("SELECT kind, columns, definition, extra FROM usqlrw_meta.objects "
                        "WHERE db = ? AND sch = ? AND name = ?", q.database, q.schema, q.name)
         return rows[0] if rows else None
 
@@ -177,14 +178,16 @@ class Catalog:
             self._q("DELETE FROM usqlrw_meta.schemas WHERE db = ?", db)
             self._q("DELETE FROM usqlrw_meta.databases WHERE name = ?", db)
             return
-        if k not in (A.ObjectKind.TABLE, A.ObjectKind.VIEW):
+        if k not in (A.ObjectKind.TABLE, A.ObjectKind.VIEW, A.ObjectKind.TVF, A.ObjectKind.PROCEDURE,
+                     A.ObjectKind.TYPE):
             raise CannotRun(f"DROP {k} is not supported by the engine", s)
         q = qualify(s.object, job.ctx)
         row = self._object(q)
         if row is None or row[0] != k.value:
             if s.if_exists:
                 return
-            raise JobFailed(f"the {k.value} {q} does not exist", s.object)
+            what = {"tvf": "function"}.get(k.value, k.value)
+            raise JobFailed(f"the {what} {q} does not exist", s.object)
         if k is A.ObjectKind.TABLE:
             self.e.execute("DROP TABLE " + self.e.sql(_tbl(q.database, q.schema, q.name)), s)
             self._q("DELETE FROM usqlrw_meta.partitions WHERE db = ? AND sch = ? AND name = ?", q.database,

@@ -37,6 +37,7 @@ class Job:
         self.outputs: list = []         # (temp path, final path)
         self.written: set = set()
         self.readers: dict = {}         # input file -> the EXTRACT that reads it (for errors)
+        self.functions: dict = {}       # DECLARE FUNCTION @f
 
     # -- what the lowering asks ----------------------------------------------------------------
     def rowset(self, name: str, node) -> Rowset:
@@ -56,7 +57,8 @@ class Job:
         return self.catalog.rowset(q, name, self)
 
     def call_tvf(self, node):
-        raise CannotRun("table-valued functions are not supported by the engine yet", node)
+        from .routines import call_tvf
+        return call_tvf(self, node)
 
     def location(self, e) -> str:
         v, t = self.lw.expr(e, Scope())
@@ -299,3 +301,24 @@ class Job:
 
     def s_AlterTableDropPartition(self, s):
         self.catalog.drop_partitions(self, s)
+
+    # -- routines and types ------------------------------------------------------------------------
+    def s_CreateFunction(self, s):
+        from .routines import create_routine
+        create_routine(self, s, "tvf")
+
+    def s_CreateProcedure(self, s):
+        from .routines import create_routine
+        create_routine(self, s, "procedure")
+
+    def s_CreateType(self, s):
+        from .routines import create_type
+        create_type(self, s)
+
+    def s_DeclareFunction(self, s):
+        from .routines import declare_function
+        declare_function(self, s)
+
+    def s_ProcedureCall(self, s):
+        from .routines import call_procedure
+        call_procedure(self, s)

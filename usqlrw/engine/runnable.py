@@ -12,11 +12,12 @@ __all__ = ["blockers"]
 _STATEMENTS = {"UseDatabase", "UseSchema", "Declare", "SetOption", "UsingDirective", "ReferenceAssembly", "If",
                "RowsetAssignment", "Output", "CreateDatabase", "CreateSchema", "CreateTable", "Insert",
                "TruncateTable", "Drop", "CreateView", "AlterTableAddColumn", "AlterTableDropColumn",
-               "AlterTableAddPartition", "AlterTableDropPartition"}
+               "AlterTableAddPartition", "AlterTableDropPartition", "CreateFunction", "CreateProcedure",
+               "CreateType", "DeclareFunction", "ProcedureCall"}
 _QUERIES = {A.Process: "PROCESS (a user-defined processor)", A.Reduce: "REDUCE (a user-defined reducer)",
             A.Combine: "COMBINE (a user-defined combiner)", A.Applier: "an applier (user code) in APPLY",
             A.Sample: "SAMPLE", A.SampleComplex: "SAMPLE", A.Pivoted: "PIVOT", A.Unpivoted: "UNPIVOT",
-            A.ExternalRef: "EXTERNAL data sources", A.TvfCall: "table-valued functions",
+            A.ExternalRef: "EXTERNAL data sources",
             A.LinqQuery: "C# query expressions (LINQ)", A.Lambda: "C# lambdas",
             A.VirtualColumn: "FILE.* virtual columns in EXTRACT", A.TableTypeColumns: "EXTRACT of a table type's columns"}
 _EXTENSIONS = ("ExtPython", "ExtR", "Cognition", "ImageCommon", "ImageOcr", "ImageTagging", "FaceSdk",
@@ -36,6 +37,9 @@ def blockers(script: A.Script) -> list:
             if not s.system:
                 out.append(CannotRun(f"REFERENCE ASSEMBLY {n}: " + ("a Python/R/Cognitive extension" if ext else
                                      "user code") + " is not supported by the engine", s))
+        if isinstance(s, (A.CreateFunction, A.CreateProcedure, A.DeclareFunction)):
+            for x in s.body:
+                stmt_ok(x)
         if isinstance(s, A.If):
             for b in s.branches:
                 for x in b.statements:
@@ -50,7 +54,7 @@ def blockers(script: A.Script) -> list:
     aliases = {a.name.name for a in A.find_all(script, A.Alias) if a.name is not None}
 
     def prune(n):
-        return isinstance(n, (A.Routine, A.DeclareFunction, A.Using, A.SetOption)) or (
+        return isinstance(n, (A.Using, A.SetOption, A.CreatePackage)) or (
             isinstance(n, A.MemberAccess) and _dotted(n) is not None)
 
     for n in A.walk(script, prune=prune):
