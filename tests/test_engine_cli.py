@@ -159,4 +159,4 @@ def test_wrong_column_count_names_file_and_line(tmp_path, store):
     r = usqlrw("run", "--store", str(store), str(tmp_path / "j.usql"))
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == (f"{tmp_path / 'j.usql'}:1:6: input file {os.path.join('in', 'a.csv')}, "
-                                        "line 2: 1 columns where the EXTRACT has 2 (silent: true skips such rows)")
+                                        "line 2: fewer columns than the EXTRACT's 2 (silent: true skips such rows)")

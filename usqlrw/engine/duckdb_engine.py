@@ -54,7 +54,8 @@ class DuckDBEngine:
             if self.root and where.startswith(self.root + os.sep):
                 where = os.path.relpath(where, self.root)
             cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
-            why = (f"{cols.group(2)} columns where the EXTRACT has {cols.group(1)} (silent: true skips such rows)"
+            why = (("more" if int(cols.group(2)) > int(cols.group(1)) else "fewer") +
+                   f" columns than the EXTRACT's {cols.group(1)} (silent: true skips such rows)"
                    if cols else msg.splitlines()[1].strip() if len(msg.splitlines()) > 1 else "cannot be read")
             err = JobFailed(f"input file {where}, line {csv.group(1)}: {why}", node)
             err.file = full

@@ -158,7 +158,8 @@ def output_options(using) -> OutputOptions:
 
 _PATTERN = re.compile(r"\{([^{}]*)\}")
 _PART_RE = {"yyyy": r"(\d{4})", "yy": r"(\d{2})", "MM": r"(\d{2})", "M": r"(\d{1,2})", "dd": r"(\d{2})",
-            "d": r"(\d{1,2})", "HH": r"(\d{2})", "H": r"(\d{1,2})", "mm": r"(\d{2})", "ss": r"(\d{2})"}
+            "d": r"(\d{1,2})", "HH": r"(\d{2})", "H": r"(\d{1,2})", "mm": r"(\d{2})", "m": r"(\d{1,2})",
+            "ss": r"(\d{2})", "s": r"(\d{1,2})"}
 
 
 def extract(lw, q: A.Extract) -> Rowset:
@@ -205,6 +206,19 @@ def extract(lw, q: A.Extract) -> Rowset:
         raise CannotRun("several FROM sources with file set columns are not supported by the engine", q)
     data_cols = [(n, t, node) for n, t, node in cols if n not in virtual]
     files = lw.job.input_files(globs, q, [p for _, p in pieces])
+    if virtual and len(files) <= _PER_FILE_LIMIT:
+        # one branch per file with its virtual columns as constants: a filter on them is folded
+        # by the optimizer and the files it excludes are never read (partition elimination)
+        rx = re.compile(regexes[0])
+        branches = []
+        for f in files:
+            m = rx.match(f)
+            consts = {n: _virtual_const(lw, n, t, virtual[n], m, node) for n, t, node in cols if n in virtual}
+            branches.append(_branch(lw, [f], data_cols, cols, opts, consts))
+        sel = branches[0]
+        for b in branches[1:]:
+            sel = exp.Union(this=sel, expression=b, distinct=False)
+        return Rowset(sel, [(n, t) for n, t, _ in cols])
     read = _read_call(files, data_cols, opts, bool(virtual))
     raw = exp.select(exp.Star()).from_(read)
     if opts.silent:
@@ -219,6 +233,38 @@ def extract(lw, q: A.Extract) -> Rowset:
         items.append(exp.alias_(v, ident(n)))
     sel = exp.select(*items).from_(exp.Subquery(this=raw, alias=ident(sub)))
     return Rowset(sel, [(n, t) for n, t, _ in cols])
+
+
+_PER_FILE_LIMIT = 2000
+
+
+def _branch(lw, files, data_cols, cols, opts, consts) -> exp.Expression:
+    raw = exp.select(exp.Star()).from_(_read_call(files, data_cols, opts, False))
+    if opts.silent:
+        raw = raw.offset(0)
+    sub = lw.fresh("x")
+    items = [exp.alias_(consts[n] if n in consts else _convert(lw, col(n, sub), t, opts, node), ident(n))
+             for n, t, node in cols]
+    return exp.select(*items).from_(exp.Subquery(this=raw, alias=ident(sub)))
+
+
+def _virtual_const(lw, name, t, uses, m, node) -> exp.Expression:
+    """The value of a file set column for one file, as a typed constant."""
+    if t.name == "DateTime":
+        parts = {fmt: int(m.group(group)) for _, group, fmt in uses}
+        import datetime as _dt
+        y = parts.get("yyyy", 2000 + parts.get("yy", 1) if "yy" in parts else 1)
+        try:
+            v = _dt.datetime(y, parts.get("MM", parts.get("M", 1)), parts.get("dd", parts.get("d", 1)),
+                             parts.get("HH", parts.get("H", 0)), parts.get("mm", parts.get("m", 0)),
+                             parts.get("ss", parts.get("s", 0)))
+        except ValueError:
+            raise JobFailed(f"the file {m.group(0)} does not name a valid date for column {name}", node) from None
+        return exp.Cast(this=lit(v.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
+    text = m.group(uses[0][1])
+    if t.is_string:
+        return exp.Literal.string(text)
+    return T("CAST({v} AS " + t.sql() + ")", v=exp.Literal.string(text))
 
 
 def _read_call(files, data_cols, opts: ExtractOptions, filename: bool) -> exp.Expression:
@@ -290,8 +336,8 @@ def _virtual(lw, name, t, uses, regex, sub, node):
         mo = parts.get("MM", parts.get("M", lit(1)))
         d = parts.get("dd", parts.get("d", lit(1)))
         h = parts.get("HH", parts.get("H", lit(0)))
-        mi = parts.get("mm", lit(0))
-        s = parts.get("ss", lit(0))
+        mi = parts.get("mm", parts.get("m", lit(0)))
+        s = parts.get("ss", parts.get("s", lit(0)))
         return T("make_timestamp({y}, {mo}, {d}, {h}, {mi}, {s})", y=y, mo=mo, d=d, h=h, mi=mi, s=s)
     _, group, fmt = uses[0]
     v = T("regexp_extract({f}, {r}, {g})", f=fname, r=regex, g=group)

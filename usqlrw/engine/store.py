@@ -37,7 +37,7 @@ class Store:
         loc = location.strip()
         m = _WASB.match(loc)
         if m:
-            rel = os.path.join("accounts", m.group(2).lower(), m.group(1), (m.group(3) or "/").lstrip("/"))
+            rel = os.path.join("accounts", m.group(2).lower(), m.group(1), unquote(m.group(3) or "/").lstrip("/"))
         else:
             m = _ADL.match(loc)
             if m:
@@ -48,7 +48,7 @@ class Store:
             elif "://" in loc:
                 raise JobFailed(f"the location {location} is not a Data Lake Store or Blob storage URI", node)
             else:
-                rel = loc.lstrip("/")
+                rel = unquote(loc).lstrip("/")      # paths are URIs: %20 is a space (input-files-u-sql.md)
         full = os.path.normpath(os.path.join(self.root, rel))
         if full != self.root and not full.startswith(self.root + os.sep):
             raise JobFailed(f"the location {location} is outside the store", node)
