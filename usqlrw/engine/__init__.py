@@ -34,13 +34,25 @@ def run_text(text: str, store: str, params: dict | None = None, path: str | None
     if found:
         raise found[0].with_path(path or "<script>")
     st = Store(store)
-    engine = DuckDBEngine(st.catalog_dir, st.root)
+    # a job that never touches the catalog runs on an in-memory database: no catalog file opened
+    engine = DuckDBEngine(st.catalog_dir if uses_catalog(script) else None, st.root)
     try:
         Job(script, st, engine, params, path).run()
     except EngineError as e:
         raise e.with_path(path or "<script>") from None
     finally:
         engine.close()
+
+
+def uses_catalog(script) -> bool:
+    """Whether a script reads or changes the catalog (tables, views, routines, types, USE)."""
+    from .. import ast as A
+    for n in A.walk(script):
+        if isinstance(n, (A.DdlStatement, A.Insert, A.TableRef, A.ProcedureCall, A.UseDatabase, A.UseSchema)):
+            return True
+        if isinstance(n, A.TvfCall) and n.function is not None and n.function.variable is None:
+            return True
+    return False
 
 
 def run_file(path: str, store: str, params: dict | None = None) -> None:

@@ -127,7 +127,7 @@ def parse_datetime(lw, x, node, formats=None) -> exp.Expression:
     """DateTime.Parse (invariant/en-US forms): the job fails on text that is not a date."""
     fmts = exp.Array(expressions=[lit(f) for f in (formats or _DT_FORMATS)])
     parsed = T("coalesce(TRY_CAST({x} AS TIMESTAMP), try_strptime(trim({x}), {f}))", x=x, f=fmts)
-    return T("CASE WHEN {x} IS NULL THEN NULL WHEN {p} IS NULL THEN {err} ELSE {p} END", x=x, p=parsed,
+    return T("CASE WHEN {x} IS NULL THEN NULL ELSE coalesce({p}, {err}) END", x=x, p=parsed,
              err=lw.error("FormatException: the string is not a valid DateTime", node))
 
 

@@ -23,6 +23,7 @@ class DuckDBEngine:
 
     def __init__(self, catalog_dir: str | None, root: str | None = None):
         self.root = root
+        self.persistent = catalog_dir is not None
         import duckdb
         self._duckdb = duckdb
         if catalog_dir is None:
@@ -53,6 +54,12 @@ class DuckDBEngine:
             where = full = f.group(1).strip() if f else "an input file"
             if self.root and where.startswith(self.root + os.sep):
                 where = os.path.relpath(where, self.root)
+            conv = re.search(r'Error when converting column "([^"]*)"\. Could not convert string "(.*?)" to', msg)
+            if conv:
+                err = JobFailed(f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value \"{conv.group(2)}\" of column "
+                                f"{conv.group(1)} does not convert (input file {where}, line {csv.group(1)})", node)
+                err.file, err.bad_column = full, conv.group(1)
+                return err
             cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
             why = (("more" if int(cols.group(2)) > int(cols.group(1)) else "fewer") +
                    f" columns than the EXTRACT's {cols.group(1)} (silent: true skips such rows)"
@@ -61,6 +68,12 @@ class DuckDBEngine:
             err.file = full
             return err
         return JobFailed(f"the job failed: {first}", node)
+
+    def fetch(self, cursor, n: int, node=None) -> list:
+        try:
+            return cursor.fetchmany(n)
+        except self._duckdb.Error as e:
+            raise self.translate(e, node) from None
 
     def scalar(self, expr, node=None):
         row = self.execute(expr, node).fetchone()

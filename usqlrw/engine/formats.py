@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from .. import ast as A
 from . import types as Ty
-from .csharp import parse_datetime
 from .errors import CannotRun, EngineError, JobFailed
 from .lower import Rowset
 from .sqlbuild import T, col, exp, ident, lit
@@ -236,6 +235,13 @@ def extract(lw, q: A.Extract) -> Rowset:
 
 
 _PER_FILE_LIMIT = 2000
+_READER_TYPES = {"int", "long", "short", "byte", "sbyte", "uint", "ulong", "ushort", "double", "float"}
+
+
+def _typed(t: Ty.UType, opts: ExtractOptions) -> bool:
+    """Numbers are converted by the reader itself (a bad value fails the job with the column
+    named); under silent every column is read as text and converted leniently."""
+    return t.name in _READER_TYPES and not opts.silent
 
 
 def _branch(lw, files, data_cols, cols, opts, consts) -> exp.Expression:
@@ -286,8 +292,8 @@ def _read_call(files, data_cols, opts: ExtractOptions, filename: bool) -> exp.Ex
         kv["new_line"] = opts.row_delimiter
     for k, v in kv.items():
         args.append(exp.PropertyEQ(this=exp.Identifier(this=k), expression=lit(v)))
-    structs = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(n), expression=lit("VARCHAR"))
-                                      for n, _, _ in data_cols])
+    structs = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(n), expression=lit(
+        t.sql() if _typed(t, opts) else "VARCHAR")) for n, t, _ in data_cols])
     args.append(exp.PropertyEQ(this=exp.Identifier(this="columns"), expression=structs))
     return exp.Anonymous(this="read_csv", expressions=args)
 
@@ -298,32 +304,34 @@ def _convert(lw, raw, t: Ty.UType, opts: ExtractOptions, node) -> exp.Expression
     if t.is_string:
         return raw
     nullable = t.nullable
-    if t.name == "DateTime":
-        conv = parse_datetime(lw, raw, node)
-        if opts.silent and nullable:
-            conv = T("try_strptime(trim({x}), {f})", x=raw, f=exp.Array(expressions=[lit(f) for f in
-                                                                                      __import__("usqlrw.engine.csharp", fromlist=["_DT_FORMATS"])._DT_FORMATS]))
-    elif t.name in ("array", "map", "byte[]"):
+    if _typed(t, opts):
+        if nullable:
+            return raw
+        return T("CASE WHEN {x} IS NULL THEN {nul} ELSE {x} END", x=raw, nul=lw.error(
+            f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION_NULL_ERROR: null in the non-nullable "
+            f"column {node.name.name} ({t})", node))
+    null_err = lw.error(f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION_NULL_ERROR: null in the non-nullable "
+                        f"column {node.name.name} ({t})", node)
+    bad = lw.error(f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: a value of column {node.name.name} "
+                   f"is not a valid {t.name}", node)
+    lenient = opts.silent and nullable
+    if t.name in ("array", "map", "byte[]"):
         raise CannotRun(f"EXTRACT of a {t} column is not supported by the engine", node)
+    if t.name == "DateTime":
+        from .csharp import _DT_FORMATS
+        parsed = T("coalesce(TRY_CAST({x} AS TIMESTAMP), try_strptime(trim({x}), {f}))", x=raw,
+                   f=exp.Array(expressions=[lit(f) for f in _DT_FORMATS]))
     elif t.name == "char":
-        conv = T("chr(CAST({x} AS INTEGER))", x=raw)
+        parsed = T("chr(TRY_CAST({x} AS INTEGER))", x=raw)
     elif t.name == "bool":
-        conv = T("CASE lower(trim({x})) WHEN 'true' THEN true WHEN 'false' THEN false ELSE {err} END", x=raw,
-                 err=(exp.Null() if opts.silent and nullable else
-                      lw.error(f"cannot convert the value to bool for column {node.name.name}", node)))
+        parsed = T("CASE lower(trim({x})) WHEN 'true' THEN true WHEN 'false' THEN false END", x=raw)
     else:
-        if opts.silent and nullable:
-            conv = exp.TryCast(this=raw, to=exp.DataType.build(t.sql()), safe=True)
-        else:
-            conv = T("coalesce(TRY_CAST({x} AS " + t.sql() + "), {err})", x=raw,
-                     err=T("CASE WHEN {x} IS NULL THEN NULL ELSE {e} END", x=raw,
-                           e=lw.error(f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: a value of column "
-                                      f"{node.name.name} is not a valid {t.name}", node)))
-    if not nullable:
-        return T("CASE WHEN {x} IS NULL THEN {err} ELSE {c} END", x=raw, c=conv,
-                 err=lw.error(f"E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION_NULL_ERROR: null in the non-nullable "
-                              f"column {node.name.name} ({t})", node))
-    return conv
+        parsed = exp.TryCast(this=raw, to=exp.DataType.build(t.sql()), safe=True)
+    if lenient:
+        return parsed
+    if nullable:       # null stays null; a value that does not convert fails the job
+        return T("CASE WHEN {x} IS NULL THEN NULL ELSE coalesce({p}, {bad}) END", x=raw, p=parsed, bad=bad)
+    return T("CASE WHEN {x} IS NULL THEN {nul} ELSE coalesce({p}, {bad}) END", x=raw, p=parsed, bad=bad, nul=null_err)
 
 
 def _virtual(lw, name, t, uses, regex, sub, node):

@@ -94,7 +94,8 @@ class Job:
             raise found[0]
         self.engine.begin()
         try:
-            self.catalog.ensure()
+            if self.engine.persistent:
+                self.catalog.ensure()
             self.statements(self.script.statements)
         except BaseException:
             self.engine.rollback()
@@ -119,6 +120,9 @@ class Job:
                 reader = self.readers.get(getattr(e, "file", None))
                 if reader is not None:          # a bad input file: point at the EXTRACT that reads it
                     e.span = reader.span
+                    for c in getattr(reader, "columns", ()):
+                        if isinstance(c, A.ColumnDefinition) and c.name.name == getattr(e, "bad_column", None):
+                            e.span = c.span     # ... and at the column that does not convert
                 raise
 
     def s_UseDatabase(self, s):
@@ -257,7 +261,7 @@ class Job:
         try:
             cur = self.engine.execute(rs.expr, s)
             while True:
-                rows = cur.fetchmany(10000)
+                rows = self.engine.fetch(cur, 10000, s)
                 if not rows:
                     break
                 try:
