@@ -8,7 +8,7 @@ in one process and alternating, runs
     with ORDER BY) through usqlrw.engine.run_file (parse, lowering, DuckDB, the output writer);
   - the same query by hand in DuckDB SQL (read_csv with typed columns, COPY ... TO a CSV),
 and prints the median times and their ratio (usqlrw / DuckDB; also the median of the paired
-ratios and best/best, steadier on a shared machine), then the peak memory (max RSS) of each in a
+ratios and best/best, steadier on a shared machine), then the peak memory (peak RSS) of each in a
 fresh process. Prints figures; asserts nothing.
 """
 from __future__ import annotations
@@ -84,8 +84,9 @@ def run_duck(path: str, out: str) -> float:
 
 
 def peak(code: str) -> float:
-    """Max RSS (MB) of a fresh process running ``code``."""
-    code += "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    """Peak RSS (MB) of a fresh process running ``code``: VmHWM, which exec resets (ru_maxrss of a
+    child also counts the parent's memory at fork)."""
+    code += ("\nprint([int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(r.stderr)
@@ -123,7 +124,7 @@ def main(argv=None):
         print(open(os.path.join(store, "out", "by_region.csv"), encoding="utf-8").read().splitlines()[1])
         mem_u = peak(f"from usqlrw.engine import run_file; run_file({script!r}, {store!r})")
         mem_d = peak("import duckdb; c = duckdb.connect(); c.execute(" + repr(DUCK.format(path=data, out=out)) + ")")
-        print(f"peak memory (max RSS of a fresh process): usqlrw run {mem_u:.0f} MB, DuckDB SQL {mem_d:.0f} MB")
+        print(f"peak memory (VmHWM of a fresh process): usqlrw run {mem_u:.0f} MB, DuckDB SQL {mem_d:.0f} MB")
 
 
 if __name__ == "__main__":
