@@ -52,7 +52,8 @@ KNOWN_MEMBERS = {"Length", "ToUpper", "ToUpperInvariant", "ToLower", "ToLowerInv
                  "Year", "Month", "Day", "Hour", "Minute", "Second", "Millisecond", "Date", "DayOfYear",
                  "DayOfWeek", "AddDays", "AddHours", "AddMinutes", "AddSeconds", "AddMilliseconds", "AddMonths",
                  "AddYears", "Value", "HasValue", "GetValueOrDefault", "Count", "ContainsKey", "Keys", "Values",
-                 "Ticks"}
+                 "Ticks", "Key", "Select", "Where", "Any", "All", "Min", "Max", "Sum", "Average", "First",
+                 "FirstOrDefault", "ToArray", "ToList"}
 
 
 def static_target(t) -> str | None:
@@ -286,6 +287,9 @@ def _format(lw, lit_node: A.StringLiteral, args, node) -> exp.Expression:
 
 
 def property(lw, x, t: UType, name: str, node):
+    if t.name == "kvp" and name in ("Key", "Value"):
+        return T("struct_extract({p}, " + ("'key'" if name == "Key" else "'value'") + ")", p=x), \
+            t.args[0 if name == "Key" else 1]
     if t.is_string and name == "Length":
         return T("length({x})", x=lw.deref(x, t, node, "Length")), Ty.INT
     if t.nullable and t.name not in ("string", "array", "map"):
@@ -314,7 +318,82 @@ def property(lw, x, t: UType, name: str, node):
     raise CannotRun(f"the C# member {name} of {t} is not supported by the engine", node)
 
 
+_LINQ = {"Select", "Where", "Any", "All", "Count", "Min", "Max", "Sum", "Average", "First", "FirstOrDefault",
+         "ToArray", "ToList"}
+
+
+def _elements(lw, x, t: UType, node):
+    """(list expression, element type) of a sequence C# can enumerate: an array, a map (its
+    KeyValuePairs), a string (its chars)."""
+    if t.name == "array":
+        return lw.deref(x, t, node, "enumeration"), t.args[0]
+    if t.name == "map":
+        return T("map_entries({m})", m=lw.deref(x, t, node, "enumeration")), UType("kvp", False, t.args)
+    if t.is_string:
+        return T("string_split({s}, '')", s=lw.deref(x, t, node, "enumeration")), UType("char")
+    return None, None
+
+
+def _lambda(lw, lam, elem: UType, scope):
+    """A one-parameter C# lambda over elements of type ``elem``: (sqlglot Lambda, body type)."""
+    if not isinstance(lam, A.Lambda) or len(lam.params) != 1 or not isinstance(lam.body, A.Expr):
+        raise CannotRun("only one-parameter expression lambdas are supported by the engine", lam)
+    pname = lw.fresh("l")
+    inner = type(scope)(scope.relations, {**scope.lambdas, lam.params[0].name: (exp.column(pname), elem)})
+    body, bt = lw.expr(lam.body, inner)
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(pname)]), bt
+
+
+def linq(lw, x, t: UType, name: str, call: A.Call, scope):
+    """LINQ over arrays, maps and strings with lambdas (csharp-functions-and-operators-u-sql.md,
+    complex-built-in-u-sql-types.md): Select, Where, Any, All, Count, Min, Max, Sum, Average, First."""
+    items, elem = _elements(lw, x, t, call)
+    if items is None or len(call.args) > 1:
+        return None
+    lam = call.args[0] if call.args else None
+    if name in ("ToArray", "ToList") and lam is None:
+        return items, UType("array", True, (elem,))
+    if lam is None:
+        vals, vt = items, elem
+    elif name in ("Select", "Min", "Max", "Sum", "Average"):
+        f, vt = _lambda(lw, lam, elem, scope)
+        vals = exp.Transform(this=items, expression=f)
+    else:
+        f, bt = _lambda(lw, lam, elem, scope)
+        if bt.name != "bool":
+            raise EngineError(f"the lambda of {name} must give a bool, not {bt}", lam)
+        if name == "All":
+            f = exp.Lambda(this=exp.Not(this=exp.Paren(this=f.this)), expressions=f.expressions)
+        vals, vt = exp.ArrayFilter(this=items, expression=f), elem
+    if name in ("Select", "Where"):
+        return vals, UType("array", True, (vt,))
+    if name == "Count":
+        return T("CAST(len({l}) AS INTEGER)", l=vals), Ty.INT
+    if name == "Any":
+        return T("len({l}) > 0", l=vals), Ty.BOOL
+    if name == "All":
+        return T("len({l}) = 0", l=vals), Ty.BOOL
+    if name in ("Min", "Max", "Sum", "Average"):
+        empty = lw.error(f"InvalidOperationException: {name} of an empty sequence", call)
+        fn = {"Min": "list_min", "Max": "list_max", "Sum": "list_sum", "Average": "list_avg"}[name]
+        rt = Ty.DOUBLE if name == "Average" else vt
+        if name == "Sum":
+            return exp.Cast(this=T("coalesce(list_sum({l}), 0)", l=vals), to=exp.DataType.build(vt.sql())), vt
+        return T("CASE WHEN len({l}) = 0 THEN {err} ELSE " + fn + "({l}) END", l=vals, err=empty), rt
+    if name in ("First", "FirstOrDefault"):
+        if name == "First":
+            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {l}[1] END", l=vals, err=lw.error(
+                "InvalidOperationException: Sequence contains no elements", call)), vt
+        return T("{l}[1]", l=vals), vt.null()
+    return None
+
+
 def method(lw, x, t: UType, name: str, call: A.Call, scope):
+    if name in _LINQ and (any(isinstance(a, A.Lambda) for a in call.args) or t.name in ("array", "map")
+                          and name not in ("Contains",)):
+        r = linq(lw, x, t, name, call, scope)
+        if r is not None:
+            return r
     args = _args(lw, call, scope)
     n = len(args)
     a0 = args[0][0] if args else None

@@ -202,6 +202,12 @@ class Job:
             raise CannotRun(f"a variable of type {t} is not supported by the engine", None)
         return lit(value)
 
+    def s_Return(self, s):
+        from .routines import ReturnFromRoutine
+        if getattr(self, "depth", 0) == 0:
+            raise EngineError("RETURN outside a function or procedure", s)
+        raise ReturnFromRoutine()
+
     def s_SetOption(self, s):
         return None
 
@@ -242,6 +248,8 @@ class Job:
             return self.table_rowset(src.table)
         if isinstance(src, A.Subquery):
             return self.lw.query(src.query)
+        if isinstance(src, A.TvfCall):
+            return self.call_tvf(src)
         raise CannotRun(f"OUTPUT of {src.kind} is not supported by the engine", src)
 
     def s_Output(self, s: A.Output):

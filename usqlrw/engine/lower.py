@@ -41,8 +41,11 @@ class Relation:
 @dataclass
 class Scope:
     relations: list = field(default_factory=list)
+    lambdas: dict = field(default_factory=dict)     # lambda parameter -> (expression, type)
 
     def find(self, name: str, node) -> tuple:
+        if name in self.lambdas:
+            return self.lambdas[name]
         hits = [(r, t) for r in self.relations for c, t in r.columns if c == name]
         if not hits:
             raise EngineError(f"unknown column {name}", node)
@@ -83,6 +86,7 @@ class Lowerer:
     def __init__(self, job):
         self.job = job
         self._n = 0
+        self._groups: list = []      # (GROUP BY expression, its lowering) while a grouped SELECT is lowered
 
     # -- helpers ---------------------------------------------------------------------------------
     def fresh(self, prefix: str = "t") -> str:
@@ -155,6 +159,15 @@ class Lowerer:
             for j in src[1]:
                 sel.append("joins", j)
         has_group = q.group_by is not None
+        groups = [(g, self.expr(g, scope)) for g in q.group_by.exprs] if has_group else []
+        saved, self._groups = self._groups, groups + self._groups
+        try:
+            return self._select_rest(q, scope, sel, groups)
+        finally:
+            self._groups = saved
+
+    def _select_rest(self, q, scope, sel, groups) -> Rowset:
+        has_group = q.group_by is not None
         cols, outs = [], []
         for item in q.items:
             if isinstance(item, A.Star):
@@ -190,7 +203,7 @@ class Lowerer:
         if q.where is not None:
             sel = sel.where(self.condition(q.where.condition, scope), copy=False)
         if has_group:
-            sel = sel.group_by(*[self.expr(g, scope)[0] for g in q.group_by.exprs], copy=False)
+            sel = sel.group_by(*[lowered[0] for _, lowered in groups], copy=False)
         if q.having is not None:
             sel = sel.having(self.condition(q.having.condition, scope), copy=False)
         return Rowset(sel, outs)
@@ -401,6 +414,10 @@ class Lowerer:
 
     # -- expressions ----------------------------------------------------------------------------
     def expr(self, e: A.Node, scope: Scope) -> tuple:
+        for g, lowered in self._groups:
+            # a select item written as a GROUP BY expression is that expression (the same SQL)
+            if not isinstance(e, (A.Name, A.Paren)) and A.same_tree(e, g) is None:
+                return lowered[0].copy(), lowered[1]
         m = getattr(self, "e_" + type(e).__name__, None)
         if m is None:
             self.fail(e, f"the expression {e.kind}")

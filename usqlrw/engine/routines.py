@@ -19,6 +19,17 @@ from .sqlbuild import col, exp, ident
 __all__ = ["create_routine", "create_type", "call_tvf", "call_procedure", "declare_function", "type_columns"]
 
 
+class ReturnFromRoutine(Exception):
+    """RETURN in a routine body: the body ends there."""
+
+
+def _body(sub, routine):
+    try:
+        sub.statements(routine.body)
+    except ReturnFromRoutine:
+        pass
+
+
 def _source(job, node) -> str:
     src = job.script.source.text if job.script.source is not None else None
     if src is None:
@@ -126,7 +137,7 @@ def call_tvf(job, node: A.TvfCall) -> Rowset:
         script, routine, ctx = _load(job, fn, "tvf", node)
     sub = _sub_job(job, script, routine, ctx, list(node.args), node)
     try:
-        sub.statements(routine.body)
+        _body(sub, routine)
     finally:
         _finish(job, sub)
     if routine.returns is None or len(routine.returns.rowsets) != 1:
@@ -151,7 +162,7 @@ def call_procedure(job, s: A.ProcedureCall):
     script, routine, ctx = _load(job, s.procedure, "procedure", s)
     sub = _sub_job(job, script, routine, ctx, list(s.args), s)
     try:
-        sub.statements(routine.body)
+        _body(sub, routine)
     finally:
         _finish(job, sub)
 

@@ -13,12 +13,12 @@ _STATEMENTS = {"UseDatabase", "UseSchema", "Declare", "SetOption", "UsingDirecti
                "RowsetAssignment", "Output", "CreateDatabase", "CreateSchema", "CreateTable", "Insert",
                "TruncateTable", "Drop", "CreateView", "AlterTableAddColumn", "AlterTableDropColumn",
                "AlterTableAddPartition", "AlterTableDropPartition", "CreateFunction", "CreateProcedure",
-               "CreateType", "DeclareFunction", "ProcedureCall"}
+               "CreateType", "DeclareFunction", "ProcedureCall", "Return"}
 _QUERIES = {A.Process: "PROCESS (a user-defined processor)", A.Reduce: "REDUCE (a user-defined reducer)",
             A.Combine: "COMBINE (a user-defined combiner)", A.Applier: "an applier (user code) in APPLY",
             A.Sample: "SAMPLE", A.SampleComplex: "SAMPLE", A.Pivoted: "PIVOT", A.Unpivoted: "UNPIVOT",
             A.ExternalRef: "EXTERNAL data sources",
-            A.LinqQuery: "C# query expressions (LINQ)", A.Lambda: "C# lambdas",
+            A.LinqQuery: "C# query expressions (LINQ)", A.CSharpBlock: "C# statement lambdas",
             A.VirtualColumn: "FILE.* virtual columns in EXTRACT", A.TableTypeColumns: "EXTRACT of a table type's columns"}
 _EXTENSIONS = ("ExtPython", "ExtR", "Cognition", "ImageCommon", "ImageOcr", "ImageTagging", "FaceSdk",
                "TextCommon", "TextSentiment", "TextKeyPhrase")
@@ -31,6 +31,12 @@ def blockers(script: A.Script) -> list:
         name = type(s).__name__
         if name not in _STATEMENTS:
             out.append(CannotRun(f"the statement {_label(s)} is not supported by the engine", s))
+        if isinstance(s, A.Declare) and s.type is not None:
+            from .types import from_ast
+            try:
+                from_ast(s.type)
+            except CannotRun as e:
+                out.append(e)
         if isinstance(s, A.ReferenceAssembly):
             n = s.assembly.written if s.assembly else "?"
             ext = any(x in n for x in _EXTENSIONS)
@@ -52,6 +58,7 @@ def blockers(script: A.Script) -> list:
         stmt_ok(s)
 
     aliases = {a.name.name for a in A.find_all(script, A.Alias) if a.name is not None}
+    aliases |= {p.name for lam in A.find_all(script, A.Lambda) for p in lam.params}
 
     def prune(n):
         return isinstance(n, (A.Using, A.SetOption, A.CreatePackage)) or (
@@ -145,8 +152,8 @@ def _member(n: A.MemberAccess, out, aliases=frozenset()):
             if name not in KNOWN_STATICS.get(cls, ()):
                 out.append(CannotRun(f"the C# member {cls}.{name} is not supported by the engine", n))
             return
-        if head in aliases:
-            return
+        if head in aliases or dotted.split(".")[0] in aliases:
+            return              # alias.column[.Member...] or lambda_parameter.Member: decided when lowering
         if "." not in head:
             # alias.column, column.Member, or Class.Member of an unknown class: decided when lowering,
             # except members that are not in the subset at all
