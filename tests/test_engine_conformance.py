@@ -15,6 +15,10 @@ ROOT = os.path.join(os.path.dirname(__file__), "conformance")
 CASES = sorted(os.path.relpath(d, ROOT) for d, _, files in os.walk(ROOT) if "script.usql" in files)
 
 
+def _dirs(root):
+    return sorted(os.path.relpath(d, root) for d, _, _ in os.walk(root) if not os.path.relpath(d, root).startswith("catalog"))
+
+
 def _files(root):
     out = {}
     for d, _, files in os.walk(root):
@@ -41,6 +45,7 @@ def test_conformance(case, tmp_path):
     else:
         store.mkdir()
     before = set(_files(str(store)))
+    dirs_before = _dirs(str(store))
     params = {}
     if os.path.exists(os.path.join(d, "params.txt")):
         for line in open(os.path.join(d, "params.txt")):
@@ -57,6 +62,7 @@ def test_conformance(case, tmp_path):
         assert msg.startswith(script + ":"), msg
         assert want in msg, msg
         assert set(_files(str(store))) == before, "a failed job left files behind"
+        assert _dirs(str(store)) == dirs_before, "a failed job left folders behind"
         return
     run_file(script, str(store), params)
     expected = _files(os.path.join(d, "expected"))

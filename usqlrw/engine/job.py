@@ -37,6 +37,7 @@ class Job:
         self.outputs: list = []         # (temp path, final path)
         self.written: set = set()
         self.readers: dict = {}         # input file -> the EXTRACT that reads it (for errors)
+        self.made_dirs: list = []       # folders the outputs created (removed again if the job fails)
         self.functions: dict = {}       # DECLARE FUNCTION @f
 
     # -- what the lowering asks ----------------------------------------------------------------
@@ -102,6 +103,11 @@ class Job:
             for tmp, _ in self.outputs:
                 try:
                     os.remove(tmp)
+                except OSError:
+                    pass
+            for d in reversed(self.made_dirs):
+                try:
+                    os.rmdir(d)
                 except OSError:
                     pass
             raise
@@ -262,7 +268,12 @@ class Job:
         if final in self.written:
             raise EngineError("the job writes this file twice", s.target)
         self.written.add(final)
+        d, missing = os.path.dirname(final), []
+        while not os.path.isdir(d):
+            missing.append(d)
+            d = os.path.dirname(d)
         os.makedirs(os.path.dirname(final), exist_ok=True)
+        self.made_dirs.extend(reversed(missing))
         tmp = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.usqlrw-{os.getpid()}.tmp")
         self.outputs.append((tmp, final))
         w = Writer(tmp, rs.columns, opts, s)

@@ -99,6 +99,7 @@ def _sub_job(job, script, routine, ctx, args, node):
     from .job import Job
     sub = Job(script, job.store, job.engine, {}, job.path)
     sub.now, sub.catalog, sub.outputs, sub.written, sub.readers = job.now, job.catalog, job.outputs, job.written, job.readers
+    sub.made_dirs = job.made_dirs
     sub.lw._n = job.lw._n + 1000
     sub.ctx = ctx
     sub.depth = getattr(job, "depth", 0) + 1
