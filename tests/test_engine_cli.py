@@ -160,3 +160,13 @@ def test_wrong_column_count_names_file_and_line(tmp_path, store):
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == (f"{tmp_path / 'j.usql'}:1:6: input file {os.path.join('in', 'a.csv')}, "
                                         "line 2: fewer columns than the EXTRACT's 2 (silent: true skips such rows)")
+
+
+def test_unwritable_output_is_one_line(tmp_path, store):
+    write(str(store / "taken"), "a file, not a folder\n")
+    write(str(tmp_path / "j.usql"), '@a = SELECT * FROM (VALUES (1)) AS T(n);\n'
+                                    'OUTPUT @a TO "/taken/o.csv" USING Outputters.Csv();\n')
+    r = usqlrw("run", "--store", str(store), str(tmp_path / "j.usql"))
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0].startswith(f"{tmp_path / 'j.usql'}:2:14: cannot write {os.path.join('taken', 'o.csv')}: ")
+    assert "Traceback" not in r.stderr

@@ -46,6 +46,11 @@ def run(scripts, store, params, quiet):
             failed += 1
             click.echo(str(e.with_path(path)), err=True)
             continue
+        except Exception as e:   # a bug of the engine: one line, and the batch goes on
+            failed += 1
+            click.echo(f"{path}:1:1: internal error of the engine ({type(e).__name__}: {e}); please report it",
+                       err=True)
+            continue
         if not quiet:
             click.echo(f"{path}: ok", err=True)
     sys.exit(1 if failed else 0)

@@ -12,6 +12,8 @@ Modules: :mod:`~usqlrw.engine.types` (U-SQL types, C# typing), :mod:`~usqlrw.eng
 """
 from __future__ import annotations
 
+import os
+
 from .errors import CannotRun, EngineError, JobFailed
 
 __all__ = ["run_text", "run_file", "runnable", "construct_key", "EngineError", "CannotRun", "JobFailed"]
@@ -40,6 +42,9 @@ def run_text(text: str, store: str, params: dict | None = None, path: str | None
         Job(script, st, engine, params, path).run()
     except EngineError as e:
         raise e.with_path(path or "<script>") from None
+    except OSError as e:
+        raise JobFailed(f"the job failed: {e.strerror or e}" + (f": {os.path.relpath(e.filename, st.root)}"
+                        if getattr(e, "filename", None) else ""), path=path or "<script>") from None
     finally:
         engine.close()
 

@@ -272,11 +272,14 @@ class Job:
         while not os.path.isdir(d):
             missing.append(d)
             d = os.path.dirname(d)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        self.made_dirs.extend(reversed(missing))
         tmp = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.usqlrw-{os.getpid()}.tmp")
-        self.outputs.append((tmp, final))
-        w = Writer(tmp, rs.columns, opts, s)
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            self.made_dirs.extend(reversed(missing))
+            self.outputs.append((tmp, final))
+            w = Writer(tmp, rs.columns, opts, s)
+        except OSError as e:
+            raise JobFailed(f"cannot write {os.path.relpath(final, self.store.root)}: {e.strerror or e}", s.target) from None
         try:
             cur = self.engine.execute(rs.expr, s)
             while True:
