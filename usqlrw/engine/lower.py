@@ -32,10 +32,15 @@ class Rowset:
 
 @dataclass
 class Relation:
-    """A source visible in a FROM scope: its U-SQL name, its SQL alias and its columns."""
+    """A source visible in a FROM scope: its U-SQL name, its SQL alias and its columns
+    (``rename``: U-SQL column -> SQL column where they differ)."""
     name: str
     alias: str
     columns: list
+    rename: dict = field(default_factory=dict)
+
+    def ref(self, c: str) -> exp.Column:
+        return col(self.rename.get(c, c), self.alias)
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Scope:
         if len(hits) > 1:
             raise EngineError(f"column {name} is ambiguous: qualify it with a rowset alias", node)
         r, t = hits[0]
-        return col(name, r.alias), t
+        return r.ref(name), t
 
     def relation(self, name: str) -> Relation | None:
         for r in self.relations:
@@ -173,7 +178,7 @@ class Lowerer:
             if isinstance(item, A.Star):
                 for r in scope.relations:
                     for c, t in r.columns:
-                        cols.append(exp.alias_(col(c, r.alias), ident(c)))
+                        cols.append(exp.alias_(r.ref(c), ident(c)))
                         outs.append((c, t))
                 continue
             if isinstance(item, A.QualifiedStar):
@@ -181,7 +186,7 @@ class Lowerer:
                 if r is None:
                     raise EngineError("unknown rowset alias in .*", item)
                 for c, t in r.columns:
-                    cols.append(exp.alias_(col(c, r.alias), ident(c)))
+                    cols.append(exp.alias_(r.ref(c), ident(c)))
                     outs.append((c, t))
                 continue
             if isinstance(item, A.AliasedItem):
@@ -343,9 +348,24 @@ class Lowerer:
         op = j.operator
         side = op.side.text if op.side else "INNER"
         word = op.join.text if op.join else "JOIN"
+        if word in ("SEMIJOIN", "ANTISEMIJOIN") and side == "RIGHT":
+            # the right rows that have (no) match: right SEMI JOIN (the left side as one subquery)
+            left_alias = self.fresh()
+            items, rels = [], []
+            for r in scope.relations:
+                rename = {c: f"{r.alias}_{i}" for i, (c, _) in enumerate(r.columns)}
+                items += [exp.alias_(r.ref(c), ident(rename[c])) for c, _ in r.columns]
+                rels.append(Relation(r.name, left_alias, r.columns, rename))
+            left_q = exp.select(*items).from_(first)
+            for jn in joins:
+                left_q.append("joins", jn)
+            inner = Scope()
+            right = self._leaf(j.right, inner)
+            cond = self.condition(j.condition, Scope(rels + inner.relations))
+            scope.relations[:] = inner.relations
+            return right, [exp.Join(this=exp.Subquery(this=left_q, alias=ident(left_alias)),
+                                    kind="SEMI" if word == "SEMIJOIN" else "ANTI", on=cond)]
         if word in ("SEMIJOIN", "ANTISEMIJOIN"):
-            if side == "RIGHT":
-                raise CannotRun("RIGHT SEMIJOIN/ANTISEMIJOIN is not supported by the engine: swap the sides", op)
             inner = Scope()
             right = self._leaf(j.right, inner)
             both = Scope(scope.relations + inner.relations)
@@ -493,7 +513,7 @@ class Lowerer:
                 if r is not None:
                     for c, t in r.columns:
                         if c == m.name:
-                            return col(c, r.alias), t
+                            return r.ref(c), t
                     raise EngineError(f"rowset {q} has no column {m.name}", m)
             static = csharp.static_target(e.target)
             if static is not None and not self._is_column(e.target, scope):
