@@ -225,13 +225,22 @@ class Job:
             raise CannotRun(f"REFERENCE ASSEMBLY {s.assembly.written}: user code is not supported by the engine", s)
 
     def s_If(self, s: A.If):
+        """The branch whose static condition holds runs; its DECLAREs end with it, its rowsets
+        stay (if-else-u-sql.md)."""
+        chosen = None
         for b in s.branches:
             c = self.lw.condition(b.condition, Scope())
             if self.engine.scalar(exp.select(c), b):
-                self.statements(b.statements)
-                return
-        if s.otherwise is not None:
-            self.statements(s.otherwise.statements)
+                chosen = b.statements
+                break
+        else:
+            chosen = s.otherwise.statements if s.otherwise is not None else ()
+        declared = set(self.vars)
+        try:
+            self.statements(chosen)
+        finally:
+            for name in set(self.vars) - declared:
+                del self.vars[name]
 
     def s_RowsetAssignment(self, s: A.RowsetAssignment):
         if len(s.targets) != 1:
