@@ -30,6 +30,10 @@ INSERT OR IGNORE INTO usqlrw_meta.schemas VALUES ('master', 'dbo');
 """
 
 
+_DEFAULTS = {"bool": "false", "DateTime": "TIMESTAMP '0001-01-01 00:00:00'", "char": "chr(0)",
+             "Guid": "'00000000-0000-0000-0000-000000000000'::UUID"}
+
+
 def _tbl(db, sch, name) -> exp.Table:
     return exp.Table(this=ident(name), db=ident(f"{db}.{sch}"))
 
@@ -109,7 +113,12 @@ class Catalog:
         row = self._object(q)
         if row is None or row[0] != "table":
             raise JobFailed(f"the table {q} does not exist", node)
-        return q, self._columns(row), json.loads(row[3] or "[]")
+        return q, self._columns(row), json.loads(row[3] or "{}").get("partition", [])
+
+    def _keys(self, q) -> set:
+        """The columns a table's index, partitioning and distribution use (they cannot be dropped)."""
+        extra = json.loads(self._object(q)[3] or "{}")
+        return set(extra.get("partition", [])) | set(extra.get("index", [])) | set(extra.get("distribution", []))
 
     def create_table(self, job, s: A.CreateTable):
         q = qualify(s.table, job.ctx)
@@ -139,6 +148,10 @@ class Catalog:
         if s.query is None and s.index is None:
             raise JobFailed("a table with a schema needs an INDEX ... CLUSTERED clause", s)
         part = [c.name for c in s.partitioned_by.columns] if s.partitioned_by else []
+        index = [c.expr.ident.name for c in (s.index.columns if s.index else ()) if isinstance(c.expr, A.Name)]
+        scheme = s.distributed_by.scheme if s.distributed_by else None
+        dist = [c.name if isinstance(c, A.Identifier) else c.expr.ident.name if isinstance(c, A.SortItem)
+                and isinstance(c.expr, A.Name) else "" for c in getattr(scheme, "columns", ()) or ()]
         table = _tbl(q.database, q.schema, q.name)
         schema = exp.Schema(this=table, expressions=[exp.ColumnDef(this=ident(c), kind=exp.DataType.build(t.sql()))
                                                      for c, t in cols])
@@ -146,7 +159,8 @@ class Catalog:
         if rs is not None:
             self.e.execute(exp.Insert(this=table, expression=rs.expr), s)
         self._q("INSERT INTO usqlrw_meta.objects VALUES (?, ?, ?, 'table', ?, NULL, ?)", q.database, q.schema,
-                q.name, json.dumps([[c, str(t)] for c, t in cols]), json.dumps(part))
+                q.name, json.dumps([[c, str(t)] for c, t in cols]),
+                json.dumps({"partition": part, "index": index, "distribution": dist}))
 
     def create_view(self, job, s: A.CreateView):
         q = qualify(s.view, job.ctx)
@@ -177,6 +191,17 @@ class Catalog:
                 self._q(f"DELETE FROM usqlrw_meta.{t} WHERE db = ?", db)
             self._q("DELETE FROM usqlrw_meta.schemas WHERE db = ?", db)
             self._q("DELETE FROM usqlrw_meta.databases WHERE name = ?", db)
+            return
+        if k is A.ObjectKind.SCHEMA:
+            q = qualify(s.object, job.ctx)
+            if not self._q("SELECT 1 FROM usqlrw_meta.schemas WHERE db = ? AND name = ?", q.database, q.schema):
+                if s.if_exists:
+                    return
+                raise JobFailed(f"the schema {q.database}.{q.schema} does not exist", s.object)
+            if self._q("SELECT 1 FROM usqlrw_meta.objects WHERE db = ? AND sch = ?", q.database, q.schema):
+                raise JobFailed(f"the schema {q.database}.{q.schema} is not empty", s.object)
+            self.e.execute("DROP SCHEMA IF EXISTS " + self.e.sql(ident(f"{q.database}.{q.schema}")), s)
+            self._q("DELETE FROM usqlrw_meta.schemas WHERE db = ? AND name = ?", q.database, q.schema)
             return
         if k not in (A.ObjectKind.TABLE, A.ObjectKind.VIEW, A.ObjectKind.TVF, A.ObjectKind.PROCEDURE,
                      A.ObjectKind.TYPE):
@@ -324,15 +349,16 @@ class Catalog:
         self.e.execute(exp.Insert(this=_tbl(q.database, q.schema, q.name), expression=sel), s)
 
     def add_columns(self, job, s):
+        """New columns: null in the existing rows, or the type's default for a not-nullable type
+        (alter-table-u-sql.md)."""
         q, cols, part = self._table(job, s.table, s)
+        table = self.e.sql(_tbl(q.database, q.schema, q.name))
         for c in s.columns:
             t = Ty.from_ast(c.type)
-            if not t.may_be_null:
-                raise JobFailed(f"a column added to a table must be nullable ({c.name.name})", c)
             if c.name.name in dict(cols):
                 raise JobFailed(f"the table {q} already has a column {c.name.name}", c)
-            self.e.execute(f"ALTER TABLE {self.e.sql(_tbl(q.database, q.schema, q.name))} ADD COLUMN "
-                           f"{self.e.sql(ident(c.name.name))} {t.sql()}", s)
+            default = "" if t.may_be_null else " DEFAULT " + _DEFAULTS.get(t.name, "0")
+            self.e.execute(f"ALTER TABLE {table} ADD COLUMN {self.e.sql(ident(c.name.name))} {t.sql()}{default}", s)
             cols.append((c.name.name, t))
         self._save_columns(q, cols)
 
@@ -341,8 +367,9 @@ class Catalog:
         for c in s.columns:
             if c.name not in dict(cols):
                 raise JobFailed(f"the table {q} has no column {c.name}", c)
-            if c.name in part:
-                raise JobFailed(f"the partition column {c.name} cannot be dropped", c)
+            if c.name in self._keys(q):
+                raise JobFailed(f"the column {c.name} is used by the table's index, partitioning or "
+                                "distribution and cannot be dropped", c)
             self.e.execute(f"ALTER TABLE {self.e.sql(_tbl(q.database, q.schema, q.name))} DROP COLUMN "
                            f"{self.e.sql(ident(c.name))}", s)
             cols = [x for x in cols if x[0] != c.name]

@@ -439,6 +439,14 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
             return exp.Anonymous(this=fn, expressions=[s, arg]), Ty.BOOL
         if name == "IndexOf" and n == 1:
             return T("CAST(strpos({s}, {a}) - 1 AS INTEGER)", s=s, a=_nonnull(lw, a0, args[0][1], call, "IndexOf(null)")), Ty.INT
+        if name == "IndexOf" and n in (2, 3):
+            start = args[1][0]
+            count = args[2][0] if n == 3 else T("length({s}) - {i}", s=s, i=start)
+            return T("CASE WHEN {i} < 0 OR {c} < 0 OR {i} + {c} > length({s}) THEN {err} "
+                     "WHEN strpos(substr({s}, {i} + 1, {c}), {a}) = 0 THEN -1 "
+                     "ELSE CAST(strpos(substr({s}, {i} + 1, {c}), {a}) + {i} - 1 AS INTEGER) END",
+                     s=s, a=_nonnull(lw, a0, args[0][1], call, "IndexOf(null)"), i=start, c=count,
+                     err=lw.error("ArgumentOutOfRangeException: IndexOf startIndex or count", call)), Ty.INT
         if name == "LastIndexOf" and n == 1:
             return T("CAST(CASE WHEN strpos({s}, {a}) = 0 THEN -1 ELSE length({s}) - strpos(reverse({s}), reverse({a})) "
                      "- length({a}) + 1 END AS INTEGER)", s=s, a=a0), Ty.INT
@@ -540,10 +548,8 @@ def index(lw, e: A.Index, scope):
     if t.name == "array":
         return T("CASE WHEN {i} < 0 OR {i} >= len({x}) THEN {err} ELSE {x}[{i} + 1] END", x=lw.deref(x, t, e, "[]"),
                  i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e)), t.args[0]
-    if t.name == "map":
-        return T("CASE WHEN NOT list_contains(map_keys({x}), {i}) THEN {err} ELSE {x}[{i}] END",
-                 x=lw.deref(x, t, e, "[]"), i=i,
-                 err=lw.error("KeyNotFoundException: the key is not in the map", e)), t.args[1]
+    if t.name == "map":      # SqlMap's indexer gives null for a missing key (map-agg-u-sql.md)
+        return T("{x}[{i}]", x=lw.deref(x, t, e, "[]"), i=i), t.args[1].null()
     if t.is_string:
         return T("substr({x}, {i} + 1, 1)", x=lw.deref(x, t, e, "[]"), i=i), UType("char")
     raise CannotRun(f"indexing a {t} is not supported by the engine", e)

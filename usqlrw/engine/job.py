@@ -205,7 +205,10 @@ class Job:
                     to=exp.DataType.build(t.sql()))
             if t.name == "Guid":
                 return exp.Cast(this=lit(str(value)), to=exp.DataType.build("UUID"))
-            raise CannotRun(f"a variable of type {t} is not supported by the engine", None)
+            keys, vals = list(value.keys()), list(value.values())
+            return exp.Cast(this=exp.Anonymous(this="map", expressions=[
+                exp.Array(expressions=[self._literal(k, t.args[0]) for k in keys]),
+                exp.Array(expressions=[self._literal(v, t.args[1]) for v in vals])]), to=exp.DataType.build(t.sql()))
         return lit(value)
 
     def s_Return(self, s):

@@ -74,6 +74,9 @@ def blockers(script: A.Script) -> list:
             _member(n, out, aliases)
         elif isinstance(n, A.Variable) and n.system:
             out.append(CannotRun(f"the system variable {n.name} is not supported by the engine", n))
+        elif isinstance(n, A.Call) and isinstance(n.func, A.MemberAccess) and _dotted(n.func) is not None \
+                and _dotted(n.func).startswith("FILE."):
+            out.append(CannotRun(f"{_dotted(n.func)}() is not supported by the engine", n))
         elif isinstance(n, A.Call) and isinstance(n.func, (A.Name, A.GenericName)):
             from .lower import AGGREGATES
             fname = n.func.ident.name
@@ -144,7 +147,7 @@ def _member(n: A.MemberAccess, out, aliases=frozenset()):
             if name not in _ENCODING_NAMES:
                 out.append(CannotRun(f"the encoding {dotted} is not supported by the engine", n))
             return
-        if dotted.startswith(_ALLOWED_PREFIXES):
+        if dotted.startswith(_ALLOWED_PREFIXES) or dotted.startswith("FILE."):
             return
         head = dotted.rsplit(".", 1)[0]
         cls = static_target(n.target)
