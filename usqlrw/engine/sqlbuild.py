@@ -26,7 +26,13 @@ def T(template: str, **values) -> exp.Expression:
     def fill(node):
         if isinstance(node, exp.Column) and not node.table and node.name.startswith("__ph_"):
             v = values[node.name[5:]]
-            return v.copy() if isinstance(v, exp.Expression) else lit(v)
+            if not isinstance(v, exp.Expression):
+                return lit(v)
+            v = v.copy()
+            # an operator filled into a template keeps its own precedence: (a + 1) * 2
+            if isinstance(v, (exp.Binary, exp.Unary, exp.Between, exp.In)) and not isinstance(v, exp.Paren):
+                v = exp.Paren(this=v)
+            return v
         return node
     return tree.transform(fill, copy=False)
 
