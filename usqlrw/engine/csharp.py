@@ -26,6 +26,7 @@ _CLASSES = {"Math": "Math", "System.Math": "Math", "Convert": "Convert", "System
             "Guid": "Guid", "System.Guid": "Guid", "Char": "char", "char": "char",
             "SqlArray": "SqlArray", "SqlMap": "SqlMap", "MidpointRounding": "MidpointRounding",
             "StringComparison": "StringComparison", "CultureInfo": "CultureInfo",
+            "DateTimeKind": "DateTimeKind", "System.DateTimeKind": "DateTimeKind",
             "System.Globalization.CultureInfo": "CultureInfo"}
 
 # what `usqlrw check --runnable` accepts statically: Class.Member and .Member names
@@ -44,6 +45,7 @@ KNOWN_STATICS = {
     "SqlArray": {"Create"}, "SqlMap": {"Create"},
     "MidpointRounding": {"AwayFromZero", "ToEven"},
     "StringComparison": {"Ordinal", "OrdinalIgnoreCase"},
+    "DateTimeKind": {"Utc", "Local", "Unspecified"},
     "CultureInfo": {"InvariantCulture"},
 }
 KNOWN_MEMBERS = {"Length", "ToUpper", "ToUpperInvariant", "ToLower", "ToLowerInvariant", "Trim", "TrimStart",
@@ -529,15 +531,27 @@ def new(lw, e: A.New, scope):
                             to=exp.DataType.build(ut.sql())), ut
         if not e.args:
             return exp.Cast(this=T("map()"), to=exp.DataType.build(ut.sql())), ut
-    if name in ("DateTime", "System.DateTime") and 3 <= len(e.args) <= 6:
-        vals = [lw.expr(a, scope)[0] for a in e.args] + [lit(0)] * (6 - len(e.args))
+    if name in ("DateTime", "System.DateTime") and 3 <= len(e.args) <= 8:
+        # new DateTime(y, M, d[, h, m, s[, ms]][, DateTimeKind.X]): the kind does not change the value
+        args = list(e.args)
+        if len(args) in (4, 7, 8) and _is_kind(args[-1]):
+            args = args[:-1]
+        if len(args) not in (3, 6, 7):
+            raise CannotRun(f"new DateTime with {len(e.args)} arguments is not supported by the engine", e)
+        vals = [lw.expr(a, scope)[0] for a in args] + [lit(0)] * (7 - len(args))
+        secs = T("{s} + {ms} / 1000.0", s=vals[5], ms=vals[6]) if len(args) == 7 else vals[5]
         return T("make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})", y=vals[0], m=vals[1], d=vals[2], h=vals[3],
-                 mi=vals[4], s=vals[5]), Ty.DATETIME
+                 mi=vals[4], s=secs), Ty.DATETIME
     if e.array and e.initializer is not None or (t is not None and t.array_rank == 1 and e.initializer is not None):
         items = [lw.expr(x, scope) for x in e.initializer.elements]
         et = items[0][1] if items else Ty.STRING
         return exp.Array(expressions=[x for x, _ in items]), UType("array", True, (et,))
     raise CannotRun(f"new {t.text if t is not None else ''} is not supported by the engine", e)
+
+
+def _is_kind(a) -> bool:
+    return (isinstance(a, A.MemberAccess) and isinstance(a.member, A.Identifier)
+            and a.member.name in ("Utc", "Local", "Unspecified") and static_target(a.target) == "DateTimeKind")
 
 
 def index(lw, e: A.Index, scope):
