@@ -164,7 +164,16 @@ _PART_RE = {"yyyy": r"(\d{4})", "yy": r"(\d{2})", "MM": r"(\d{2})", "M": r"(\d{1
 def extract(lw, q: A.Extract) -> Rowset:
     opts = extract_options(q.using)
     cols = []
+    filefn: dict = {}          # column -> URI, MODIFIED, CREATED or LENGTH of the file each row comes from
     for c in q.columns:
+        if isinstance(c, A.VirtualColumn):
+            fn = _file_function(c.value)
+            if fn is None or c.value.args:
+                raise CannotRun("a virtual column of EXTRACT must be FILE.URI(), FILE.MODIFIED(), FILE.CREATED() "
+                                "or FILE.LENGTH()", c)
+            filefn[c.name.name] = fn
+            cols.append((c.name.name, _FILE_TYPES[fn], c))
+            continue
         if not isinstance(c, A.ColumnDefinition):
             raise CannotRun(f"{c.kind} in EXTRACT is not supported by the engine", c)
         cols.append((c.name.name, Ty.from_ast(c.type), c))
@@ -203,9 +212,11 @@ def extract(lw, q: A.Extract) -> Rowset:
         regexes.append("^" + "".join(rx) + "$")
     if len(pieces) > 1 and virtual:
         raise CannotRun("several FROM sources with file set columns are not supported by the engine", q)
-    data_cols = [(n, t, node) for n, t, node in cols if n not in virtual]
+    data_cols = [(n, t, node) for n, t, node in cols if n not in virtual and n not in filefn]
     files = lw.job.input_files(globs, q, [p for _, p in pieces])
-    if virtual and len(files) <= _PER_FILE_LIMIT:
+    if filefn and len(files) > _PER_FILE_LIMIT:
+        raise CannotRun(f"FILE.* columns over more than {_PER_FILE_LIMIT} files are not supported by the engine", q)
+    if (virtual or filefn) and len(files) <= _PER_FILE_LIMIT:
         # one branch per file with its virtual columns as constants: a filter on them is folded
         # by the optimizer and the files it excludes are never read (partition elimination)
         rx = re.compile(regexes[0])
@@ -213,6 +224,7 @@ def extract(lw, q: A.Extract) -> Rowset:
         for f in files:
             m = rx.match(f)
             consts = {n: _virtual_const(lw, n, t, virtual[n], m, node) for n, t, node in cols if n in virtual}
+            consts.update({n: file_property(lw.job, filefn[n], f) for n in filefn})
             branches.append(_branch(lw, [f], data_cols, cols, opts, consts))
         sel = branches[0]
         for b in branches[1:]:
@@ -235,6 +247,40 @@ def extract(lw, q: A.Extract) -> Rowset:
 
 
 _PER_FILE_LIMIT = 2000
+_FILE_TYPES = {"URI": Ty.STRING, "MODIFIED": Ty.DATETIME.null(), "CREATED": Ty.DATETIME.null(),
+               "LENGTH": Ty.LONG.null(), "EXISTS": Ty.BOOL}
+
+
+def _file_function(e) -> str | None:
+    """``URI`` for ``FILE.URI(...)`` and the like, else None."""
+    if (isinstance(e, A.Call) and isinstance(e.func, A.MemberAccess) and isinstance(e.func.target, A.Name)
+            and e.func.target.ident.name == "FILE" and isinstance(e.func.member, A.Identifier)
+            and e.func.member.name.upper() in _FILE_TYPES):
+        return e.func.member.name.upper()
+    return None
+
+
+def file_property(job, fn: str, path: str) -> exp.Expression:
+    """A FILE.* value of a local file, as a constant (file-functions-u-sql.md: evaluated at
+    compile time). URI is the default-store path (``/in/x.csv``); CREATED is the status change
+    time where the file system keeps no creation time; a missing file or a folder gives null
+    (EXISTS false)."""
+    import datetime as _dt
+    import os
+    if fn == "URI":
+        return exp.Literal.string("/" + os.path.relpath(path, job.store.root).replace(os.sep, "/"))
+    ok = os.path.isfile(path)
+    if fn == "EXISTS":
+        return exp.Boolean(this=ok)
+    if not ok:
+        return exp.Cast(this=exp.Null(), to=exp.DataType.build(_FILE_TYPES[fn].sql()))
+    st = os.stat(path)
+    if fn == "LENGTH":
+        return exp.Cast(this=lit(st.st_size), to=exp.DataType.build("BIGINT"))
+    t = getattr(st, "st_birthtime", None) if fn == "CREATED" else None
+    t = t if t is not None else (st.st_mtime if fn == "MODIFIED" else st.st_ctime)
+    v = _dt.datetime.fromtimestamp(t, _dt.timezone.utc).replace(tzinfo=None)
+    return exp.Cast(this=lit(v.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
 _READER_TYPES = {"int", "long", "short", "byte", "sbyte", "uint", "ulong", "ushort", "double", "float"}
 
 

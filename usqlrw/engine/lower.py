@@ -531,7 +531,18 @@ class Lowerer:
 
     def e_Call(self, e: A.Call, scope):
         from . import csharp
+        from .formats import _FILE_TYPES, _file_function, file_property
         f = e.func
+        fn = _file_function(e)
+        if fn is not None and fn != "URI":
+            # FILE.EXISTS/LENGTH/CREATED/MODIFIED(path): evaluated when the job starts
+            if len(e.args) != 1:
+                raise EngineError(f"FILE.{fn} takes one path", e)
+            v, t = self.expr(e.args[0], Scope())
+            path = self.job.engine.scalar(exp.select(v), e) if t.is_string else None
+            if not path:
+                raise EngineError("E_CSC_USER_EMPTYFILEPATH: the path of a FILE function is empty", e)
+            return file_property(self.job, fn, self.job.store.local(path, e)), _FILE_TYPES[fn]
         if isinstance(f, (A.Name, A.GenericName)) and f.ident.name in AGGREGATES:
             return self.aggregate(e, f.ident.name, scope)     # ARRAY_AGG<string>(x) too
         if isinstance(f, A.MemberAccess) and isinstance(f.member, (A.Identifier, A.GenericName)):

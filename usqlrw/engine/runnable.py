@@ -19,7 +19,7 @@ _QUERIES = {A.Process: "PROCESS (a user-defined processor)", A.Reduce: "REDUCE (
             A.Sample: "SAMPLE", A.SampleComplex: "SAMPLE", A.Pivoted: "PIVOT", A.Unpivoted: "UNPIVOT",
             A.ExternalRef: "EXTERNAL data sources",
             A.LinqQuery: "C# query expressions (LINQ)", A.CSharpBlock: "C# statement lambdas",
-            A.VirtualColumn: "FILE.* virtual columns in EXTRACT", A.TableTypeColumns: "EXTRACT of a table type's columns"}
+            A.TableTypeColumns: "EXTRACT of a table type's columns"}
 _EXTENSIONS = ("ExtPython", "ExtR", "Cognition", "ImageCommon", "ImageOcr", "ImageTagging", "FaceSdk",
                "TextCommon", "TextSentiment", "TextKeyPhrase")
 
@@ -75,7 +75,8 @@ def blockers(script: A.Script) -> list:
         elif isinstance(n, A.Variable) and n.system:
             out.append(CannotRun(f"the system variable {n.name} is not supported by the engine", n))
         elif isinstance(n, A.Call) and isinstance(n.func, A.MemberAccess) and _dotted(n.func) is not None \
-                and _dotted(n.func).startswith("FILE."):
+                and _dotted(n.func).startswith("FILE.") and _dotted(n.func).split(".")[1].upper() not in (
+                    "URI", "EXISTS", "LENGTH", "CREATED", "MODIFIED"):
             out.append(CannotRun(f"{_dotted(n.func)}() is not supported by the engine", n))
         elif isinstance(n, A.Call) and isinstance(n.func, (A.Name, A.GenericName)):
             from .lower import AGGREGATES
