@@ -27,6 +27,7 @@ _CLASSES = {"Math": "Math", "System.Math": "Math", "Convert": "Convert", "System
             "SqlArray": "SqlArray", "SqlMap": "SqlMap", "MidpointRounding": "MidpointRounding",
             "StringComparison": "StringComparison", "CultureInfo": "CultureInfo",
             "DateTimeKind": "DateTimeKind", "System.DateTimeKind": "DateTimeKind",
+            "TimeSpan": "TimeSpan", "System.TimeSpan": "TimeSpan",
             "System.Globalization.CultureInfo": "CultureInfo"}
 
 # what `usqlrw check --runnable` accepts statically: Class.Member and .Member names
@@ -46,6 +47,7 @@ KNOWN_STATICS = {
     "MidpointRounding": {"AwayFromZero", "ToEven"},
     "StringComparison": {"Ordinal", "OrdinalIgnoreCase"},
     "DateTimeKind": {"Utc", "Local", "Unspecified"},
+    "TimeSpan": {"FromDays", "FromHours", "FromMinutes", "FromSeconds", "FromMilliseconds", "Zero"},
     "CultureInfo": {"InvariantCulture"},
 }
 KNOWN_MEMBERS = {"Length", "ToUpper", "ToUpperInvariant", "ToLower", "ToLowerInvariant", "Trim", "TrimStart",
@@ -55,7 +57,9 @@ KNOWN_MEMBERS = {"Length", "ToUpper", "ToUpperInvariant", "ToLower", "ToLowerInv
                  "DayOfWeek", "AddDays", "AddHours", "AddMinutes", "AddSeconds", "AddMilliseconds", "AddMonths",
                  "AddYears", "Value", "HasValue", "GetValueOrDefault", "Count", "ContainsKey", "Keys", "Values",
                  "Ticks", "Key", "Select", "Where", "Any", "All", "Min", "Max", "Sum", "Average", "First",
-                 "FirstOrDefault", "ToArray", "ToList"}
+                 "FirstOrDefault", "ToArray", "ToList", "Subtract", "Add", "TotalDays", "TotalHours",
+                 "TotalMinutes", "TotalSeconds", "TotalMilliseconds", "Days", "Hours", "Minutes", "Seconds",
+                 "Milliseconds"}
 
 
 def static_target(t) -> str | None:
@@ -74,6 +78,40 @@ def static_target(t) -> str | None:
     return None
 
 
+# -- TimeSpan: microseconds (BIGINT) typed TimeSpan; it is not a column type of U-SQL ----------------
+_US = {"Days": 86400000000, "Hours": 3600000000, "Minutes": 60000000, "Seconds": 1000000, "Milliseconds": 1000}
+TIMESPAN = UType("TimeSpan")
+
+
+def time_arithmetic(lw, op, a, ta: UType, b, tb: UType, node):
+    """DateTime - DateTime is a TimeSpan; DateTime +/- TimeSpan a DateTime; TimeSpan +/- TimeSpan."""
+    nullable = ta.nullable or tb.nullable
+    if op == "-" and ta.name == "DateTime" and tb.name == "DateTime":
+        return T("epoch_us({a}) - epoch_us({b})", a=a, b=b), TIMESPAN.null(nullable)
+    if op in ("+", "-") and ta.name == "DateTime" and tb.name == "TimeSpan":
+        return T("{a} " + op + " to_microseconds({b})", a=a, b=b), Ty.DATETIME.null(nullable)
+    if op == "+" and ta.name == "TimeSpan" and tb.name == "DateTime":
+        return T("{b} + to_microseconds({a})", a=a, b=b), Ty.DATETIME.null(nullable)
+    if op in ("+", "-") and ta.name == "TimeSpan" and tb.name == "TimeSpan":
+        return T("{a} " + op + " {b}", a=a, b=b), TIMESPAN.null(nullable)
+    raise EngineError(f"operator {op} cannot be applied to {ta} and {tb}", node)
+
+
+def _timespan_property(lw, x, t, name, node):
+    x = lw.deref(x, t, node, name) if t.nullable else x
+    if name.startswith("Total") and name[5:] in _US:
+        return T("{x} / " + f"{_US[name[5:]]}.0", x=x), Ty.DOUBLE
+    if name in _US:
+        mod = {"Days": None, "Hours": 24, "Minutes": 60, "Seconds": 60, "Milliseconds": 1000}[name]
+        v = T("trunc({x} / " + f"{_US[name]}" + ")", x=x)     # C# truncates toward zero
+        if mod:
+            v = T("{v} % " + str(mod), v=v)
+        return exp.Cast(this=v, to=exp.DataType.build("INTEGER")), Ty.INT
+    if name == "Ticks":
+        return T("{x} * 10", x=x), Ty.LONG
+    return None
+
+
 def _ts(v) -> exp.Expression:
     return exp.Cast(this=lit(v), to=exp.DataType.build("TIMESTAMP"))
 
@@ -89,6 +127,8 @@ def static_member(lw, cls, name, node):
             return _ts("0001-01-01 00:00:00"), Ty.DATETIME
         if name == "MaxValue":
             return _ts("9999-12-31 23:59:59.999999"), Ty.DATETIME
+    if cls == "TimeSpan" and name == "Zero":
+        return exp.Cast(this=lit(0), to=exp.DataType.build("BIGINT")), TIMESPAN
     if cls == "string" and name == "Empty":
         return lit(""), Ty.STRING
     if cls == "int" and name in ("MaxValue", "MinValue"):
@@ -240,6 +280,8 @@ def static_call(lw, cls, name, call: A.Call, scope):
     if cls == "bool" and name == "Parse" and n == 1:
         return T("CASE lower(trim({x})) WHEN 'true' THEN true WHEN 'false' THEN false ELSE {err} END", x=a0,
                  err=lw.error("FormatException: the string is not a valid Boolean", call)), Ty.BOOL
+    if cls == "TimeSpan" and name.startswith("From") and name[4:] in _US and n == 1:
+        return T("CAST(round({x} * " + str(_US[name[4:]]) + ") AS BIGINT)", x=a0), TIMESPAN
     if cls == "Guid" and name == "NewGuid" and n == 0:
         return T("uuid()"), UType("Guid")
     if cls == "SqlArray" and name == "Create" and n == 1:
@@ -289,6 +331,10 @@ def _format(lw, lit_node: A.StringLiteral, args, node) -> exp.Expression:
 
 
 def property(lw, x, t: UType, name: str, node):
+    if t.name == "TimeSpan":
+        r = _timespan_property(lw, x, t, name, node)
+        if r is not None:
+            return r
     if t.name == "kvp" and name in ("Key", "Value"):
         return T("struct_extract({p}, " + ("'key'" if name == "Key" else "'value'") + ")", p=x), \
             t.args[0 if name == "Key" else 1]
@@ -464,6 +510,10 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         if name == "CompareTo" and n == 1:
             return T("CASE WHEN {a} IS NULL THEN 1 WHEN {s} = {a} THEN 0 WHEN {s} < {a} THEN -1 ELSE 1 END",
                      s=s, a=a0), Ty.INT
+    if t.name == "DateTime" and name in ("Subtract", "Add") and n == 1:
+        return time_arithmetic(lw, "-" if name == "Subtract" else "+", x, t, args[0][0], args[0][1], call)
+    if t.name == "TimeSpan" and name in ("Add", "Subtract") and n == 1:
+        return time_arithmetic(lw, "+" if name == "Add" else "-", x, t, args[0][0], args[0][1], call)
     if t.name == "DateTime":
         d = lw.deref(x, t, call, name) if t.nullable else x
         units = {"AddDays": 86400000000, "AddHours": 3600000000, "AddMinutes": 60000000, "AddSeconds": 1000000,
@@ -542,6 +592,14 @@ def new(lw, e: A.New, scope):
         secs = T("{s} + {ms} / 1000.0", s=vals[5], ms=vals[6]) if len(args) == 7 else vals[5]
         return T("make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})", y=vals[0], m=vals[1], d=vals[2], h=vals[3],
                  mi=vals[4], s=secs), Ty.DATETIME
+    if name in ("TimeSpan", "System.TimeSpan") and len(e.args) in (3, 4, 5):
+        vals = [lw.expr(a, scope)[0] for a in e.args]
+        if len(vals) == 3:
+            vals = [lit(0)] + vals
+        vals += [lit(0)] * (5 - len(vals))
+        return T("CAST({d} AS BIGINT) * 86400000000 + CAST({h} AS BIGINT) * 3600000000 + CAST({m} AS BIGINT) * 60000000 "
+                 "+ CAST({s} AS BIGINT) * 1000000 + CAST({ms} AS BIGINT) * 1000",
+                 d=vals[0], h=vals[1], m=vals[2], s=vals[3], ms=vals[4]), TIMESPAN
     if e.array and e.initializer is not None or (t is not None and t.array_rank == 1 and e.initializer is not None):
         items = [lw.expr(x, scope) for x in e.initializer.elements]
         et = items[0][1] if items else Ty.STRING

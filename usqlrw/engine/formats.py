@@ -501,7 +501,7 @@ class Writer:
 
     def __init__(self, path: str, columns, o: OutputOptions, node):
         for c, t in columns:
-            if t.name in ("array", "map", "byte[]"):
+            if t.name in ("array", "map", "byte[]", "TimeSpan", "kvp"):
                 raise JobFailed(f"the built-in outputters cannot write column {c} of type {t}", node)
         self.columns, self.o = columns, o
         self.f = open(path, "w", encoding=o.encoding, newline="", errors="strict")

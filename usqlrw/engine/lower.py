@@ -649,8 +649,9 @@ class Lowerer:
         if op == "+" and (ta.is_string or tb.is_string or ta.name == "char" and tb.name == "char"):
             return self.concat([(a, ta), (b, tb)]), Ty.STRING
         if op in ("+", "-", "*", "/", "%"):
-            if ta.name == "DateTime" or tb.name == "DateTime":
-                self.fail(e, "DateTime arithmetic with operators (use AddDays and the like)")
+            if ta.name in ("DateTime", "TimeSpan") or tb.name in ("DateTime", "TimeSpan"):
+                from . import csharp
+                return csharp.time_arithmetic(self, op, a, ta, b, tb, e)
             if not ((ta.is_numeric or ta.name == "null") and (tb.is_numeric or tb.name == "null")):
                 raise EngineError(f"operator {op} cannot be applied to {ta} and {tb}", e)
             t = Ty.numeric_result(ta, tb)

@@ -30,7 +30,7 @@ _ALIASES = {
 _DUCK = {"int": "INTEGER", "long": "BIGINT", "short": "SMALLINT", "byte": "UTINYINT", "sbyte": "TINYINT",
          "uint": "UINTEGER", "ulong": "UBIGINT", "ushort": "USMALLINT", "float": "FLOAT", "double": "DOUBLE",
          "decimal": "DECIMAL(38,10)", "bool": "BOOLEAN", "string": "VARCHAR", "char": "VARCHAR",
-         "DateTime": "TIMESTAMP", "Guid": "UUID", "null": "VARCHAR"}
+         "DateTime": "TIMESTAMP", "Guid": "UUID", "null": "VARCHAR", "TimeSpan": "BIGINT"}
 # implicit numeric widening order (C# binary numeric promotion)
 _RANK = {"byte": 0, "sbyte": 0, "short": 0, "ushort": 0, "char": 0, "int": 1, "uint": 2, "long": 3,
          "ulong": 4, "float": 5, "double": 6, "decimal": 7}
