@@ -59,7 +59,7 @@ KNOWN_MEMBERS = {"Length", "ToUpper", "ToUpperInvariant", "ToLower", "ToLowerInv
                  "Ticks", "Key", "Select", "Where", "Any", "All", "Min", "Max", "Sum", "Average", "First",
                  "FirstOrDefault", "ToArray", "ToList", "Subtract", "Add", "TotalDays", "TotalHours",
                  "TotalMinutes", "TotalSeconds", "TotalMilliseconds", "Days", "Hours", "Minutes", "Seconds",
-                 "Milliseconds"}
+                 "Milliseconds", "Remove", "Insert"}
 
 
 def static_target(t) -> str | None:
@@ -507,6 +507,16 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
                      s=s, w=a0, c=c), Ty.STRING
         if name == "Split":
             return split(lw, s, call, args), UType("array", True, (Ty.STRING,))
+        if name == "Remove" and n in (1, 2):
+            cnt = args[1][0] if n == 2 else T("length({s}) - {i}", s=s, i=a0)
+            return T("CASE WHEN {i} < 0 OR {c} < 0 OR {i} + {c} > length({s}) THEN {err} "
+                     "ELSE substr({s}, 1, {i}) || substr({s}, {i} + {c} + 1) END", s=s, i=a0, c=cnt,
+                     err=lw.error("ArgumentOutOfRangeException: Remove startIndex or count", call)), Ty.STRING
+        if name == "Insert" and n == 2:
+            return T("CASE WHEN {i} < 0 OR {i} > length({s}) THEN {err} "
+                     "ELSE substr({s}, 1, {i}) || {v} || substr({s}, {i} + 1) END", s=s, i=a0,
+                     v=_nonnull(lw, args[1][0], args[1][1], call, "Insert(null)"),
+                     err=lw.error("ArgumentOutOfRangeException: Insert startIndex", call)), Ty.STRING
         if name == "CompareTo" and n == 1:
             return T("CASE WHEN {a} IS NULL THEN 1 WHEN {s} = {a} THEN 0 WHEN {s} < {a} THEN -1 ELSE 1 END",
                      s=s, a=a0), Ty.INT
@@ -673,6 +683,14 @@ def to_string(lw, x, t: UType, fmt: str | None = None, node=None) -> exp.Express
         return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
     if t.name == "Guid":
         return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
+    if t.name == "TimeSpan" and not fmt:      # [-][d.]hh:mm:ss[.fffffff]
+        return T("CASE WHEN {x} < 0 THEN '-' ELSE '' END || "
+                 "CASE WHEN abs({x}) >= 86400000000 THEN CAST(abs({x}) // 86400000000 AS VARCHAR) || '.' ELSE '' END || "
+                 "lpad(CAST(abs({x}) // 3600000000 % 24 AS VARCHAR), 2, '0') || ':' || "
+                 "lpad(CAST(abs({x}) // 60000000 % 60 AS VARCHAR), 2, '0') || ':' || "
+                 "lpad(CAST(abs({x}) // 1000000 % 60 AS VARCHAR), 2, '0') || "
+                 "CASE WHEN abs({x}) % 1000000 <> 0 THEN '.' || lpad(CAST(abs({x}) % 1000000 * 10 AS VARCHAR), 7, '0') "
+                 "ELSE '' END", x=x)
     raise CannotRun(f"ToString of {t} is not supported by the engine", node)
 
 
