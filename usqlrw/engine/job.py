@@ -39,6 +39,9 @@ class Job:
         self.readers: dict = {}         # input file -> the EXTRACT that reads it (for errors)
         self.made_dirs: list = []       # folders the outputs created (removed again if the job fails)
         self.functions: dict = {}       # DECLARE FUNCTION @f
+        self._uses: dict = {}           # rowset variable -> how many places read it
+        for ref in A.find_all(script, A.RowsetRef):
+            self._uses[ref.variable.name] = self._uses.get(ref.variable.name, 0) + 1
 
     # -- what the lowering asks ----------------------------------------------------------------
     def rowset(self, name: str, node) -> Rowset:
@@ -249,15 +252,17 @@ class Job:
         if len(s.targets) != 1:
             raise CannotRun("a statement assigning several rowsets is not supported by the engine", s)
         rs = self.lw.query(s.query)
-        if any(True for _ in A.find_all(s.query, A.TableRef)):
-            # a rowset that reads the catalog sees the tables as they are at this statement
+        target = s.targets[0].name
+        if any(True for _ in A.find_all(s.query, A.TableRef)) or self._uses.get(target, 0) > 1:
+            # a rowset that reads the catalog sees the tables as they are at this statement; one read
+            # more than once is computed once (ROW_NUMBER, NewGuid and the files give one answer)
             name = self.lw.fresh("snap")
             self.engine.execute(exp.Create(this=exp.Table(this=ident(name)), kind="TABLE",
                                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
                                            expression=rs.expr), s)
             from .sqlbuild import col
             rs = Rowset(exp.select(*[col(c) for c, _ in rs.columns]).from_(exp.Table(this=ident(name))), rs.columns)
-        self.rowsets[s.targets[0].name] = rs
+        self.rowsets[target] = rs
 
     def source_rowset(self, src) -> Rowset:
         if isinstance(src, A.RowsetRef):
