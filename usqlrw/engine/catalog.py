@@ -12,7 +12,7 @@ import json
 from .. import ast as A
 from ..resolve import qualify
 from . import types as Ty
-from .errors import CannotRun, EngineError, JobFailed
+from .errors import CannotRun, JobFailed
 from .lower import Rowset, Scope
 from .sqlbuild import col, exp, ident
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import glob
-import json
 import os
 
 from .. import ast as A
@@ -199,19 +198,21 @@ class Job:
         if t.name == "DateTime":
             return exp.Cast(this=lit(value.isoformat(sep=" ")), to=exp.DataType.build("TIMESTAMP"))
         if t.is_numeric:
-            return exp.Cast(this=exp.Literal.number(str(value)), to=exp.DataType.build(t.sql()))
-        if t.name in ("array", "map", "Guid"):
-            js = json.dumps(value if t.name == "array" else None, default=str)
-            if t.name == "array":
-                return exp.Cast(this=lit(js), to=exp.DataType.build(t.sql())) if False else exp.Cast(
-                    this=exp.Array(expressions=[self._literal(x, t.args[0]) for x in value]),
-                    to=exp.DataType.build(t.sql()))
-            if t.name == "Guid":
-                return exp.Cast(this=lit(str(value)), to=exp.DataType.build("UUID"))
+            text = str(value)
+            num = exp.Literal.string(text) if text in ("inf", "-inf", "nan") else exp.Literal.number(text)
+            return exp.Cast(this=num, to=exp.DataType.build(t.sql()))
+        if t.name == "array":
+            return exp.Cast(this=exp.Array(expressions=[self._literal(x, t.args[0]) for x in value]),
+                            to=exp.DataType.build(t.sql()))
+        if t.name == "Guid":
+            return exp.Cast(this=lit(str(value)), to=exp.DataType.build("UUID"))
+        if t.name == "map":
             keys, vals = list(value.keys()), list(value.values())
             return exp.Cast(this=exp.Anonymous(this="map", expressions=[
                 exp.Array(expressions=[self._literal(k, t.args[0]) for k in keys]),
                 exp.Array(expressions=[self._literal(v, t.args[1]) for v in vals])]), to=exp.DataType.build(t.sql()))
+        if t.name == "TimeSpan":
+            return exp.Cast(this=lit(int(value)), to=exp.DataType.build("BIGINT"))
         return lit(value)
 
     def s_Return(self, s):
