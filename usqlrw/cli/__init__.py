@@ -60,6 +60,7 @@ def cli():
       usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
       usqlrw submit --rewrite dr.toml --wait jobs/        run the jobs on the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
+      usqlrw run --store data/ jobs/daily.usql            run a job locally on the embedded engine
 
     \b
     Exit status: 0 ok, 1 findings or errors, 2 usage errors.
