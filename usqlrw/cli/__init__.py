@@ -25,6 +25,7 @@ COMMANDS = {
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
     "failback": ("usqlrw.cli.failover", "failback", "Plan the way back to the primary after a failover."),
+    "run": ("usqlrw.cli.run", "run", "Run U-SQL scripts locally on the embedded engine (DuckDB)."),
 }
 
 
@@ -63,6 +64,7 @@ def cli():
       usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
       usqlrw submit -c dr.toml --wait jobs/               run the jobs on the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
+      usqlrw run --store data/ jobs/daily.usql            run a job locally on the embedded engine
 
     \b
     -c/--dr-config is the DR config in every command; -q/-v work before or after the command.

@@ -110,9 +110,11 @@ class _Runner:
               help="Print the settings file, rules and DR config that apply to each PATH, and exit.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes to use (default: all cores for 64 scripts or more).")
+@click.option("--runnable", is_flag=True,
+              help="Instead of linting: which scripts `usqlrw run` can run, and what blocks the rest (by construct).")
 @discovery_options
 def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, stdin_filename, no_source,
-          exit_zero, show_settings, jobs):
+          exit_zero, show_settings, jobs, runnable):
     """Check U-SQL scripts: files, folders (searched for *.usql) or - for standard input.
 
     Prints path:line:col: CODE message for each finding, with the source line and a caret.
@@ -126,6 +128,8 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
       // usqlrw: ignore[SEM007]          on a line of its own: the next statement
       // usqlrw: ignore-file[SEM008]     the whole file
     """
+    if runnable:
+        return _runnable(paths, stdin_filename, level() < 0, exit_zero)
     from ..check import check_many
     from ..diagnostics import render_text
     from ..files import iter_inputs
@@ -259,3 +263,41 @@ def _rule_dict(r) -> dict:
             "needs_config": r.needs_config, "selectable": r.selectable,
             "explanation": " ".join(r.explanation.split()),
             "bad": textwrap.dedent(r.bad).strip("\n"), "good": textwrap.dedent(r.good).strip("\n")}
+
+
+def _runnable(paths, stdin_filename, quiet, exit_zero):
+    """``check --runnable``: each script that cannot run, with its blockers; a summary by construct."""
+    from collections import Counter
+
+    from ..engine import construct_key, runnable
+    from ..files import iter_inputs
+    from ..source import decode
+    n = ok = 0
+    by_construct: Counter = Counter()
+    for inp in iter_inputs(paths, stdin_filename):
+        n += 1
+        if inp.data is None:
+            click.echo(f"{inp.path}: cannot read: {inp.error}")
+            by_construct["unreadable"] += 1
+            continue
+        try:
+            text = decode(inp.data).text
+        except ValueError as e:
+            click.echo(f"{inp.path}: cannot decode: {e}")
+            by_construct["undecodable"] += 1
+            continue
+        found = runnable(text, inp.path)
+        if not found:
+            ok += 1
+            if not quiet:
+                click.echo(f"{inp.path}: runnable")
+            continue
+        for key in sorted({construct_key(b) for b in found}):
+            by_construct[key] += 1
+        for b in found:
+            click.echo(f"{b}")
+    if not quiet:
+        click.echo(f"{n} script{'s' if n != 1 else ''}: {ok} runnable, {n - ok} blocked", err=True)
+        for key, c in by_construct.most_common():
+            click.echo(f"  {c:4d}  {key}", err=True)
+    sys.exit(0 if exit_zero or ok == n and n else 1)
