@@ -145,12 +145,16 @@ def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, c
     trusted (tampered, stale, another apply holds it), 130 when interrupted.
     """
     from ..failover import PlanError, apply_plan
+    from .step_table import StepTable
 
     total = [0]
     show = fmt == "text" and level() >= 0   # read here: steps may report from worker threads
+    live = StepTable([], enabled=False)
 
     def progress(step, what, detail=""):
-        if show:
+        if live.on:        # a terminal: the live table
+            live.event(step, what, detail)
+        elif show:         # piped: one line per event, for logs
             click.echo(f"[{step['order']:>2}/{total[0]}] {step['id']}: {what} {detail}".rstrip(), err=True)
 
     from ..failover import load_plan
@@ -160,9 +164,12 @@ def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, c
         if until is not None and until not in [s["id"] for s in steps]:   # a usage error: exit 2
             raise click.BadParameter(f"no step {until!r} in the plan (`usqlrw failover status` lists them)",
                                      param_hint="--until")
-        ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
-                                retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
-                                config_path=config_path, allow_changed_sources=allow_changed_sources)
+        wanted = steps if until is None else steps[:[s["id"] for s in steps].index(until) + 1]
+        live = StepTable(wanted, enabled=show, color=_use_color("auto", sys.stderr))
+        with live:
+            ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
+                                    retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
+                                    config_path=config_path, allow_changed_sources=allow_changed_sources)
     except PlanError as e:
         _fail(str(e), e.code)
     except KeyboardInterrupt:
