@@ -271,6 +271,7 @@ def report_cmd(plan_dir, as_html, out_path, fmt):
         click.echo(page, nl=False)
         sys.exit(0)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, page.encode("utf-8"))
     except OSError as e:
         _fail(f"{target}: cannot write: {e.strerror or e}")

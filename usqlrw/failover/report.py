@@ -67,7 +67,7 @@ def _when(text):
         return None
 
 
-def _moves(plan: Plan) -> dict:
+def _moves(plan: Plan, where: str) -> dict:
     """{step id: [(table, partition)]} from the plan's steps, each move checked before it is used."""
     from ..schema import Maybe, Obj, SchemaError, Str, check
     spec = Obj({}, {"table": Maybe(Str(max_len=1000)), "partition": Maybe(Str(max_len=1000))}, extra=True)
@@ -75,7 +75,7 @@ def _moves(plan: Plan) -> dict:
     for i, st in enumerate(plan.steps):
         for j, m in enumerate(st.get("moves") or []):
             try:
-                check(m, spec, f"plan.json: steps[{i}].moves[{j}]")
+                check(m, spec, f"{where}: steps[{i}].moves[{j}]")
             except SchemaError as e:
                 raise PlanError(str(e)) from None
             if m.get("table"):
@@ -83,7 +83,7 @@ def _moves(plan: Plan) -> dict:
     return out
 
 
-def _rpo(plan: Plan) -> dict:
+def _rpo(plan: Plan, where: str) -> dict:
     from ..schema import Maybe, Obj, SchemaError, Str, check
     spec = Obj({"table": Str(max_len=1000), "text": Str(max_len=10_000)},
                {"last_replicated": Maybe(Str(max_len=100)), "by": Maybe(Str(max_len=1000)),
@@ -91,7 +91,7 @@ def _rpo(plan: Plan) -> dict:
     out = {}
     for i, r in enumerate(plan.data["rpo"]):
         try:
-            check(r, spec, f"plan.json: rpo[{i}]")
+            check(r, spec, f"{where}: rpo[{i}]")
         except SchemaError as e:
             raise PlanError(str(e)) from None
         out[r["table"]] = r
@@ -109,7 +109,7 @@ def drill_report(plan_dir) -> dict:
     plan = load_plan(d)
     state = load_state(d, plan)
     rows = status_rows(plan, state)
-    moves, rpo = _moves(plan), _rpo(plan)
+    moves, rpo = _moves(plan, str(d / "plan.json")), _rpo(plan, str(d / "plan.json"))
     by_id = {st["id"]: st for st in plan.steps}
 
     steps, times = [], []
