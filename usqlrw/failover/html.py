@@ -190,7 +190,10 @@ def render_html(rep: dict, out_path) -> str:
         h.append('<p class="muted">No table is synced or moved by this plan.</p>')
 
     if rep["manual"]:
-        h += ['<h2 id="manual">By hand</h2>', '<ul>'] + [f'<li>{_e(x)}</li>' for x in rep["manual"]] + ['</ul>']
+        h += ['<h2 id="manual">By hand</h2>', '<ol>']
+        h += [f'<li>{_e(m["instruction"])}' + (f'<div class="muted">Why: {_e(m["why"])}</div>' if m["why"] else "")
+              + '</li>' for m in rep["manual"]]
+        h.append('</ol>')
     if rep["blockers"]:
         h += ['<h2 id="blockers">Blockers</h2>', '<ul>'] + [f'<li class="err">{_e(x)}</li>' for x in rep["blockers"]]
         h.append('</ul>')

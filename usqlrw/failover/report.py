@@ -188,11 +188,22 @@ def drill_report(plan_dir) -> dict:
         "ended": t1.isoformat(timespec="milliseconds") if t1 else None,
         "seconds": round((t1 - t0).total_seconds(), 3) if t0 and t1 else None,
         "steps": steps, "tables": sorted(tables.values(), key=lambda t: t["table"]),
-        "manual": [mask(x) for x in manual_lines(plan.data["manual"])],
+        "manual": [_manual(m) for m in plan.data["manual"]],
         "blockers": [mask(f"{b.get('path')}:{b.get('line')}:{b.get('column')}: {b.get('message')}")
                      for b in plan.blockers],
         "warnings": [mask(w) for w in plan.data["warnings"]],
     }
+
+
+def _manual(m) -> dict:
+    """A manual step as {"instruction", "why"} (masked)."""
+    from ..secrets import mask
+    if not isinstance(m, dict):
+        return {"instruction": mask(str(m)), "why": None}
+    why = m.get("reason")
+    if why and m.get("object"):
+        why = f"{why} ({m['object']})"
+    return {"instruction": mask(str(m.get("instruction", ""))), "why": mask(str(why)) if why else None}
 
 
 def report_lines(rep: dict) -> list[str]:
