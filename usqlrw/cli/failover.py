@@ -248,7 +248,7 @@ def report_cmd(plan_dir, as_html, out_path, fmt):
     trusted or the page cannot be written.
     """
     from ..failover import PlanError
-    from ..failover.report import drill_report, report_lines
+    from ..failover.history import drill_report, report_lines
     if out_path and not as_html:
         raise click.UsageError("-o/--out goes with --html")
     try:

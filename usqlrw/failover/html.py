@@ -4,7 +4,7 @@ The steps as a timeline (each attempt a bar, placed by its recorded start and en
 table (state, attempts, times, job ids, links to the exact script and to the service's job), per
 table what reached the secondary and what an outage would lose, then the manual steps, blockers
 and warnings. Everything from the plan or its state is escaped; free text was masked by
-:func:`usqlrw.failover.report.drill_report`.
+:func:`usqlrw.failover.history.drill_report`.
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def _state(state) -> str:
 
 
 def render_html(rep: dict, out_path) -> str:
-    """The page for ``rep`` (:func:`usqlrw.failover.report.drill_report`), to be written at ``out_path``
+    """The page for ``rep`` (:func:`usqlrw.failover.history.drill_report`), to be written at ``out_path``
     (links to the scripts are relative to it)."""
     out_dir = Path(out_path).parent
     plan_dir = Path(rep["plan"])
