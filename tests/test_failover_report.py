@@ -100,6 +100,8 @@ def test_report_of_a_drill_with_a_retried_step(project, emu):
         for n in s["needs"]:
             assert _t(s["history"][0]["started"]) >= _t(steps[n]["ended"])
     assert _t(one["history"][0]["ended"]) <= _t(one["history"][1]["started"])
+    assert one["started"] == one["history"][0]["started"] and one["ended"] == one["history"][1]["ended"]
+    assert one["took"] == pytest.approx(sum(a["length"] for a in one["history"]), abs=0.002)
     assert rep["started"] == min(a["started"] for s in rep["steps"] for a in s["history"])
     t = {x["table"]: x for x in rep["tables"]}["Telemetry.ingest.DeviceEvents"]
     assert t["secondary"].startswith("rows imported by 03-import-") and "not known from a drill" in t["loss"]
@@ -138,6 +140,14 @@ def test_report_of_a_drill_with_a_retried_step(project, emu):
         assert (project / "out" / f).resolve().is_file() and plan_dir.resolve() in (project / "out" / f).resolve().parents
     code, out, _ = run("failover", "report", "--html", "-o", "-", plan_dir)
     assert code == 0 and out.startswith("<!DOCTYPE html>") and f"step-{first}" in out
+
+    # a failback's report goes the other way
+    code, _, err = run("failback", "-c", project / "dr.toml", "--from", plan_dir, "-o", project / "back")
+    assert code == 0, err
+    code, text, _ = run("failover", "report", project / "back")
+    assert code == 0 and text.startswith(f"Failback {DR} -> {PROD}, run ")
+    code, out, _ = run("failover", "report", "--html", "-o", "-", project / "back")
+    assert f"<h1>Failback: {DR} → {PROD} " in out and "No times recorded yet" in out
 
 
 def test_report_of_an_outage_plan_states_what_is_lost(project, emu):

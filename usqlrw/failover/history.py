@@ -105,6 +105,12 @@ def drill_report(plan_dir) -> dict:
             a["length"] = ((end - start).total_seconds() if start and end else
                            (t1 - start).total_seconds() if start and t1 else None)
             a["open"] = start is not None and end is None
+        # the step as a whole: from its first job's submission to its last job's end, the jobs' time summed
+        starts = [a["started"] for a in s["history"] if _when(a["started"])]
+        if starts:
+            s["started"] = min(starts, key=_when)
+        lengths = [a["length"] for a in s["history"] if a["length"] is not None]
+        s["took"] = round(sum(lengths), 3) if lengths else s["seconds"]
 
     tables: dict = {}
     for s in steps:
@@ -143,6 +149,9 @@ def drill_report(plan_dir) -> dict:
         "format": REPORT_FORMAT, "plan": str(d), "run_id": plan.run_id, "mode": plan.data["mode"],
         "created": plan.data["created"], "emulator": plan.data["emulator"],
         "primary": plan.data["primary"]["analytics_account"], "secondary": plan.data["secondary"]["analytics_account"],
+        # the direction it goes: a failback goes from the secondary back to the primary
+        "from": plan.data["secondary" if plan.data["mode"] == "failback" else "primary"]["analytics_account"],
+        "to": plan.data["primary" if plan.data["mode"] == "failback" else "secondary"]["analytics_account"],
         "service": mask(state.get("service") or "") or None,
         "complete": n_ok == len(steps) and not plan.blockers, "succeeded_steps": n_ok, "total_steps": len(steps),
         "started": t0.isoformat(timespec="milliseconds") if t0 else None,
@@ -169,12 +178,13 @@ def _manual(m) -> dict:
 
 def report_lines(rep: dict) -> list[str]:
     """The report as text: the steps with their times, then the tables."""
-    out = [f"Failover {rep['mode']} {rep['primary']} -> {rep['secondary']}, run {rep['run_id']}: "
+    what = {"drill": "Failover drill", "outage": "Failover (primary down)", "failback": "Failback"}[rep["mode"]]
+    out = [f"{what} {rep['from']} -> {rep['to']}, run {rep['run_id']}: "
            f"{rep['succeeded_steps']}/{rep['total_steps']} steps succeeded"
            + (f" in {rep['seconds']:.1f}s" if rep["seconds"] is not None else "")
            + ("" if not rep["blockers"] else f"; {len(rep['blockers'])} blocker(s)")]
     rows = [[f"{s['order']}.", s["id"], s["state"], str(s["attempts"]), _clock(s["started"]), _clock(s["ended"]),
-             f"{s['seconds']:.1f}s" if isinstance(s["seconds"], (int, float)) else "-", s["job_id"] or "-"]
+             f"{s['took']:.1f}s" if isinstance(s["took"], (int, float)) else "-", s["job_id"] or "-"]
             for s in rep["steps"]]
     out += table(rows, ["#", "step", "state", "attempts", "started", "ended", "took", "job id"])
     for s in rep["steps"]:

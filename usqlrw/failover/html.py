@@ -96,15 +96,15 @@ def render_html(rep: dict, out_path) -> str:
         badge = ("pending", "not finished")
     h = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         f'<title>{_e(mode)} {_e(rep["primary"])} → {_e(rep["secondary"])}: report</title>',
+         f'<title>{_e(mode)} {_e(rep["from"])} → {_e(rep["to"])}: report</title>',
          f'<style>{_CSS}</style></head><body>',
-         f'<h1>{_e(mode)}: {_e(rep["primary"])} → {_e(rep["secondary"])} '
+         f'<h1>{_e(mode)}: {_e(rep["from"])} → {_e(rep["to"])} '
          f'<span class="badge {badge[0]}" id="outcome">{_e(badge[1])}</span></h1>',
          f'<p class="meta">Run <code>{_e(rep["run_id"])}</code>, planned {_e(rep["created"])}'
          + (f', applied from {_clock(rep["started"], date=True)} to {_clock(rep["ended"], date=True)} UTC'
             if rep["started"] else "")
          + (f'; ran against {_e(rep["service"])}' if rep["service"] else "; not applied yet")
-         + ("; a drill on the embedded emulator" if rep["emulator"] else "") + '.</p>',
+         + ("; its DR config sends jobs only to an emulator (a drill)" if rep["emulator"] else "") + '.</p>',
          '<div class="summary">',
          f'<div><b>{rep["succeeded_steps"]}/{rep["total_steps"]}</b>steps succeeded</div>',
          f'<div><b>{_secs(rep["seconds"])}</b>from the first submission to the last end</div>',
@@ -129,7 +129,7 @@ def render_html(rep: dict, out_path) -> str:
                      f", {_secs(a['length'])}")
             bars.append(f'<span class="seg {_e(cls)}{" open" if a["open"] else ""}" '
                         f'style="left:{left:.3f}%;width:{min(width, 100.0 - left):.3f}%" title="{_e(title)}"></span>')
-        took = sum(a["length"] for a in s["history"] if a["length"] is not None) if s["history"] else None
+        took = s["took"]
         h.append(f'<div class="tl-row" id="tl-{_e(s["id"])}"><div class="tl-label mono">'
                  f'<a href="#step-{_e(s["id"])}">{_e(s["id"])}</a></div>'
                  f'<div class="tl-track">{"".join(bars)}</div>'
@@ -170,7 +170,7 @@ def render_html(rep: dict, out_path) -> str:
                  f'<div class="muted">{"; ".join(extra)}</div>{detail}</td>'
                  f'<td>{_e(s["kind"])}</td><td>{_state(s["state"])}</td><td class="num">{_e(s["attempts"])}</td>'
                  f'<td class="mono">{_clock(s["started"])}</td><td class="mono">{_clock(s["ended"])}</td>'
-                 f'<td class="num">{_secs(s["seconds"])}</td><td class="mono">{_e(s["job_id"] or "-")}</td>'
+                 f'<td class="num">{_secs(s["took"])}</td><td class="mono">{_e(s["job_id"] or "-")}</td>'
                  f'<td>{result}</td></tr>')
     h.append('</tbody></table>')
 
