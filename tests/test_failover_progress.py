@@ -149,3 +149,54 @@ def test_many_steps_from_many_threads_fit_the_terminal(monkeypatch):
     assert lines[-1].strip().startswith("...") and "more steps" in lines[-1]
     assert "second line" not in stream.getvalue() and "3f2504e0-4f89" not in stream.getvalue()
     assert stream.getvalue().endswith("\x1b[J")           # erased when closed
+
+
+def test_ctrl_c_erases_the_table_before_saying_what_was_recorded(tmp_path):
+    import json
+    import signal
+    import time
+    shutil.copytree(EXAMPLE / "project", tmp_path / "project")
+    shutil.copy(EXAMPLE / "dr.toml", tmp_path / "dr.toml")
+    p = subprocess.run([sys.executable, "-m", "usqlrw", "-q", "failover", "plan", "-c", "dr.toml", "-o", "plan",
+                        "project"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    first = load_plan(tmp_path / "plan").steps[0]["id"]
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=10 ** 6).start()   # the first job never ends
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(TERM="xterm", COLUMNS="120", LINES="40")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "usqlrw", "failover", "apply", "--endpoint", e.url, "plan"],
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        os.set_blocking(master, False)
+        chunks, deadline = [], time.monotonic() + 120
+
+        def read():
+            try:
+                chunks.append(os.read(master, 65536))
+            except (BlockingIOError, OSError):
+                time.sleep(0.05)
+
+        def running():
+            try:
+                return json.loads((tmp_path / "plan" / "state.json").read_text())["steps"][first]["state"] == "running"
+            except (OSError, ValueError, KeyError):
+                return False
+
+        while not running() and time.monotonic() < deadline:
+            read()
+        assert running(), "the first job never ran"
+        proc.send_signal(signal.SIGINT)
+        while proc.poll() is None and time.monotonic() < deadline:
+            read()
+        for _ in range(20):
+            read()
+        assert proc.wait(30) == 130
+    finally:
+        e.stop()
+        os.close(master)
+    err = b"".join(chunks).decode()
+    assert "Traceback" not in err
+    table_part, _, after = err.rpartition("\x1b[J")
+    assert "running" in ANSI.sub("", table_part) and after.lstrip("\r\n").startswith("interrupted: what was submitted")
