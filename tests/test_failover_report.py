@@ -201,6 +201,8 @@ def test_report_refuses_what_it_cannot_trust(project):
     assert code == 0 and "0/6 steps succeeded" in out
     code, _, err = run("failover", "report", "-o", project / "r.html", plan_dir)
     assert code == 2 and "-o/--out goes with --html" in err
+    code, _, err = run("failover", "report", "--html", "--format", "json", plan_dir)
+    assert code == 2 and "--format is for the report without --html" in err
     data = json.loads((plan_dir / "plan.json").read_text())
     bad = dict(data, rpo=[{"table": ["Telemetry"], "text": "x"}])
     (plan_dir / "plan.json").write_text(json.dumps(bad))

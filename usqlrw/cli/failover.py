@@ -251,6 +251,8 @@ def report_cmd(plan_dir, as_html, out_path, fmt):
     from ..failover.history import drill_report, report_lines
     if out_path and not as_html:
         raise click.UsageError("-o/--out goes with --html")
+    if as_html and fmt != "text":
+        raise click.UsageError("--format is for the report without --html")
     try:
         rep = drill_report(plan_dir)
     except PlanError as e:
