@@ -24,6 +24,7 @@ def failover():
       usqlrw failover plan -c dr.toml      --out PLAN jobs/   # check and lay out every step
       usqlrw failover apply PLAN                               # run it (resumable, retried, locked)
       usqlrw failover status PLAN                              # where it stands
+      usqlrw failover report PLAN --html                       # PLAN/report.html: the timeline, tables, RPO
     """
 
 
@@ -144,12 +145,16 @@ def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, c
     trusted (tampered, stale, another apply holds it), 130 when interrupted.
     """
     from ..failover import PlanError, apply_plan
+    from .step_table import StepTable
 
     total = [0]
     show = fmt == "text" and level() >= 0   # read here: steps may report from worker threads
+    live = StepTable([], enabled=False)
 
     def progress(step, what, detail=""):
-        if show:
+        if live.on:        # a terminal: the live table
+            live.event(step, what, detail)
+        elif show:         # piped: one line per event, for logs
             click.echo(f"[{step['order']:>2}/{total[0]}] {step['id']}: {what} {detail}".rstrip(), err=True)
 
     from ..failover import load_plan
@@ -159,9 +164,12 @@ def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, c
         if until is not None and until not in [s["id"] for s in steps]:   # a usage error: exit 2
             raise click.BadParameter(f"no step {until!r} in the plan (`usqlrw failover status` lists them)",
                                      param_hint="--until")
-        ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
-                                retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
-                                config_path=config_path, allow_changed_sources=allow_changed_sources)
+        wanted = steps if until is None else steps[:[s["id"] for s in steps].index(until) + 1]
+        live = StepTable(wanted, enabled=show, color=_use_color("auto", sys.stderr))
+        with live:
+            ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
+                                    retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
+                                    config_path=config_path, allow_changed_sources=allow_changed_sources)
     except PlanError as e:
         _fail(str(e), e.code)
     except KeyboardInterrupt:
@@ -214,6 +222,63 @@ def status_cmd(plan_dir, fmt):
         click.echo(f"{sum(r['state'] == 'succeeded' for r in rows)}/{len(rows)} steps succeeded"
                    f" (run {plan.run_id})" + ("; blocked" if plan.blockers else ""))
     sys.exit(0 if done and not plan.blockers else 1)
+
+
+@failover.command("report")
+@verbosity_options
+@click.argument("plan_dir", type=click.Path(exists=True))
+@click.option("--html", "as_html", is_flag=True,
+              help="Write the report as one self-contained HTML page (to -o, default PLAN/report.html).")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="With --html: the page to write (- for standard output).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Without --html: the report as text or JSON.")
+def report_cmd(plan_dir, as_html, out_path, fmt):
+    """What a plan did: every step with its attempts, start, end and duration, job ids and results;
+    per table what reached the secondary and what an outage would lose (the RPO of a --primary-down
+    plan with --replication); the manual steps, blockers and warnings.
+
+    \b
+      usqlrw failover report PLAN                # as text
+      usqlrw failover report PLAN --html         # PLAN/report.html: a timeline to look at or attach
+
+    The page needs no network and no JavaScript; its links to the scripts are relative, so the plan
+    folder can be archived whole. Secrets are masked. Exit status 0 when the report is written
+    (whatever the plan's state: `status` tells), 2 when the plan or its state cannot be read or
+    trusted or the page cannot be written.
+    """
+    from ..failover import PlanError
+    from ..failover.history import drill_report, report_lines
+    if out_path and not as_html:
+        raise click.UsageError("-o/--out goes with --html")
+    if as_html and fmt != "text":
+        raise click.UsageError("--format is for the report without --html")
+    try:
+        rep = drill_report(plan_dir)
+    except PlanError as e:
+        _fail(str(e), e.code)
+    if not as_html:
+        if fmt == "json":
+            click.echo(json.dumps(rep, indent=2, sort_keys=True))
+        else:
+            for line in report_lines(rep):
+                click.echo(line)
+        sys.exit(0)
+    from ..failover.html import render_html
+    from ..files import write_atomic
+    from ..failover.folder import _plan_dir
+    target = Path(out_path) if out_path and out_path != "-" else _plan_dir(plan_dir) / "report.html"
+    page = render_html(rep, target if out_path != "-" else _plan_dir(plan_dir) / "report.html")
+    if out_path == "-":
+        click.echo(page, nl=False)
+        sys.exit(0)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, page.encode("utf-8"))
+    except OSError as e:
+        _fail(f"{target}: cannot write: {e.strerror or e}")
+    info(f"report written to {target} ({rep['succeeded_steps']}/{rep['total_steps']} steps succeeded)")
+    sys.exit(0)
 
 
 @click.command("failback")

@@ -33,6 +33,12 @@ def _job_link(endpoint, account: str, job_id: str) -> str | None:
     return f"https://{account}.{endpoint.dns_suffix}/jobs/{job_id}"
 
 
+def _stamp() -> str:
+    """Now, to the millisecond (UTC): when a step's job was submitted and when it ended."""
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
 class _Stopped(Exception):
     """Raised in a worker's wait when the apply is interrupted."""
 
@@ -146,8 +152,10 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
             tries += 1
             req = request(st, attempt)
             with slock:
+                if s.get("job_id") != req.job_id or not s.get("started"):   # a resumed job keeps its start
+                    s["started"] = _stamp()
                 s.update(state="submitting", attempt=attempt, job_id=req.job_id, result=None, error=None,
-                         job_ended=False, link=_job_link(ep, st["account"], req.job_id))
+                         job_ended=False, link=_job_link(ep, st["account"], req.job_id), ended=None)
             save()
             ran[st["id"]] = True
             progress(st, "start", f"job {req.job_id} on {st['account']}" + (f" (attempt {attempt})" if attempt > 1 else ""))
@@ -163,7 +171,8 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
                     out = Outcome(req, "already-submitted", _enum(info.state), _enum(info.result))
             if out.status == "failed":
                 with slock:
-                    s.update(state="failed", error=out.error, seconds=round(time.monotonic() - t0, 3))
+                    s.update(state="failed", error=out.error, seconds=round(time.monotonic() - t0, 3),
+                             ended=_stamp())
                 save()
                 progress(st, "failed", out.error)
                 return False
@@ -181,8 +190,9 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
             with slock:
                 s["seconds"] = secs
                 if out.state == "Ended":
-                    s["result"] = out.result
-                    s["history"].append({"attempt": attempt, "job_id": req.job_id, "result": out.result})
+                    s["result"], s["ended"] = out.result, _stamp()
+                    s["history"].append({"attempt": attempt, "job_id": req.job_id, "result": out.result,
+                                         "started": s["started"], "ended": s["ended"], "seconds": secs})
                 if out.state == "Ended" and out.result == "Succeeded":
                     s["state"] = "succeeded"
                 else:
@@ -268,4 +278,5 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
 
 
 def _pub(s: dict) -> dict:
-    return {k: s.get(k) for k in ("state", "attempt", "job_id", "result", "seconds", "error", "link")}
+    return {k: s.get(k) for k in ("state", "attempt", "job_id", "result", "seconds", "error", "link", "started",
+                                  "ended")}

@@ -25,7 +25,7 @@ MODES = ("drill", "outage", "failback")
 
 # files of a plan folder that usqlrw writes besides those plan.json lists (replaced with the plan);
 # ledger.jsonl and emulator.sqlite are kept: the history of submissions and a drill's service
-_OWN = ("plan.json", "plan.md", "state.json", "report.json")
+_OWN = ("plan.json", "plan.md", "state.json", "report.json", "report.html")
 _KEEP = ("ledger.jsonl", "emulator.sqlite", ".usqlrw.lock")
 
 # Statements whose effect the catalog sync reproduces: a script made only of these is not a job.
@@ -56,11 +56,15 @@ _PLAN = Obj({"format": Enum(FORMAT), "run_id": Str(r"[0-9a-f]{32}", "a run id"),
              "warnings": List(Str()), "files": List(Str()), "catalog": Map(Any()),
              "parameters": Map(Str(max_len=10_000)), "rpo": List(Map(Any()))},
             {"failover": Map(Any()), "emulator_state": Str(r"[^\0]*emulator\.sqlite", "an emulator state file")})
+_TIME = Str(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})",
+            "a time (ISO 8601)")
 _STEP_STATE = Obj({"state": Enum("pending", "submitting", "running", "succeeded", "failed", "interrupted"),
                    "attempt": Int()},
                   {"job_id": Maybe(Str(r"[0-9a-f-]{36}", "a job id")), "result": Maybe(Str()),
                    "seconds": Maybe(Num()), "error": Maybe(Str()), "link": Maybe(Str()), "job_ended": Bool(),
-                   "history": List(Obj({"attempt": Int(), "job_id": Str(), "result": Maybe(Str())}))})
+                   "started": Maybe(_TIME), "ended": Maybe(_TIME),
+                   "history": List(Obj({"attempt": Int(), "job_id": Str(), "result": Maybe(Str())},
+                                       {"started": Maybe(_TIME), "ended": Maybe(_TIME), "seconds": Maybe(Num())}))})
 _STATE = Obj({"format": Enum(STATE_FORMAT), "run_id": Str(r"[0-9a-f]{32}"), "steps": Map(_STEP_STATE)},
              {"service": Str(max_len=2000)})
 
@@ -356,5 +360,5 @@ def status_rows(plan: Plan, state: dict) -> list[dict]:
                      "source": st["source"], "state": s.get("state", "pending"), "attempts": s.get("attempt", 0),
                      "job_id": s.get("job_id"), "result": s.get("result"), "seconds": s.get("seconds"),
                      "error": s.get("error"), "link": s.get("link"), "needs": st["needs"],
-                     "history": s.get("history", [])})
+                     "started": s.get("started"), "ended": s.get("ended"), "history": s.get("history", [])})
     return rows

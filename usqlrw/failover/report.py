@@ -47,3 +47,4 @@ def table(rows: list[list[str]], header: list[str]) -> list[str]:
     """Rows in aligned columns."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
+
