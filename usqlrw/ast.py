@@ -1655,20 +1655,21 @@ class CreateFunction(Routine):
 
 
 @_nd
-class CreateProcedure(Routine):
+class _BodyRoutine(Routine):
+    """The fields of a procedure and of a package (no RETURNS)."""
     if_not_exists: Keyword | None = kw("IF NOT EXISTS")
     routine: ObjectName | None = None
     params: tuple[Parameter, ...] = ()
     body: tuple[Statement, ...] = ()
+
+
+@_nd
+class CreateProcedure(_BodyRoutine):
     name_roles = (("routine", ObjectKind.PROCEDURE, Action.CREATE),)
 
 
 @_nd
-class CreatePackage(Routine):
-    if_not_exists: Keyword | None = kw("IF NOT EXISTS")
-    routine: ObjectName | None = None
-    params: tuple[Parameter, ...] = ()
-    body: tuple[Statement, ...] = ()
+class CreatePackage(_BodyRoutine):
     name_roles = (("routine", ObjectKind.PACKAGE, Action.CREATE),)
 
 
@@ -1758,7 +1759,8 @@ def all_node_classes() -> list[type]:
     """Every concrete node class (the category bases Expr, Query, ... left out)."""
     abstract = {Node, Expr, Query, RowsetSource, Statement, Clause, DdlStatement, Routine}
     return [c for c in globals().values()
-            if isinstance(c, type) and issubclass(c, Node) and c not in abstract]
+            if isinstance(c, type) and issubclass(c, Node) and c not in abstract
+            and not c.__name__.startswith("_")]
 
 
 def node_class(rule: str) -> type:
