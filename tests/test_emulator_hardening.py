@@ -164,7 +164,7 @@ def test_a_slow_body_holds_no_lock(emulator):
 
 
 def test_a_script_is_compiled_without_the_store_lock(emulator, monkeypatch):
-    import usqlrw.jobs.emulator as em
+    import usqlrw.emulator.jobs as em
     real, seen = em._compile, []
 
     def probe(got):

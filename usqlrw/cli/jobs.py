@@ -388,7 +388,7 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts)
     """
     import logging
 
-    from ..jobs.emulator import Emulator
+    from ..emulator import Emulator
     if host not in ("127.0.0.1", "localhost", "::1"):
         _err(f"warning: listening on {host}: the emulator has no real authentication")
     accts = {}

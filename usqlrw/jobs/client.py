@@ -197,7 +197,7 @@ def resolve_endpoint(value: str | None, state_dir: str | os.PathLike | None = No
     if not value or value.lower() in ("azure", "service"):
         return Endpoint(None, suffix)
     if value.lower() == "emulator":
-        from .emulator import Emulator
+        from ..emulator import Emulator
         if state_file:
             path = state_file
         elif state_dir is not None:
