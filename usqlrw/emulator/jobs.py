@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from http.server import ThreadingHTTPServer
@@ -94,8 +95,23 @@ class Emulator:
                  step_seconds: float | None = None, running_reads: int = 1, page_size: int = 100,
                  require_auth: bool = True, subscription_id: str = "00000000-0000-0000-0000-000000000000",
                  resource_group: str = "usqlrw-emulator", max_lifetime: float | None = None,
-                 expected_token: str | None = None, max_body: int = MAX_BODY_BYTES):
+                 expected_token: str | None = None, max_body: int = MAX_BODY_BYTES,
+                 execute: bool = True, data_dir: str | None = None):
         self.store = Store(db)
+        # jobs run on the engine against each account's store and catalog (folders under data_dir:
+        # next to a state file, else a temporary folder); execute=False only accepts and succeeds
+        self.execute = execute
+        self._tmp = None
+        if data_dir is None:
+            if db == ":memory:" or db.startswith("file:"):
+                import tempfile
+                self._tmp = data_dir = tempfile.mkdtemp(prefix="usqlrw-emulator-")
+            else:
+                data_dir = os.path.splitext(db)[0] + "-data"
+        self.data_dir = os.path.abspath(data_dir)
+        self._results: dict = {}       # (account, job id) -> errors of its execution ([] = succeeded)
+        self._xlock = threading.Lock()
+        self._account_locks: dict = {}  # account -> lock: one job of an account runs at a time
         self.host, self.port = host, port
         self.auto_create_accounts = auto_create_accounts
         self.step_seconds, self.running_reads, self.page_size = step_seconds, running_reads, page_size
@@ -161,6 +177,20 @@ class Emulator:
     def close(self):
         self.stop()
         self.store.close()
+        if self._tmp is not None:
+            import shutil
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def store_path(self, store_account: str) -> str:
+        """The folder that holds a Data Lake Store (or Blob storage) account's files."""
+        from .stores import store_dir
+        return store_dir(self.data_dir, store_account)
+
+    def default_store(self, account: str) -> str | None:
+        """The default Data Lake Store account of an ADLA account (None if it is unknown)."""
+        row = self.store.account(account)
+        return row[1] if row else None
 
     def __enter__(self):
         return self.start() if self._server is None else self
@@ -285,6 +315,15 @@ class Emulator:
         """End a job that ran: apply its DDL in one transaction, or fail it without changing anything."""
         from ..parser import parse
         from ..jobs.columns import script_operations
+        if self.execute:
+            errors = self._results.pop((account.lower(), doc["jobId"]), None)
+            if errors is None:     # not run yet (advanced by the clock or a listing): run it now
+                self._execute(account, doc["jobId"], doc)
+                errors = self._results.pop((account.lower(), doc["jobId"]), [])
+            if errors:
+                self._ddl.pop((account.lower(), doc["jobId"]), None)
+                self._end(account, doc, "Failed", errors)
+                return
         ops = self._ddl.pop((account.lower(), doc["jobId"]), None)
         if ops is None:   # a job created before a restart: compile it now
             try:
@@ -308,6 +347,47 @@ class Emulator:
             return
         conn.execute("RELEASE job_ddl")
         self._end(account, doc, "Succeeded")
+
+    # -- execution on the engine -----------------------------------------------------------------
+    def _execute(self, account: str, job_id: str, doc: dict):
+        """Run a job on the engine once, against its account's store and catalog; the errors are
+        kept for the moment it ends. Jobs of one account run one at a time; the state lock is not
+        taken while a job runs (a caller may hold it: nothing here waits for it)."""
+        from ..parser import parse
+        from .stores import execute
+        key = (account.lower(), job_id)
+        with self._xlock:
+            if key in self._results:
+                return
+            lock = self._account_locks.setdefault(account.lower(), threading.Lock())
+        store = self.default_store(account) or f"{account}store"
+        with lock:
+            if key in self._results:
+                return
+            try:
+                errors = execute(parse(doc["properties"].get("script") or "", path="script.usql"),
+                                 self.data_dir, account, store)
+            except Exception as e:   # an engine bug fails the job, never the emulator
+                log.warning("job %s in %s: internal error of the engine (%s)", job_id, account, type(e).__name__)
+                errors = [{"errorId": "E_SYSTEM_INTERNAL", "severity": "Error", "source": "SYSTEM",
+                           "message": f"internal error of the engine: {type(e).__name__}", "lineNumber": 1}]
+            with self._xlock:
+                self._results[key] = errors
+
+    def _run_if_due(self, account: str, job_id: str):
+        """Run a queued job before it is read into Running (outside the state lock)."""
+        if not self.execute or (account.lower(), job_id) in self._results:
+            return
+        with self.store.lock:
+            row = self.store.job_row(account, job_id)
+        if row is None:
+            return
+        try:
+            doc, compile_errors = json.loads(row[3]), json.loads(row[4] or "[]")
+        except (ValueError, TypeError):
+            return
+        if row[0] >= 2 and not compile_errors and isinstance(doc, dict) and doc.get("state") in ("Queued", "Running"):
+            self._execute(account, job_id, doc)
 
     # -- API operations (called by the handler) -----------------------------------------------
     def create_job(self, account: str, job_id: str, req: dict) -> dict:
@@ -344,6 +424,8 @@ class Emulator:
             return json.loads(self.store.job_row(account, job_id)[3])
 
     def get_job(self, account: str, job_id: str, advance: bool = True) -> dict:
+        if advance:
+            self._run_if_due(account, job_id)
         with self.store.lock:
             if self.store.job_row(account, job_id) is None:
                 raise ApiError(404, "JobNotFound", f"Job {job_id} was not found in account {account}.")
