@@ -183,9 +183,11 @@ class Emulator:
             self._tmp = None
 
     def store_path(self, store_account: str) -> str:
-        """The folder that holds a Data Lake Store (or Blob storage) account's files."""
+        """The folder that holds a Data Lake Store (or Blob storage) account's files (made if need be)."""
         from .stores import store_dir
-        return store_dir(self.data_dir, store_account)
+        path = store_dir(self.data_dir, store_account)
+        os.makedirs(path, exist_ok=True)
+        return path
 
     def default_store(self, account: str) -> str | None:
         """The default Data Lake Store account of an ADLA account (None if it is unknown)."""

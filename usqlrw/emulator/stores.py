@@ -93,7 +93,7 @@ def _code(e) -> str:
         return "E_CSC_USER_SCHEMANOTFOUND"
     if "already exists" in m:
         return "E_CSC_USER_DDLENTITYALREADYEXISTS"
-    if re.search(r"has no column|is not a column|no column named|column .* not found", m):
+    if re.search(r"has no column|is not a column|no column named|column .* not found|^unknown column", m):
         return "E_CSC_USER_INVALIDCOLUMNREFERENCE"
     if "rowset" in m and "not defined" in m:
         return "E_CSC_USER_ROWSETNOTDEFINED"
