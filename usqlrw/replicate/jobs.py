@@ -285,8 +285,10 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                           "bind the rows once, for the write and the export"))
         edits.append(Edit(query.span.start, query.span.end, f"SELECT * FROM {var}",
                           "the write reads the bound rows"))
+        # a source column of another type than the target's (a decimal into a decimal?) is first
+        # converted as the INSERT converts it, so the encoder's .Value applies to a nullable
         enc = f",{nl}{ind}           ".join(
-            f"{S.encode_expr(c.type, S.quote_ident(sn))} AS {S.quote_ident(c.name)}"
+            f"{S.encode_expr(c.type, _as_target(c.type, S.quote_ident(sn)))} AS {S.quote_ident(c.name)}"
             for c, sn in zip(target, src_names))
         end = _stmt_end(src, stmt.span.end)
         export = (f"{nl}{ind}// usqlrw replicate: the same rows, staged for the secondary ({S.FORMAT}){nl}"
@@ -420,3 +422,9 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
             ctx_cur = (ctx.database, ctx.schema, ctx.schema_explicit)
         lines.append(text)
     return nl.join(lines) + nl
+
+
+def _as_target(type_text: str, column: str) -> str:
+    """``column`` as the target column's type: a cast for a nullable value type (``decimal?``), so
+    a non-nullable source value (``decimal``) gets ``.Value``; other columns as they are."""
+    return f"(({type_text}) {column})" if type_text.strip().endswith("?") else column
