@@ -74,3 +74,61 @@ def test_keyword_columns_stay_quoted_in_the_export_and_the_import():
     assert re.search(r"\[class\] string", imp) and "AS [class]" in imp
     assert not re.search(r"[^\[]\bclass\b[^\]]", imp.split("\n", 3)[3].replace("[class]", ""))
     usqlrw.parse(imp)
+
+
+COUNTS_DDL = """CREATE DATABASE IF NOT EXISTS Sales;
+USE DATABASE Sales;
+CREATE TABLE IF NOT EXISTS dbo.Counts (Id int, N long?, Ok bool, INDEX ix CLUSTERED (Id) DISTRIBUTED BY HASH (Id));
+"""
+COUNTS_JOB = """DECLARE EXTERNAL @batch int = 1;
+@a = SELECT * FROM (VALUES (1, 10L, true), (2, 20L, false)) AS T(Id, N, Ok);
+INSERT INTO Sales.dbo.Counts SELECT * FROM @a;
+"""
+
+
+def test_rerunning_an_import_adds_nothing_run_on_the_emulator(tmp_path):
+    """The catalog sync and a job's import run on the secondary of an executing emulator, the
+    staged file written in the format's Python specification; the import run twice leaves the
+    rows once, and a second staged file (another parameter value) is imported in its turn."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
+    from jobsupport import create_params, new_id, run_to_end, sdk_clients
+    from usqlrw.emulator import Emulator
+    from usqlrw.replicate.staging import write_rows
+    scripts = [("ddl.usql", usqlrw.parse(COUNTS_DDL)), ("job.usql", usqlrw.parse(COUNTS_JOB))]
+    b = build_bundle(scripts, CONFIG)
+    sync, imp = b.files["catalog/sync.usql"].decode(), b.files["secondary/jobs/job.import.usql"].decode()
+    dr = "fabrikamdr-adla"
+    with Emulator(accounts={dr: "fabrikamlakedr"}, max_lifetime=120) as emu:
+        job, _, _ = sdk_clients(emu)
+
+        def run(script, **params):
+            for k, v in params.items():     # as a submission sets a DECLARE EXTERNAL parameter
+                script = f"DECLARE @{k} int = {v};\n" + script
+            jid = new_id()
+            job.job.create(dr, jid, create_params(script, "j"))
+            info = run_to_end(job, dr, jid)[1]
+            assert info.result.value == "Succeeded", [e.message for e in info.error_message or []]
+
+        def rows():
+            run('@r = SELECT Id, N, Ok FROM SalesDR.dbo.Counts;\n'
+                'OUTPUT @r TO "/check.csv" USING Outputters.Csv();')
+            return sorted((Path(emu.store_path("fabrikamlakedr")) / "check.csv").read_text().splitlines())
+
+        def stage(batch, data):
+            loc = re.search(r'DECLARE @usqlrw_stage_1 string = "adl://fabrikamlakedr[^/]*(/[^"]*)"(.*);', imp)
+            path = loc.group(1) + (f"/batch={batch}" if "@batch" in loc.group(2) else "") + "/insert1.tsv"
+            f = Path(emu.store_path("fabrikamlakedr")) / path.lstrip("/")
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(write_rows([("Id", "int"), ("N", "long?"), ("Ok", "bool")], data))
+
+        run(sync)
+        stage(1, [(1, 10, True), (2, None, False)])
+        run(imp, batch=1)
+        assert rows() == ["1,10,True", "2,,False"]
+        run(imp, batch=1)                       # a rerun adds nothing
+        assert rows() == ["1,10,True", "2,,False"]
+        stage(2, [(2, 5, True)])
+        run(imp, batch=2)                       # the next batch is imported
+        run(imp, batch=2)
+        assert rows() == sorted(["1,10,True", "2,,False", "2,5,True"])

@@ -396,8 +396,32 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
         out.append(f"ALTER TABLE {table} ADD IF NOT EXISTS {w.partition};")
     cols = f" ({', '.join(S.quote_ident(c.name) for c in w.columns)})" if w.column_list else ""
     opt = f" {w.partition}" if w.partition else (f" {w.integrity}" if w.integrity else "")
-    out.append(f"INSERT INTO {table}{cols}{opt}{nl}SELECT * FROM @usqlrw_rows_{n};")
+    # idempotent: the rows of a staged file are inserted only if that file was never imported
+    # (IMPORTED records it, in the same job, at the end of the script)
+    out.append(f"@usqlrw_done_{n} ={nl}    SELECT COUNT(*) AS usqlrw_n FROM {IMPORTED} WHERE Stage == {loc_var};")
+    out.append(f"@usqlrw_new_{n} ={nl}    SELECT usqlrw_r.* FROM @usqlrw_rows_{n} AS usqlrw_r{nl}"
+               f"    CROSS JOIN @usqlrw_done_{n} AS usqlrw_d{nl}    WHERE usqlrw_d.usqlrw_n == 0;")
+    out.append(f"INSERT INTO {table}{cols}{opt}{nl}SELECT * FROM @usqlrw_new_{n};")
     return nl.join(out)
+
+
+#: The secondary's record of the staged files already imported (one row per file): what makes an
+#: import idempotent. Created by the import itself, IF NOT EXISTS.
+IMPORTED = "usqlrw_dr.dbo.ImportedStages"
+
+
+def _imported_ddl(nl: str) -> str:
+    return (f"CREATE DATABASE IF NOT EXISTS usqlrw_dr;{nl}"
+            f"CREATE TABLE IF NOT EXISTS {IMPORTED} (Stage string,{nl}"
+            f"    INDEX usqlrw_ix CLUSTERED (Stage) DISTRIBUTED BY HASH (Stage));")
+
+
+def _imported_marks(ordinals: list, nl: str) -> str:
+    rows = ", ".join(f"(@usqlrw_stage_{n})" for n in ordinals)
+    return (f"// record the staged files imported, so a rerun of this import adds nothing{nl}"
+            f"@usqlrw_imported ={nl}    SELECT usqlrw_s.Stage FROM (VALUES {rows}) AS usqlrw_s(Stage){nl}"
+            f"    LEFT ANTISEMIJOIN {IMPORTED} AS usqlrw_i ON usqlrw_s.Stage == usqlrw_i.Stage;{nl}"
+            f"INSERT INTO {IMPORTED} SELECT * FROM @usqlrw_imported;")
 
 
 def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
@@ -413,6 +437,9 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
     for d in declares:
         if d.variable.name.lower() in wanted:
             lines.append(_text(src, d) + ";")
+    guarded = sorted({int(m) for _s, _c, text in imports for m in re.findall(r"@usqlrw_done_(\d+) =", text)})
+    if guarded:
+        lines.append(_imported_ddl(nl))
     ctx_cur = None
     for stmt, ctx, text in imports:
         if ctx_cur is None or (ctx.database, ctx.schema, ctx.schema_explicit) != ctx_cur:
@@ -421,6 +448,8 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
                 lines.append(f"USE SCHEMA {S.quote_ident(ctx.schema)};")
             ctx_cur = (ctx.database, ctx.schema, ctx.schema_explicit)
         lines.append(text)
+    if guarded:
+        lines.append(_imported_marks(guarded, nl))
     return nl.join(lines) + nl
 
 
