@@ -86,10 +86,11 @@ INSERT INTO Sales.dbo.Counts SELECT * FROM @a;
 """
 
 
-def test_rerunning_an_import_adds_nothing_run_on_the_emulator(tmp_path):
-    """The catalog sync and a job's import run on the secondary of an executing emulator, the
-    staged file written in the format's Python specification; the import run twice leaves the
-    rows once, and a second staged file (another parameter value) is imported in its turn."""
+def test_a_dr_copy_and_its_import_run_end_to_end_and_a_rerun_adds_nothing():
+    """On an executing emulator: the primary runs the DDL and the job's DR copy (which stages its
+    rows on the secondary's store, in the bytes the format's Python specification writes); the
+    secondary runs the catalog sync and the import. Rerunning the import adds nothing; the next
+    batch is imported in its turn; then both accounts hold the same rows."""
     import sys
     sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
     from jobsupport import create_params, new_id, run_to_end, sdk_clients
@@ -97,38 +98,37 @@ def test_rerunning_an_import_adds_nothing_run_on_the_emulator(tmp_path):
     from usqlrw.replicate.staging import write_rows
     scripts = [("ddl.usql", usqlrw.parse(COUNTS_DDL)), ("job.usql", usqlrw.parse(COUNTS_JOB))]
     b = build_bundle(scripts, CONFIG)
-    sync, imp = b.files["catalog/sync.usql"].decode(), b.files["secondary/jobs/job.import.usql"].decode()
-    dr = "fabrikamdr-adla"
-    with Emulator(accounts={dr: "fabrikamlakedr"}, max_lifetime=120) as emu:
+    files = {k: v.decode() for k, v in b.files.items() if k.endswith(".usql")}
+    prim, sec = "fabrikam-adla", "fabrikamdr-adla"
+    with Emulator(accounts={prim: "fabrikamlake", sec: "fabrikamlakedr"}, max_lifetime=120) as emu:
         job, _, _ = sdk_clients(emu)
 
-        def run(script, **params):
+        def run(account, script, **params):
             for k, v in params.items():     # as a submission sets a DECLARE EXTERNAL parameter
                 script = f"DECLARE @{k} int = {v};\n" + script
             jid = new_id()
-            job.job.create(dr, jid, create_params(script, "j"))
-            info = run_to_end(job, dr, jid)[1]
+            job.job.create(account, jid, create_params(script, "j"))
+            info = run_to_end(job, account, jid)[1]
             assert info.result.value == "Succeeded", [e.message for e in info.error_message or []]
 
-        def rows():
-            run('@r = SELECT Id, N, Ok FROM SalesDR.dbo.Counts;\n'
-                'OUTPUT @r TO "/check.csv" USING Outputters.Csv();')
-            return sorted((Path(emu.store_path("fabrikamlakedr")) / "check.csv").read_text().splitlines())
+        def rows(account, db, store):
+            run(account, f'@r = SELECT Id, N, Ok FROM {db}.dbo.Counts;\n'
+                         'OUTPUT @r TO "/check.csv" USING Outputters.Csv();')
+            return sorted((Path(emu.store_path(store)) / "check.csv").read_text().splitlines())
 
-        def stage(batch, data):
-            loc = re.search(r'DECLARE @usqlrw_stage_1 string = "adl://fabrikamlakedr[^/]*(/[^"]*)"(.*);', imp)
-            path = loc.group(1) + (f"/batch={batch}" if "@batch" in loc.group(2) else "") + "/insert1.tsv"
-            f = Path(emu.store_path("fabrikamlakedr")) / path.lstrip("/")
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_bytes(write_rows([("Id", "int"), ("N", "long?"), ("Ok", "bool")], data))
-
-        run(sync)
-        stage(1, [(1, 10, True), (2, None, False)])
-        run(imp, batch=1)
-        assert rows() == ["1,10,True", "2,,False"]
-        run(imp, batch=1)                       # a rerun adds nothing
-        assert rows() == ["1,10,True", "2,,False"]
-        stage(2, [(2, 5, True)])
-        run(imp, batch=2)                       # the next batch is imported
-        run(imp, batch=2)
-        assert rows() == sorted(["1,10,True", "2,,False", "2,5,True"])
+        run(prim, COUNTS_DDL)
+        run(sec, files["catalog/sync.usql"])
+        run(prim, files["primary/jobs/job.usql"], batch=1)
+        staged = Path(emu.store_path("fabrikamlakedr")) / "dr/staging/Sales/dbo/Counts/job/batch=1/insert1.tsv"
+        assert staged.read_bytes() == write_rows([("Id", "int"), ("N", "long?"), ("Ok", "bool")],
+                                                 [(1, 10, True), (2, 20, False)])
+        imp = files["secondary/jobs/job.import.usql"]
+        run(sec, imp, batch=1)
+        assert rows(sec, "SalesDR", "fabrikamlakedr") == ["1,10,True", "2,20,False"]
+        run(sec, imp, batch=1)                       # a rerun adds nothing
+        assert rows(sec, "SalesDR", "fabrikamlakedr") == ["1,10,True", "2,20,False"]
+        run(prim, files["primary/jobs/job.usql"], batch=2)
+        run(sec, imp, batch=2)                       # the next batch is imported, once
+        run(sec, imp, batch=2)
+        assert rows(sec, "SalesDR", "fabrikamlakedr") == rows(prim, "Sales", "fabrikamlake") == sorted(
+            ["1,10,True", "2,20,False"] * 2)
