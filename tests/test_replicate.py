@@ -1,6 +1,7 @@
 """usqlrw replicate: catalog model, sync DDL, job DR copies and imports, snapshots, the bundle.
 
 Generated scripts are parsed back with our own parser and checked through their AST."""
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -228,17 +229,27 @@ def _check_pair(orig_script, plan, model, ordinal, table_key):
     ext = rowset(istmts, f"@usqlrw_staged_{ordinal}").query
     assert isinstance(ext, A.Extract)
     ext_cols = [(c.name.name, c.type.text) for c in ext.columns]
+    if w.runs:      # a parameterless job's staged files: one per run, the run a virtual column
+        assert ext_cols[-1] == ("usqlrw_run", "string")
+        ext_cols = ext_cols[:-1]
     assert [n for n, _ in ext_cols] == export_cols == [c.name for c in expected]
     assert {t for _, t in ext_cols} == {"string"}
-    dec = select_aliases(im, rowset(istmts, f"@usqlrw_rows_{ordinal}").query)
+    rows_sel = rowset(istmts, f"@usqlrw_rows_{ordinal}").query
+    if w.runs:
+        rows_sel = dataclasses.replace(rows_sel, items=rows_sel.items[:-1])
+    dec = select_aliases(im, rows_sel)
     assert [(a, norm(e.type.text)) for a, e in dec] == [(c.name, norm(c.type)) for c in expected]
     assert all(isinstance(e, A.Cast) for _, e in dec)
 
-    # the same staging location on both sides
+    # the same staging location on both sides (a run's timestamp where the import reads {usqlrw_run})
     def loc(stmts, script):
         d = next(x for x in stmts if isinstance(x, A.Declare) and x.variable.name == f"@usqlrw_stage_{ordinal}")
         return norm(text_of(script, d.value))
-    assert loc(dstmts, dr) == loc(istmts, im)
+    if w.runs:
+        stamp = f'"+@usqlrw_now_{ordinal}.ToString("yyyyMMddTHHmmssfffffff",System.Globalization.CultureInfo.InvariantCulture)+"'
+        assert loc(dstmts, dr).replace(stamp, "{usqlrw_run}") == loc(istmts, im)
+    else:
+        assert loc(dstmts, dr) == loc(istmts, im)
     return dr, dstmts, im, istmts
 
 
@@ -267,10 +278,11 @@ def test_dr_copy_is_the_job_plus_three_edits(scripts, model):
             continue
         before = [x.kind for x in orig.statements]
         after = [x.kind for x in usqlrw.parse(plan.dr_copy).statements]
-        # every original statement is still there, in order; each write added 4 statements
+        # every original statement is still there, in order; each write added 4 statements, and
+        # one more (DECLARE of the run's timestamp) when no parameter names its staged file
         it = iter(after)
         assert all(k in it for k in before)
-        assert len(after) == len(before) + 4 * len(plan.writes)
+        assert len(after) == len(before) + sum(5 if w.runs else 4 for w in plan.writes)
         # and the original text survives outside the edited spans
         o = orig.source.text
         for st in orig.statements:

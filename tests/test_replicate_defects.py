@@ -132,3 +132,41 @@ def test_a_dr_copy_and_its_import_run_end_to_end_and_a_rerun_adds_nothing():
         run(sec, imp, batch=2)
         assert rows(sec, "SalesDR", "fabrikamlakedr") == rows(prim, "Sales", "fabrikamlake") == sorted(
             ["1,10,True", "2,20,False"] * 2)
+
+
+def test_a_parameterless_jobs_runs_each_stage_their_own_rows_until_imported():
+    """A job without parameters: each run of its DR copy stages its own file (run=TIMESTAMP), so a
+    second run before the import overwrites nothing; the import takes every run once."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
+    from jobsupport import create_params, new_id, run_to_end, sdk_clients
+    from usqlrw.emulator import Emulator
+    job_text = COUNTS_JOB.replace("DECLARE EXTERNAL @batch int = 1;\n", "")
+    b = build_bundle([("ddl.usql", usqlrw.parse(COUNTS_DDL)), ("job.usql", usqlrw.parse(job_text))], CONFIG)
+    files = {k: v.decode() for k, v in b.files.items() if k.endswith(".usql")}
+    prim, sec = "fabrikam-adla", "fabrikamdr-adla"
+    with Emulator(accounts={prim: "fabrikamlake", sec: "fabrikamlakedr"}, max_lifetime=120) as emu:
+        job, _, _ = sdk_clients(emu)
+
+        def run(account, script):
+            jid = new_id()
+            job.job.create(account, jid, create_params(script, "j"))
+            info = run_to_end(job, account, jid)[1]
+            assert info.result.value == "Succeeded", [e.message for e in info.error_message or []]
+
+        def count(account, db, store):
+            run(account, f'@r = SELECT COUNT(*) AS n FROM {db}.dbo.Counts;\nOUTPUT @r TO "/n.csv" USING Outputters.Csv();')
+            return int((Path(emu.store_path(store)) / "n.csv").read_text())
+
+        run(prim, COUNTS_DDL)
+        run(sec, files["catalog/sync.usql"])
+        run(prim, files["primary/jobs/job.usql"])
+        run(prim, files["primary/jobs/job.usql"])      # the next run, before any import
+        staged = sorted((Path(emu.store_path("fabrikamlakedr")) / "dr/staging/Sales/dbo/Counts/job").iterdir())
+        assert len(staged) == 2 and all(p.name.startswith("run=") for p in staged)
+        run(sec, files["secondary/jobs/job.import.usql"])
+        run(sec, files["secondary/jobs/job.import.usql"])
+        assert count(sec, "SalesDR", "fabrikamlakedr") == count(prim, "Sales", "fabrikamlake") == 4
+        run(prim, files["primary/jobs/job.usql"])
+        run(sec, files["secondary/jobs/job.import.usql"])
+        assert count(sec, "SalesDR", "fabrikamlakedr") == count(prim, "Sales", "fabrikamlake") == 6
