@@ -86,6 +86,7 @@ _CATALOG_COLLECTIONS = {
     "partitions": (None, "partitionName", True), "tablefragments": (None, "", True),
 }
 
+
 def _catalog_doc(account: str, kind: str, db: str, sch: str, name: str, extra: dict, name_key: str,
                  listing: bool = False) -> dict:
     doc = {"computeAccountName": account, "version": str(uuid.uuid5(_NS, f"{account}/{kind}/{db}/{sch}/{name}"))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+
 @dataclass
 class Fault:
     """One injected fault: for requests matching ``method``/``path`` (a regex searched in the path),

@@ -36,13 +36,16 @@ def _too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
             stack += [(x, d + 1) for x in (v.values() if isinstance(v, dict) else v)]
     return False
 
+
 def _bad(message: str):
     return ApiError(400, "InvalidRequest", message)
+
 
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 # -- HTTP -----------------------------------------------------------------------------------
+
 
 class _Handler(BaseHTTPRequestHandler):
     emulator: "Emulator" = None  # set on the subclass made by Emulator.start
@@ -553,6 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
             emu.add_account(name, store)
             return self._send(200, {"accounts": [a[0] for a in emu.store.accounts()]})
         raise ApiError(404, "NotFound", "No such emulator control route.")
+
 
 def _parse_duration(s) -> float:
     m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", s if isinstance(s, str) else "")

@@ -47,6 +47,7 @@ def check_job_request(req) -> None:
         if v is not None and not isinstance(v, str):
             raise _bad(f"properties.{key} must be a string.")
 
+
 def _valid_doc(doc) -> bool:
     """Whether a stored job document has the shape every reader relies on."""
     if not isinstance(doc, dict) or not isinstance(doc.get("jobId"), str) or doc.get("state") not in STATES:
@@ -67,6 +68,7 @@ def _valid_doc(doc) -> bool:
         return False
     return True
 
+
 def _error_details(err, script_path="script.usql") -> dict:
     """A compile error in the shape the service reports it (JobErrorDetails)."""
     return {"errorId": "E_CSC_USER_SYNTAXERROR", "severity": "Error", "source": "USER",
@@ -75,6 +77,7 @@ def _error_details(err, script_path="script.usql") -> dict:
             "startOffset": getattr(err, "offset", None) or 0, "endOffset": (getattr(err, "offset", None) or 0) + 1,
             "resolution": "Correct the script and resubmit.", "filePath": script_path,
             "helpLink": "", "internalDiagnostics": ""}
+
 
 def _compile(script: str):
     """(errors, script AST or None) for a U-SQL script, compiled with usqlrw's parser."""
@@ -86,6 +89,7 @@ def _compile(script: str):
     except Exception as e:  # a parser bug must not take the emulator down
         return [{"errorId": "E_CSC_SYSTEM_INTERNAL", "severity": "Error", "source": "SYSTEM",
                  "message": f"internal compiler error: {type(e).__name__}", "lineNumber": 1}], None
+
 
 class Emulator:
     """The emulator: a threaded HTTP server on 127.0.0.1 plus its SQLite store."""

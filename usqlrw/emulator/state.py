@@ -29,19 +29,24 @@ CREATE TABLE IF NOT EXISTS catalog (account TEXT NOT NULL COLLATE NOCASE, kind T
     PRIMARY KEY (account, kind, db, sch, name));
 """
 
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
 
 def _ts(d: datetime) -> str:
     return d.isoformat(timespec="milliseconds")
 
+
 def _duration(seconds: float) -> str:
     return f"PT{max(seconds, 0):.3f}S"
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
 
 class Store:
     """The emulator's state in SQLite; every method holds the lock, so it is safe across threads."""
