@@ -26,8 +26,17 @@ def run(*args):
     return r.exit_code, r.stdout, r.stderr
 
 
-def seed(job):
-    """Two recurrences on the primary (three and two runs), one in a pipeline, plus a one-off job."""
+def seed_inputs(root: Path):
+    """The files the recurring jobs read, in a store's folder."""
+    (root / "telemetry" / "raw").mkdir(parents=True, exist_ok=True)
+    (root / "telemetry" / "raw" / "events.csv").write_text("DeviceId,Reading\nd1,1.5\nd1,2.5\nd2,\nd2,4\n")
+    (root / "telemetry" / "latest.tsv").write_text("d1\t2024-03-01T10:00:00\nd2\t2024-03-02T11:30:00\n")
+
+
+def seed(job, emu):
+    """Two recurrences on the primary (three and two runs), one in a pipeline, plus a one-off job;
+    every job runs on the primary's store and succeeds."""
+    seed_inputs(Path(emu.store_path(PRIMARY_STORE)))
     ingest, export, pipe = new_id(), new_id(), new_id()
     made = {}
     for day in (1, 2, 3):
@@ -36,22 +45,22 @@ def seed(job):
         job.job.create(PRIMARY, jid, create_params(script, f"ingest-2024-03-0{day}", degree_of_parallelism=4,
                                                    priority=200, related=dict(recurrence_id=ingest,
                                                                               recurrence_name="daily ingest")))
-        run_to_end(job, PRIMARY, jid)
+        assert run_to_end(job, PRIMARY, jid)[1].result.value == "Succeeded"
         made.setdefault("ingest", []).append(jid)
     for run_no in (1, 2):
         jid = new_id()
         job.job.create(PRIMARY, jid, create_params(EXPORT, f"export-{run_no}", degree_of_parallelism=2, related=dict(
             recurrence_id=export, recurrence_name="hourly export", pipeline_id=pipe, pipeline_name="etl",
             pipeline_uri="https://adf.example/pipelines/etl", run_id=new_id())))
-        run_to_end(job, PRIMARY, jid)
+        assert run_to_end(job, PRIMARY, jid)[1].result.value == "Succeeded"
         made.setdefault("export", []).append(jid)
-    job.job.create(PRIMARY, new_id(), create_params("@a = SELECT * FROM @b;", "one-off"))
+    job.job.create(PRIMARY, new_id(), create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", "one-off"))
     return ingest, export, pipe, made
 
 
 def test_dr_copy_without_rewrite_copies_the_latest_run_of_each_recurrence(emulator, tmp_path):
     job, _, _ = sdk_clients(emulator)
-    ingest, export, pipe, made = seed(job)
+    ingest, export, pipe, made = seed(job, emulator)
     out = tmp_path / "bundle"
     code, stdout, err = run("dr-copy", "--endpoint", emulator.url, "--from", PRIMARY, "--to", SECONDARY,
                             "--no-rewrite", "-o", out)
@@ -80,7 +89,7 @@ def test_dr_copy_without_rewrite_copies_the_latest_run_of_each_recurrence(emulat
 def test_dr_copy_rewrites_for_the_secondary_and_the_bundle_runs_there(emulator, tmp_path):
     pytest.importorskip("usqlrw.rewrite", reason="the rewrite engine (usqlrw/rewrite.py) is not there yet")
     job, _, _ = sdk_clients(emulator)
-    ingest, export, pipe, made = seed(job)
+    ingest, export, pipe, made = seed(job, emulator)
     out = tmp_path / "bundle"
     code, stdout, err = run("dr-copy", "--endpoint", emulator.url, "-c", JOBS / "dr.toml", "-o", out)
     assert code == 0, err
@@ -92,10 +101,16 @@ def test_dr_copy_rewrites_for_the_secondary_and_the_bundle_runs_there(emulator, 
         assert f"{SECONDARY_STORE}.azuredatalakestore.net" in text
         assert PRIMARY_STORE not in text
         assert j["account"] == SECONDARY
-    # submitting the bundle on the secondary: every job succeeds, linked to the same recurrences
+    # submitting the bundle on the secondary (its inputs there, as replicated): every job runs on the
+    # secondary's store and succeeds, linked to the same recurrences
+    secondary = Path(emulator.store_path(SECONDARY_STORE))
+    seed_inputs(secondary)
     code, stdout, err = run("submit", "--endpoint", emulator.url, "--bundle", out, "--wait", "--poll-interval", 0)
     assert code == 0, stdout + err
     assert stdout.count("Succeeded") == 2
+    primary = Path(emulator.store_path(PRIMARY_STORE))
+    for out_file in ("telemetry/daily/means.csv", "exports/latest.csv"):   # the same rows, on each store
+        assert (secondary / out_file).read_text() == (primary / out_file).read_text() != ""
     recs = {str(r.recurrence_id): r for r in job.recurrence.list(SECONDARY)}
     assert set(recs) == {ingest, export} and all(r.num_jobs_succeeded == 1 for r in recs.values())
     assert [p.pipeline_name for p in job.pipeline.list(SECONDARY)] == ["etl"]
@@ -118,7 +133,7 @@ def test_dr_copy_through_an_embedded_emulator_named_in_the_config(tmp_path):
     assert os.environ["USQLRW_STATE_DIR"] in str(state)
     with Emulator(str(state), accounts={PRIMARY: PRIMARY_STORE}, max_lifetime=60) as emu:
         job, _, _ = sdk_clients(emu)
-        seed(job)
+        seed(job, emu)
     code, stdout, err = run("dr-copy", "-c", cfg, "--no-rewrite", "-o", tmp_path / "b")
     assert code == 0, err
     assert len(json.loads((tmp_path / "b" / "manifest.json").read_text())["jobs"]) == 2
@@ -137,7 +152,7 @@ def test_dr_copy_through_an_embedded_emulator_named_in_the_config(tmp_path):
 def test_dr_copy_takes_the_endpoint_from_the_config(emulator, tmp_path):
     pytest.importorskip("usqlrw.config", reason="the DR config (usqlrw/config.py) is not there yet")
     job, _, _ = sdk_clients(emulator)
-    seed(job)
+    seed(job, emulator)
     text = (JOBS / "dr.toml").read_text().replace('store_account = "primaryadls"',
                                                   f'store_account = "primaryadls"\nendpoint = "{emulator.url}"')
     cfg = tmp_path / "dr.toml"
@@ -156,7 +171,7 @@ def test_dr_copy_reports_an_unreachable_primary(tmp_path):
 def test_a_script_that_cannot_be_rewritten_is_left_out_and_fails_the_command(emulator, tmp_path):
     pytest.importorskip("usqlrw.rewrite", reason="the rewrite engine (usqlrw/rewrite.py) is not there yet")
     job, _, _ = sdk_clients(emulator)
-    ingest, export, pipe, made = seed(job)
+    ingest, export, pipe, made = seed(job, emulator)
     broken = new_id()
     job.job.create(PRIMARY, broken, create_params((JOBS / "syntax_error.usql").read_text(), "broken",
                                                   related=dict(recurrence_id=new_id(), recurrence_name="broken")))

@@ -89,7 +89,7 @@ def test_build_compiles_without_running(emulator):
 def test_cancel_ends_a_job_cancelled(emulator):
     job, _, _ = sdk_clients(emulator)
     jid = new_id()
-    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;", "to-cancel"))
+    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", "to-cancel"))
     assert job.job.get(PRIMARY, jid).state.value == "Compiling"
     assert job.job.cancel(PRIMARY, jid).result() is None
     info = job.job.get(PRIMARY, jid)
@@ -104,7 +104,7 @@ def test_list_pages_filters_and_orders(emulator):
     for i in range(8):   # page size is 3: three pages
         jid = new_id()
         ids.append(jid)
-        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;" if i % 2 else "@a = SELEC", f"j{i}"))
+        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);" if i % 2 else "@a = SELEC", f"j{i}"))
     for jid in ids:
         run_to_end(job, PRIMARY, jid)
     before = len(emulator.requests)
@@ -126,8 +126,8 @@ def test_put_is_idempotent_and_a_different_job_with_the_same_id_conflicts(emulat
     from msrestazure.azure_exceptions import CloudError
     job, _, _ = sdk_clients(emulator)
     jid = new_id()
-    a = job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;", "same"))
-    b = job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;", "same"))
+    a = job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", "same"))
+    b = job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", "same"))
     assert a.submit_time == b.submit_time
     assert len(list(job.job.list(PRIMARY))) == 1
     with pytest.raises(CloudError) as e:
@@ -219,7 +219,7 @@ def test_pipelines_and_recurrences_are_aggregated_from_jobs(emulator):
     runs = [new_id(), new_id()]
     for i, run in enumerate(runs):
         jid = new_id()
-        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;", f"daily-{i}", related=dict(
+        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", f"daily-{i}", related=dict(
             recurrence_id=rec, recurrence_name="daily", pipeline_id=pipe, pipeline_name="etl",
             pipeline_uri="https://adf.example/etl", run_id=run)))
         run_to_end(job, PRIMARY, jid)
@@ -252,7 +252,7 @@ def test_fault_injection_statuses_slow_and_dropped(emulator):
     jid = new_id()
     # retries = 0 still goes through urllib3's Retry: a 5xx on PUT/GET surfaces as a RetryError
     with pytest.raises(ClientRequestError, match="503"):
-        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
     emulator.inject(503, method="POST", path="/buildJob")
     from azure.mgmt.datalake.analytics.job.models import BuildJobParameters, CreateUSqlJobProperties
     with pytest.raises(CloudError) as e:   # POST is outside urllib3's retried methods: the body comes through
@@ -267,7 +267,7 @@ def test_fault_injection_statuses_slow_and_dropped(emulator):
     with pytest.raises(ClientRequestError):
         list(job.job.list(PRIMARY))
     emulator.inject(delay=0.2, method="PUT")
-    assert job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;")).state.value == "Accepted"
+    assert job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);")).state.value == "Accepted"
     # with its own retries on, the SDK gets past a 500 on GET but not on POST (urllib3 2 retries no POST)
     job2, _, _ = sdk_clients(emulator, retries=2)
     job2.config.retry_policy.policy.backoff_factor = 0.01
@@ -312,7 +312,7 @@ def test_emulator_logs_no_tokens(emulator, caplog):
     caplog.set_level(logging.DEBUG)
     job, _, _ = sdk_clients(emulator, token="very-secret-token-123")
     jid = new_id()
-    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
     run_to_end(job, PRIMARY, jid)
     assert caplog.records   # the emulator and the SDK did log
     assert "very-secret-token-123" not in caplog.text
@@ -334,7 +334,7 @@ def test_usqlrw_emulator_command_serves_the_sdk(tmp_path):
         emu = type("E", (), {"url": m.group(1)})()
         job, _, arm = sdk_clients(emu)
         jid = new_id()
-        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+        job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
         assert run_to_end(job, PRIMARY, jid)[1].result.value == "Succeeded"
         assert arm.accounts.get("rg", PRIMARY).default_data_lake_store_account == PRIMARY_STORE
     finally:

@@ -40,7 +40,7 @@ def request(emu, method: str, path: str, body: bytes = b"", token: str | None = 
 def still_serving(emu):
     job, _, _ = sdk_clients(emu)
     jid = new_id()
-    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+    job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
     return run_to_end(job, PRIMARY, jid)[1].result.value == "Succeeded"
 
 
@@ -151,7 +151,7 @@ def test_expect_100_continue_over_the_limit_is_refused_before_the_body(emulator)
 
 def test_a_slow_body_holds_no_lock(emulator):
     """A client that stops half-way through its body does not keep others waiting."""
-    body = json.dumps({"name": "slow", "properties": {"script": "@a = SELECT * FROM @b;"}}).encode()
+    body = json.dumps({"name": "slow", "properties": {"script": "@a = SELECT * FROM (VALUES (1)) AS T(x);"}}).encode()
     head = (f"PUT {JOB_PATH.format(new_id())} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n").encode() \
         + AUTH + b"\r\n"
     with socket.create_connection((emulator.host, emulator.port), timeout=30) as s:
@@ -164,7 +164,7 @@ def test_a_slow_body_holds_no_lock(emulator):
 
 
 def test_a_script_is_compiled_without_the_store_lock(emulator, monkeypatch):
-    import usqlrw.jobs.emulator as em
+    import usqlrw.emulator.jobs as em
     real, seen = em._compile, []
 
     def probe(got):
@@ -190,7 +190,7 @@ def test_a_script_is_compiled_without_the_store_lock(emulator, monkeypatch):
     ("properties", "x"),
 ])
 def test_a_job_with_a_wrong_typed_field_is_400_and_breaks_no_listing(emulator, field, value):
-    req = {"name": "j", "type": "USql", "properties": {"type": "USql", "script": "@a = SELECT * FROM @b;"},
+    req = {"name": "j", "type": "USql", "properties": {"type": "USql", "script": "@a = SELECT * FROM (VALUES (1)) AS T(x);"},
            "related": {"recurrenceId": new_id(), "recurrenceName": "r"}}
     req[field] = value
     status, answer = request(emulator, "PUT", JOB_PATH.format(new_id()), json.dumps(req).encode())
@@ -204,7 +204,7 @@ def test_a_bad_stored_document_is_left_out_of_listings(emulator):
     job, _, _ = sdk_clients(emulator)
     rid = new_id()
     good = new_id()
-    job.job.create(PRIMARY, good, create_params("@a = SELECT * FROM @b;", related={
+    job.job.create(PRIMARY, good, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);", related={
         "recurrence_id": rid, "recurrence_name": "nightly"}))
     run_to_end(job, PRIMARY, good)
     bad = new_id()

@@ -53,7 +53,7 @@ def test_plan_lists_every_step_in_order(project):
 
 def test_apply_against_the_emulator_then_again(project):
     plan_dir = make_plan(project)
-    emu = Emulator(accounts={"contosodr-adla": "contosodr", "contosoprod-adla": "contosoprod"}).start()
+    emu = Emulator(accounts={"contosodr-adla": "contosodr", "contosoprod-adla": "contosoprod"}, execute=False).start()
     try:
         ok, report = apply_plan(plan_dir, endpoint=emu.url, poll_interval=0.01, retry=fast())
         assert ok and report["complete"]
@@ -85,7 +85,7 @@ def test_apply_against_the_emulator_then_again(project):
 def test_interrupted_apply_resumes_without_duplicates(project):
     plan_dir = make_plan(project)
     steps = load_plan(plan_dir).steps
-    emu = Emulator(accounts={"contosodr-adla": "contosodr"}).start()
+    emu = Emulator(accounts={"contosodr-adla": "contosodr"}, execute=False).start()
     try:
         ok1, rep1 = apply_plan(plan_dir, endpoint=emu.url, poll_interval=0.01, retry=fast(), until=steps[1]["id"])
         assert ok1 and rep1["succeeded_steps"] == 2 and not rep1["complete"]

@@ -26,7 +26,7 @@ def project(tmp_path):
 
 @pytest.fixture
 def emu():
-    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}).start()
+    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}, execute=False).start()
     yield e
     e.stop()
 
@@ -95,7 +95,7 @@ def test_independent_steps_run_together_and_dependencies_are_kept(project):
     plan = load_plan(project / "plan")
     agg, ingest, export = step(plan, "job-aggregate"), step(plan, "job-daily_ingest"), step(plan, "job-export")
     assert ingest["id"] in export["needs"] and ingest["id"] not in agg["needs"]   # export reads what ingest writes
-    e = Emulator(accounts={DR: "contosodr"}, running_reads=30).start()
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=30, execute=False).start()
     try:
         code, _, err = run("failover", "apply", "--endpoint", e.url, "--max-parallel", "3", project / "plan")
         assert code == 0, err

@@ -63,7 +63,7 @@ def drill(tmp_path):
     p = subprocess.run([sys.executable, "-m", "usqlrw", "-q", "failover", "plan", "-c", "dr.toml", "-o", "plan",
                         "project"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    e = Emulator(accounts={DR: "contosodr"}, running_reads=8).start()   # each job runs for a few polls
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=8, execute=False).start()   # each job runs for a few polls
     yield tmp_path, e
     e.stop()
 
@@ -161,7 +161,7 @@ def test_ctrl_c_erases_the_table_before_saying_what_was_recorded(tmp_path):
                         "project"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     first = load_plan(tmp_path / "plan").steps[0]["id"]
-    e = Emulator(accounts={DR: "contosodr"}, running_reads=10 ** 6).start()   # the first job never ends
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=10 ** 6, execute=False).start()   # the first job never ends
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env.update(TERM="xterm", COLUMNS="120", LINES="40")
     master, slave = pty.openpty()

@@ -31,7 +31,7 @@ def project(tmp_path):
 
 @pytest.fixture
 def emu():
-    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}).start()
+    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}, execute=False).start()
     yield e
     e.stop()
 

@@ -37,7 +37,7 @@ def project(tmp_path):
 
 @pytest.fixture
 def emu():
-    e = Emulator(accounts={DR: "contosodr", "contosoprod-adla": "contosoprod"}).start()
+    e = Emulator(accounts={DR: "contosodr", "contosoprod-adla": "contosoprod"}, execute=False).start()
     yield e
     e.stop()
 
@@ -174,7 +174,7 @@ def test_a_job_failing_with_errors_is_not_resubmitted_in_the_same_run(project, e
     ddl.write_text(ddl.read_text().replace("Reading double?,", "Reading double?,\n    Unit string,", 1))
     code, _, err = run("failover", "plan", "-c", project / "dr.toml", "--out", out, "--force", project / "project")
     assert code == 0, err
-    fresh = Emulator(accounts={DR: "contosodr"}).start()   # a secondary that lost its catalog
+    fresh = Emulator(accounts={DR: "contosodr"}, execute=False).start()   # a secondary that lost its catalog
     try:
         ok, _ = apply(out, fresh, attempts=3)
         first = load_plan(out).steps[0]["id"]
@@ -196,7 +196,7 @@ def _edit_plan(out, fn):
 
 
 def test_a_tampered_account_or_script_path_sends_nothing(project, emu):
-    thief = Emulator().start()
+    thief = Emulator(execute=False).start()
     try:
         out = plan(project)
         pristine = (out / "plan.json").read_text()
@@ -332,7 +332,7 @@ def test_a_second_apply_is_refused_at_once_naming_the_holder(project, emu):
 def test_two_concurrent_applies_leave_exactly_one_job_per_step(project):
     out = plan(project)
     n = len(load_plan(out).steps)
-    e = Emulator(accounts={DR: "contosodr"}, running_reads=3).start()
+    e = Emulator(accounts={DR: "contosodr"}, running_reads=3, execute=False).start()
     try:
         procs = [usqlrw("failover", "apply", "--endpoint", e.url, out) for _ in range(2)]
         results = [(p.wait(60), p.stderr.read()) for p in procs]
@@ -367,7 +367,7 @@ def _state(out):
 def test_sigint_exits_130_and_status_shows_the_submitted_job(project, tmp_path):
     out = plan(project)
     db = str(tmp_path / "svc.sqlite")
-    e = Emulator(db, accounts={DR: "contosodr"}, running_reads=10 ** 6).start()   # the first job never ends
+    e = Emulator(db, accounts={DR: "contosodr"}, running_reads=10 ** 6, execute=False).start()   # the first job never ends
     try:
         p = usqlrw("failover", "apply", "--endpoint", e.url, out)
         first = load_plan(out).steps[0]["id"]
@@ -382,7 +382,7 @@ def test_sigint_exits_130_and_status_shows_the_submitted_job(project, tmp_path):
     finally:
         e.stop()
     # resumed on the same service: the interrupted job is waited for, not submitted again
-    e2 = Emulator(db, running_reads=1).start()
+    e2 = Emulator(db, running_reads=1, execute=False).start()
     try:
         ok, _ = apply(out, e2)
         assert ok and len(e2.created) == len(load_plan(out).steps) - 1
@@ -394,7 +394,7 @@ def test_sigint_exits_130_and_status_shows_the_submitted_job(project, tmp_path):
 def test_kill_9_at_random_points_resumes_with_no_duplicate_and_no_lost_step(project, tmp_path):
     out = plan(project)
     n = len(load_plan(out).steps)
-    e = Emulator(str(tmp_path / "svc.sqlite"), accounts={DR: "contosodr"}, running_reads=2).start()
+    e = Emulator(str(tmp_path / "svc.sqlite"), accounts={DR: "contosodr"}, running_reads=2, execute=False).start()
     rng = random.Random(13)
     try:
         for _ in range(6):
@@ -432,7 +432,7 @@ def test_submit_refuses_an_existing_job_id_with_another_script(tmp_path, emu):
 def test_ctrl_c_in_any_command_exits_130(tmp_path):
     script = tmp_path / "a.usql"
     script.write_text('@x = SELECT * FROM (VALUES (1)) AS T(a);\nOUTPUT @x TO "/a.csv" USING Outputters.Csv();\n')
-    e = Emulator(running_reads=10 ** 6).start()   # the job never ends: submit --wait waits
+    e = Emulator(running_reads=10 ** 6, execute=False).start()   # the job never ends: submit --wait waits
     try:
         p = usqlrw("submit", "--endpoint", e.url, "-a", DR, "--wait", "--no-ledger", "--poll-interval", "0.05", script)
         _wait_for(lambda: e.created, "the job to be created")

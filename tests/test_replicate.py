@@ -1,6 +1,7 @@
 """usqlrw replicate: catalog model, sync DDL, job DR copies and imports, snapshots, the bundle.
 
 Generated scripts are parsed back with our own parser and checked through their AST."""
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -60,6 +61,11 @@ def statements(text):
 def if_exists(script, drop):
     """DROP ... IF EXISTS (the tree keeps the keyword, with its place)."""
     return bool(drop.if_exists) and drop.if_exists.span.end <= drop.object.span.start
+
+
+def imported_record(script, stmt):
+    """Whether a statement of an import creates or fills the record of imported staged files."""
+    return "usqlrw_dr" in text_of(script, stmt).split("SELECT")[0]
 
 
 def rowset(stmts, name):
@@ -223,17 +229,27 @@ def _check_pair(orig_script, plan, model, ordinal, table_key):
     ext = rowset(istmts, f"@usqlrw_staged_{ordinal}").query
     assert isinstance(ext, A.Extract)
     ext_cols = [(c.name.name, c.type.text) for c in ext.columns]
+    if w.runs:      # a parameterless job's staged files: one per run, the run a virtual column
+        assert ext_cols[-1] == ("usqlrw_run", "string")
+        ext_cols = ext_cols[:-1]
     assert [n for n, _ in ext_cols] == export_cols == [c.name for c in expected]
     assert {t for _, t in ext_cols} == {"string"}
-    dec = select_aliases(im, rowset(istmts, f"@usqlrw_rows_{ordinal}").query)
+    rows_sel = rowset(istmts, f"@usqlrw_rows_{ordinal}").query
+    if w.runs:
+        rows_sel = dataclasses.replace(rows_sel, items=rows_sel.items[:-1])
+    dec = select_aliases(im, rows_sel)
     assert [(a, norm(e.type.text)) for a, e in dec] == [(c.name, norm(c.type)) for c in expected]
     assert all(isinstance(e, A.Cast) for _, e in dec)
 
-    # the same staging location on both sides
+    # the same staging location on both sides (a run's timestamp where the import reads {usqlrw_run})
     def loc(stmts, script):
         d = next(x for x in stmts if isinstance(x, A.Declare) and x.variable.name == f"@usqlrw_stage_{ordinal}")
         return norm(text_of(script, d.value))
-    assert loc(dstmts, dr) == loc(istmts, im)
+    if w.runs:
+        stamp = f'"+@usqlrw_now_{ordinal}.ToString("yyyyMMddTHHmmssfffffff",System.Globalization.CultureInfo.InvariantCulture)+"'
+        assert loc(dstmts, dr).replace(stamp, "{usqlrw_run}") == loc(istmts, im)
+    else:
+        assert loc(dstmts, dr) == loc(istmts, im)
     return dr, dstmts, im, istmts
 
 
@@ -262,10 +278,11 @@ def test_dr_copy_is_the_job_plus_three_edits(scripts, model):
             continue
         before = [x.kind for x in orig.statements]
         after = [x.kind for x in usqlrw.parse(plan.dr_copy).statements]
-        # every original statement is still there, in order; each write added 4 statements
+        # every original statement is still there, in order; each write added 4 statements, and
+        # one more (DECLARE of the run's timestamp) when no parameter names its staged file
         it = iter(after)
         assert all(k in it for k in before)
-        assert len(after) == len(before) + 4 * len(plan.writes)
+        assert len(after) == len(before) + sum(5 if w.runs else 4 for w in plan.writes)
         # and the original text survives outside the edited spans
         o = orig.source.text
         for st in orig.statements:
@@ -291,9 +308,11 @@ def test_ctas_and_values_job(scripts, model):
     dr, dstmts, im, istmts = _check_pair(orig, plan, model, 1, ("Sales", "reporting", "TopCustomers"))
     _check_pair(orig, plan, model, 2, ("Sales", "reporting", "TopCustomers"))
     # replayed in job order: DROP TABLE, CREATE TABLE AS from the staged rows, then the INSERT
-    kinds = [x.kind for x in istmts if x.kind in ("Drop", "CreateTable", "Insert")]
+    kinds = [x.kind for x in istmts if x.kind in ("Drop", "CreateTable", "Insert") and not imported_record(im, x)]
     assert kinds == ["Drop", "Drop", "CreateTable", "Insert"]
-    ctas = next(x for x in istmts if isinstance(x, A.CreateTable))
+    # the INSERT is guarded by the record of imported files, written last (a CTAS reruns as it is)
+    assert imported_record(im, istmts[-1]) and istmts[-1].kind == "Insert"
+    ctas = next(x for x in istmts if isinstance(x, A.CreateTable) and not imported_record(im, x))
     # the import drops what the catalog sync (or an earlier run) created before CREATE TABLE AS
     drop = istmts[istmts.index(ctas) - 1]
     assert drop.kind == "Drop" and if_exists(im, drop) and drop.object.names == ctas.table.names
@@ -326,7 +345,7 @@ def test_writes_that_cannot_be_staged_are_refused_not_dropped():
     assert any("column p" in p and "Geo.Point" in p for p in plan.problems)
     assert any("Nowhere" in p for p in plan.problems)
     im = usqlrw.parse(plan.import_script)
-    kinds = [x.kind for x in im.statements if x.kind in ("Insert", "TruncateTable")]
+    kinds = [x.kind for x in im.statements if x.kind in ("Insert", "TruncateTable") and not imported_record(im, x)]
     assert kinds == ["Insert", "Insert", "TruncateTable"]
     u = [x for x in im.statements if isinstance(x, A.Insert)][1]
     assert u.integrity is not None and u.partition is None

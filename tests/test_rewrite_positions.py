@@ -113,7 +113,7 @@ def test_one_name_one_answer_in_rewrite_refs_replicate_and_the_emulator(tmp_path
     from jobsupport import PRIMARY, SECONDARY, create_params, new_id, run_to_end, sdk_clients
     from jobsupport import PRIMARY_STORE, SECONDARY_STORE
     from usqlrw.jobs.emulator import Emulator
-    emu = Emulator(accounts={PRIMARY: PRIMARY_STORE, SECONDARY: SECONDARY_STORE}, max_lifetime=120).start()
+    emu = Emulator(accounts={PRIMARY: PRIMARY_STORE, SECONDARY: SECONDARY_STORE}, max_lifetime=120, execute=False).start()
     try:
         job, cat, _ = sdk_clients(emu)
         jid = new_id()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "jobs"))
-from jobsupport import PRIMARY, SECONDARY, create_params, emulator, sdk_clients  # noqa: E402,F401
+from jobsupport import PRIMARY, SECONDARY, accepting_emulator, create_params, sdk_clients  # noqa: E402,F401
 
 import usqlrw  # noqa: E402
 from usqlrw import ast as A  # noqa: E402
@@ -24,6 +24,13 @@ from usqlrw.jobs.submit import (Ledger, ParamError, derive_job_id, parse_param, 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples" / "project"
 JOBS = Path(__file__).parent / "fixtures" / "jobs"
+
+
+@pytest.fixture
+def emulator(accepting_emulator):
+    """Submission is what these tests check (ids, retries, ledger, waiting): the jobs are accepted,
+    not run; running them is proven in test_emulator_exec.py."""
+    return accepting_emulator
 
 
 def run(*args, env=None):
@@ -379,7 +386,7 @@ def test_replication_bundle_stops_at_a_failed_step(emulator, tmp_path):
 
 def test_endpoint_from_the_environment(emulator, tmp_path):
     script = tmp_path / "a.usql"
-    script.write_text("@a = SELECT * FROM @b;\n")
+    script.write_text("@a = SELECT * FROM (VALUES (1)) AS T(x);\n")
     code, out, err = run("submit", "-a", PRIMARY, "--no-ledger", script,
                          env={"USQLRW_ADLA_ENDPOINT": emulator.url})
     assert code == 0, err
@@ -388,7 +395,7 @@ def test_endpoint_from_the_environment(emulator, tmp_path):
 
 def test_dry_run_hides_the_values_of_secret_looking_parameters(tmp_path):
     script = tmp_path / "a.usql"
-    script.write_text("@a = SELECT * FROM @b;\n")
+    script.write_text("@a = SELECT * FROM (VALUES (1)) AS T(x);\n")
     code, out, err = run("submit", "--dry-run", "-a", PRIMARY, "-p", "apiKey=abc123xyz", "-p", "region=westeurope",
                          "--no-ledger", script)
     assert code == 0
@@ -440,7 +447,7 @@ def test_prelude_keeps_the_scripts_line_endings_and_the_id_follows_the_text_sent
 def test_json_output_and_standard_input(emulator):
     r = CliRunner().invoke(cli, ["submit", "--endpoint", emulator.url, "-a", PRIMARY, "--no-ledger", "--wait",
                                  "--poll-interval", "0", "--format", "json", "-", str(JOBS / "syntax_error.usql")],
-                           input="@a = SELECT * FROM @b;\n", catch_exceptions=False)
+                           input="@a = SELECT * FROM (VALUES (1)) AS T(x);\n", catch_exceptions=False)
     assert r.exit_code == 1
     rows = json.loads(r.stdout)
     assert [(x["source"], x["name"], x["status"], x["result"]) for x in rows] == [

@@ -45,7 +45,7 @@ def test_azure_identity_adapter_gets_a_token_once_and_sends_it(strict_emulator):
     cred = FakeCredential(lifetime=3600)
     clients = make_clients(strict_emulator.url, AzureIdentityCredentialAdapter(cred))
     jid = new_id()
-    clients.job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+    clients.job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
     clients.job.job.get(PRIMARY, jid)
     assert cred.calls == 1 and cred.scopes == ["https://datalake.azure.net//.default"]
     assert "fake-aad-token" not in repr(clients.credentials)
@@ -71,7 +71,7 @@ def test_a_wrong_token_is_refused_and_the_error_shows_no_token(strict_emulator):
 
 def test_static_token_from_the_environment(strict_emulator, tmp_path):
     script = tmp_path / "a.usql"
-    script.write_text("@a = SELECT * FROM @b;\n")
+    script.write_text("@a = SELECT * FROM (VALUES (1)) AS T(x);\n")
     r = CliRunner().invoke(cli, ["submit", "--endpoint", strict_emulator.url, "-a", PRIMARY, "--no-ledger",
                                  str(script)], env={"USQLRW_ADLA_TOKEN": "fake-aad-token-1"})
     assert r.exit_code == 0, r.stdout + r.stderr
@@ -110,7 +110,7 @@ def test_job_ran_with_time_based_steps():
     with Emulator(accounts={PRIMARY: PRIMARY_STORE}, max_lifetime=60, step_seconds=0.001) as emu:
         clients = make_clients(emu.url, token_credentials("t0k3n"))
         jid = new_id()
-        clients.job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM @b;"))
+        clients.job.job.create(PRIMARY, jid, create_params("@a = SELECT * FROM (VALUES (1)) AS T(x);"))
         time.sleep(0.05)   # far more than the five steps need
         info = clients.job.job.list(PRIMARY).next()
         assert info.state.value == "Ended" and info.result.value == "Succeeded"
@@ -121,7 +121,7 @@ def test_no_credentials_for_the_real_service_fails_before_any_request(monkeypatc
     monkeypatch.delenv("USQLRW_ADLA_TOKEN", raising=False)
     monkeypatch.delenv("USQLRW_ADLA_ENDPOINT", raising=False)
     script = tmp_path / "a.usql"
-    script.write_text("@a = SELECT * FROM @b;\n")
+    script.write_text("@a = SELECT * FROM (VALUES (1)) AS T(x);\n")
     r = CliRunner().invoke(cli, ["submit", "-a", "realaccount", "--ledger", str(tmp_path / "l.jsonl"), str(script)])
     assert r.exit_code == 1 and "pip install azure-identity" in r.stderr
     assert not (tmp_path / "l.jsonl").exists()

@@ -380,15 +380,21 @@ def dr_copy(config_path, primary, secondary, out, since_days, no_rewrite, retrie
               help="Move jobs one state on every this many seconds (default: one state per read).")
 @click.option("--no-auth", is_flag=True, help="Accept requests without a bearer token.")
 @click.option("--fixed-accounts", is_flag=True, help="Answer 404 for accounts not created with --account.")
-def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts):
+@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
+              show_default="STATE without .sqlite, plus -data",
+              help="Folder of the accounts' stores (stores/ACCOUNT/) and catalogs (catalogs/ACCOUNT/).")
+@click.option("--accept-only", is_flag=True,
+              help="Accept jobs and mark them succeeded without running them (default: run them on the engine).")
+def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts, data_dir, accept_only):
     """Run a local ADLA REST emulator for failover drills (Ctrl-C stops it).
 
     Point usqlrw at it with --endpoint http://HOST:PORT (or [primary]/[secondary] endpoint in the DR
-    config). Accounts are the first path segment; unknown ones are created on first use.
+    config). Accounts are the first path segment; unknown ones are created on first use. Jobs run on
+    the embedded engine against their account's store folder and catalog, and fail as ADLA fails them.
     """
     import logging
 
-    from ..jobs.emulator import Emulator
+    from ..emulator import Emulator
     if host not in ("127.0.0.1", "localhost", "::1"):
         _err(f"warning: listening on {host}: the emulator has no real authentication")
     accts = {}
@@ -401,13 +407,15 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts)
         from ..dirs import emulator_state
         state = emulator_state()
     emu = Emulator(state, host=host, port=port, accounts=accts, step_seconds=step_seconds,
-                   require_auth=not no_auth, auto_create_accounts=not fixed_accounts)
+                   require_auth=not no_auth, auto_create_accounts=not fixed_accounts,
+                   execute=not accept_only, data_dir=data_dir)
     try:
         emu.start()
     except OSError as e:
         _err(f"cannot listen on {host}:{port}: {e.strerror or e}")
         sys.exit(1)
-    click.echo(f"ADLA emulator on {emu.url} (state: {state}); accounts: "
+    click.echo(f"ADLA emulator on {emu.url} (state: {state}); stores in {emu.data_dir}"
+               + ("; jobs accepted, not run" if accept_only else "") + "; accounts: "
                f"{', '.join(a[0] for a in emu.store.accounts()) or 'created on first use'}", err=True)
     try:
         while True:

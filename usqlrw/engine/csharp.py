@@ -274,7 +274,8 @@ def static_call(lw, cls, name, call: A.Call, scope):
         if name == "ParseExact" and n >= 2 and isinstance(call.args[1], A.StringLiteral):
             fmt = dotnet_datetime_format(call.args[1].value, call.args[1])
             return parse_datetime(lw, _nonnull(lw, a0, t0, call, "DateTime.ParseExact(null)"), call, [fmt]), Ty.DATETIME
-    if cls in ("int", "long", "short", "byte", "double", "float", "decimal") and name == "Parse" and n == 1:
+    if cls in ("int", "long", "short", "byte", "double", "float", "decimal") and name == "Parse" and (
+            n == 1 or n == 2 and args[1][1].name == "CultureInfo"):    # the engine parses invariant anyway
         to = UType(cls)
         return _parse_number(lw, _nonnull(lw, a0, t0, call, f"{cls}.Parse(null)"), to, call), to
     if cls == "bool" and name == "Parse" and n == 1:
@@ -447,6 +448,8 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
     a0 = args[0][0] if args else None
     if name == "ToString":
         x = lw.deref(x, t, call, "ToString()") if t.is_string or t.nullable and False else x
+        if n and args[-1][1].name == "CultureInfo":    # CultureInfo.InvariantCulture: as the engine formats
+            n -= 1
         if n == 0:
             return exp.Coalesce(this=to_string(lw, x, t), expressions=[lit("")]) if t.nullable else to_string(lw, x, t), Ty.STRING
         if n >= 1 and isinstance(call.args[0], A.StringLiteral):

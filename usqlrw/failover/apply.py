@@ -46,14 +46,18 @@ class _Stopped(Exception):
 def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = None, progress=None,
                poll_interval: float | None = None, retry=None, credentials=None, retry_failed: bool = True,
                attempts: int = 2, max_parallel: int = 1, config_path=None,
-               allow_changed_sources: bool = False) -> tuple[bool, dict]:
+               allow_changed_sources: bool = False, store_exists=None) -> tuple[bool, dict]:
     """Carry the plan out; returns (ok, report). Holds the plan folder's lock throughout.
 
     Reruns resume: finished steps are skipped, a step whose submission was cut short is looked up
     under the same job id. A step whose job ended Failed or Cancelled is submitted again as a new
     job (attempt n+1), up to ``attempts`` times in one run, unless ``retry_failed`` is False.
     ``max_parallel`` steps whose needs have succeeded run at once. On KeyboardInterrupt the state
-    records what was submitted, then the interrupt goes on."""
+    records what was submitted, then the interrupt goes on.
+
+    Files first: ``store_exists(store, pattern)`` (by default the embedded emulator's store folders
+    when it runs jobs) is asked for every input the plan's imports and jobs read; if one is missing,
+    nothing is submitted and PlanError lists them with the step and line that reads them."""
     from ..lock import FolderLock, Locked
     d = _plan_dir(plan_dir)
     if not (d / "plan.json").exists():
@@ -66,13 +70,13 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
         return _apply(d, endpoint=endpoint, until=until, progress=progress, poll_interval=poll_interval,
                       retry=retry, credentials=credentials, retry_failed=retry_failed, attempts=attempts,
                       max_parallel=max_parallel, config_path=config_path,
-                      allow_changed_sources=allow_changed_sources)
+                      allow_changed_sources=allow_changed_sources, store_exists=store_exists)
     finally:
         lock.release()
 
 
 def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credentials, retry_failed, attempts,
-           max_parallel, config_path, allow_changed_sources):
+           max_parallel, config_path, allow_changed_sources, store_exists=None):
     from ..jobs.client import make_clients, resolve_endpoint
     from ..jobs.submit import Ledger, Outcome, RetryPolicy, Submitter, _enum, parse_param, prepare_request
 
@@ -95,7 +99,10 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
     if endpoint is None and config.emulator:
         endpoint = "emulator"
     try:
-        ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"))
+        # a drill's embedded emulator accepts the jobs without running them: the replication imports'
+        # staging codec (C#) does not run on the engine yet, nor are the jobs' inputs synced first
+        ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"),
+                              execute=False)
     except ValueError as e:
         raise PlanError(str(e)) from None
     service = service_of(ep)
@@ -110,6 +117,15 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
         for acct, store in ((config.primary_analytics, config.primary_store),
                             (config.secondary_analytics, config.secondary_store)):
             ep.emulator.store.add_account(acct, store)
+        if store_exists is None and ep.emulator.execute:
+            store_exists = _emulator_exists(ep.emulator)
+    if store_exists is not None:
+        from .preflight import missing_inputs
+        missing = missing_inputs(plan, config, store_exists)
+        if missing:
+            ep.close()
+            raise PlanError(f"{len(missing)} input(s) the jobs read are not on the secondary's stores; nothing "
+                            "was submitted (copy them first):\n  " + "\n  ".join(str(m) for m in missing), code=1)
 
     stop = threading.Event()
 
@@ -280,3 +296,15 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
 def _pub(s: dict) -> dict:
     return {k: s.get(k) for k in ("state", "attempt", "job_id", "result", "seconds", "error", "link", "started",
                                   "ended")}
+
+
+def _emulator_exists(emu):
+    """``store_exists`` over an emulator's store folders (a glob: ``*`` for file set parts)."""
+    import glob
+    import os
+
+    def exists(store, pattern):
+        root = emu.store_path(store)
+        hits = glob.glob(os.path.join(root, pattern.lstrip("/")))
+        return any(os.path.isfile(h) and os.path.realpath(h).startswith(root + os.sep) for h in hits)
+    return exists

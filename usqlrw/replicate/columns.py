@@ -47,6 +47,19 @@ def infer_columns(query, rowsets: dict, model: Model | None, ctx: Context | None
             else:
                 return None
         return out
+    if isinstance(query, A.SetOperation):
+        # UNION/EXCEPT/INTERSECT: the columns are named by the left side (by position; BY NAME
+        # too, OUTER UNION adds the right side's other columns, which cannot be told in order)
+        op = query.operator
+        if op is None or (op.operator is not None and "OUTER" in op.operator.text.upper()):
+            return None
+        left = infer_columns(query.left, rowsets, model, ctx)
+        if left is None:
+            return None
+        right = infer_columns(query.right, rowsets, model, ctx) if op.by_name is None else None
+        if right is not None and len(right) == len(left):
+            return [Column(a.name, a.type or b.type) for a, b in zip(left, right)]
+        return left
     if not isinstance(query, A.Select):
         return None
     frm = query.from_

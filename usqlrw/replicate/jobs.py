@@ -51,8 +51,10 @@ class Write:
     column_list: bool         # the INSERT named its columns
     partition: str | None     # the PARTITION label as written
     integrity: str | None     # the ON INTEGRITY VIOLATION clause as written
-    location: str             # the staging location expression (U-SQL)
+    location: str             # the staging location expression (U-SQL) the import reads
     location_display: str     # the same with {param} placeholders
+    runs: bool = False        # no parameter names the location: each run of the DR copy stages its
+                              # own file (run=TIMESTAMP), the import reads them all as a file set
 
 
 @dataclass
@@ -140,8 +142,8 @@ def _param_piece(d: A.Declare, src: str) -> str:
 def _location(config, table: tuple, job: str, params: list, ordinal: int, src: str, kind: str) -> tuple:
     root = staging_root(config) + "/".join(safe_name(p) for p in table) + f"/{safe_name(job)}"
     tail = f"/{kind}{ordinal}.tsv"
-    if not params:
-        return f'"{root}/run{tail}"', f"{root}/run{tail}"
+    if not params:     # each run its own file, never overwritten before it is imported
+        return f'"{root}/run={{usqlrw_run}}{tail}"', f"{root}/run={{run}}{tail}"
     expr = " + ".join([f'"{root}"'] + [_param_piece(d, src) for d in params] + [f'"{tail}"'])
     disp = root + "".join(f"/{d.variable.name.lstrip('@')}={{{d.variable.name}}}" for d in params) + tail
     return expr, disp
@@ -279,18 +281,29 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                         "compiles (DateTime.Now, Guid.NewGuid()...): the import computes it again on the "
                         "secondary. Make it a DECLARE EXTERNAL parameter and pass both jobs the same value")
         loc, disp = _location(config, (db, sch, nm), plan.name, params + label_vars, ordinal, src, kind)
+        runs = not (params + label_vars) and not is_ctas    # a CTAS's latest run is the table: one file
+        if not (params + label_vars) and is_ctas:
+            loc, disp = loc.replace("run={usqlrw_run}", "run"), disp.replace("run={run}", "run")
+        export_loc, stamp = loc, ""
+        if runs:    # the DR copy writes run=<its compile time>, the import reads run={usqlrw_run}
+            head, tail = loc.split("{usqlrw_run}")
+            export_loc = (f'{head}" + @usqlrw_now_{ordinal}.ToString("yyyyMMddTHHmmssfffffff", '
+                          f'System.Globalization.CultureInfo.InvariantCulture) + "{tail}')
+            stamp = f"DECLARE @usqlrw_now_{ordinal} DateTime = DateTime.UtcNow;{nl}"
         ind = _indent(src, stmt.span.start)
         start = stmt.span.start
         edits.append(Edit(start, start, f"{var} ={nl}{ind}    {bound};{nl}{ind}",
                           "bind the rows once, for the write and the export"))
         edits.append(Edit(query.span.start, query.span.end, f"SELECT * FROM {var}",
                           "the write reads the bound rows"))
+        # a source column of another type than the target's (a decimal into a decimal?) is first
+        # converted as the INSERT converts it, so the encoder's .Value applies to a nullable
         enc = f",{nl}{ind}           ".join(
-            f"{S.encode_expr(c.type, S.quote_ident(sn))} AS {S.quote_ident(c.name)}"
+            f"{S.encode_expr(c.type, _as_target(c.type, S.quote_ident(sn)))} AS {S.quote_ident(c.name)}"
             for c, sn in zip(target, src_names))
         end = _stmt_end(src, stmt.span.end)
         export = (f"{nl}{ind}// usqlrw replicate: the same rows, staged for the secondary ({S.FORMAT}){nl}"
-                  f"{ind}DECLARE {loc_var} string = {loc};{nl}"
+                  f"{ind + stamp if stamp else ''}{ind}DECLARE {loc_var} string = {export_loc};{nl}"
                   f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {var};{nl}"
                   f"{ind}OUTPUT @usqlrw_staged_{ordinal}{nl}{ind}TO {loc_var}{nl}{ind}USING {S.OUTPUTTER};")
         edits.append(Edit(end, end, export, "export the written rows to the staging location"))
@@ -303,7 +316,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                 integrity = " ".join(_text(src, stmt.integrity).split())
         w = Write(ordinal, stmt.span.line, "CREATE TABLE AS" if is_ctas else "INSERT", (db, sch, nm),
                   [Column(c.name, c.type) for c in target], bool(getattr(stmt, "columns", ())),
-                  label, integrity, loc, disp)
+                  label, integrity, loc, disp, runs)
         plan.writes.append(w)
         imports.append((stmt, ctx, _import_block(w, stmt, src, nl, loc_var)))
 
@@ -378,6 +391,9 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
     ext = f",{nl}        ".join(f"{S.quote_ident(c.name)} string" for c in w.columns)
     dec = f",{nl}           ".join(f"{S.decode_expr(c.type, S.quote_ident(c.name))} AS {S.quote_ident(c.name)}"
                                    for c in w.columns)
+    if w.runs:      # the run of each staged file, a virtual column of the file set
+        ext += f",{nl}        usqlrw_run string"
+        dec += f",{nl}           usqlrw_run"
     out = [f"// {w.statement} at line {w.line}: {'.'.join(w.table)}",
            f"DECLARE {loc_var} string = {w.location};",
            f"@usqlrw_staged_{n} ={nl}    EXTRACT {ext}{nl}    FROM {loc_var}{nl}    USING {S.EXTRACTOR};",
@@ -394,8 +410,47 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
         out.append(f"ALTER TABLE {table} ADD IF NOT EXISTS {w.partition};")
     cols = f" ({', '.join(S.quote_ident(c.name) for c in w.columns)})" if w.column_list else ""
     opt = f" {w.partition}" if w.partition else (f" {w.integrity}" if w.integrity else "")
-    out.append(f"INSERT INTO {table}{cols}{opt}{nl}SELECT * FROM @usqlrw_rows_{n};")
+    # idempotent: the rows of a staged file are inserted only if that file was never imported
+    # (IMPORTED records it, in the same job, at the end of the script)
+    if w.runs:
+        head, tail = w.location.split("{usqlrw_run}")
+        picked = ", ".join(f"usqlrw_r.{S.quote_ident(c.name)}" for c in w.columns)
+        out.append(f"@usqlrw_keys_{n} ={nl}    SELECT DISTINCT usqlrw_run, {head}\" + usqlrw_run + \"{tail} AS Stage"
+                   f"{nl}    FROM @usqlrw_rows_{n};")
+        out.append(f"@usqlrw_todo_{n} ={nl}    SELECT usqlrw_k.usqlrw_run, usqlrw_k.Stage FROM @usqlrw_keys_{n} AS usqlrw_k{nl}"
+                   f"    LEFT ANTISEMIJOIN {IMPORTED} AS usqlrw_i ON usqlrw_k.Stage == usqlrw_i.Stage;")
+        out.append(f"@usqlrw_new_{n} ={nl}    SELECT {picked} FROM @usqlrw_rows_{n} AS usqlrw_r{nl}"
+                   f"    INNER JOIN @usqlrw_todo_{n} AS usqlrw_t ON usqlrw_r.usqlrw_run == usqlrw_t.usqlrw_run;")
+    else:
+        out.append(f"@usqlrw_done_{n} ={nl}    SELECT COUNT(*) AS usqlrw_n FROM {IMPORTED} WHERE Stage == {loc_var};")
+        out.append(f"@usqlrw_new_{n} ={nl}    SELECT usqlrw_r.* FROM @usqlrw_rows_{n} AS usqlrw_r{nl}"
+                   f"    CROSS JOIN @usqlrw_done_{n} AS usqlrw_d{nl}    WHERE usqlrw_d.usqlrw_n == 0;")
+    out.append(f"INSERT INTO {table}{cols}{opt}{nl}SELECT * FROM @usqlrw_new_{n};")
     return nl.join(out)
+
+
+#: The secondary's record of the staged files already imported (one row per file): what makes an
+#: import idempotent. Created by the import itself, IF NOT EXISTS.
+IMPORTED = "usqlrw_dr.dbo.ImportedStages"
+
+
+def _imported_ddl(nl: str) -> str:
+    return (f"CREATE DATABASE IF NOT EXISTS usqlrw_dr;{nl}"
+            f"CREATE TABLE IF NOT EXISTS {IMPORTED} (Stage string,{nl}"
+            f"    INDEX usqlrw_ix CLUSTERED (Stage) DISTRIBUTED BY HASH (Stage));")
+
+
+def _imported_marks(singles: list, runs: list, nl: str) -> str:
+    """One INSERT of every staged file this job imported (its source read before it writes)."""
+    parts = []
+    if singles:
+        rows = ", ".join(f"(@usqlrw_stage_{n})" for n in singles)
+        parts.append(f"SELECT usqlrw_s.Stage FROM (VALUES {rows}) AS usqlrw_s(Stage){nl}"
+                     f"    LEFT ANTISEMIJOIN {IMPORTED} AS usqlrw_i ON usqlrw_s.Stage == usqlrw_i.Stage")
+    parts += [f"SELECT Stage FROM @usqlrw_todo_{n}" for n in runs]
+    return (f"// record the staged files imported, so a rerun of this import adds nothing{nl}"
+            f"@usqlrw_imported ={nl}    " + f"{nl}    UNION ALL{nl}    ".join(parts) + f";{nl}"
+            f"INSERT INTO {IMPORTED} SELECT * FROM @usqlrw_imported;")
 
 
 def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
@@ -411,6 +466,10 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
     for d in declares:
         if d.variable.name.lower() in wanted:
             lines.append(_text(src, d) + ";")
+    guarded = sorted({int(m) for _s, _c, text in imports for m in re.findall(r"@usqlrw_done_(\d+) =", text)})
+    runs = sorted({int(m) for _s, _c, text in imports for m in re.findall(r"@usqlrw_todo_(\d+) =", text)})
+    if guarded or runs:
+        lines.append(_imported_ddl(nl))
     ctx_cur = None
     for stmt, ctx, text in imports:
         if ctx_cur is None or (ctx.database, ctx.schema, ctx.schema_explicit) != ctx_cur:
@@ -419,4 +478,12 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
                 lines.append(f"USE SCHEMA {S.quote_ident(ctx.schema)};")
             ctx_cur = (ctx.database, ctx.schema, ctx.schema_explicit)
         lines.append(text)
+    if guarded or runs:
+        lines.append(_imported_marks(guarded, runs, nl))
     return nl.join(lines) + nl
+
+
+def _as_target(type_text: str, column: str) -> str:
+    """``column`` as the target column's type: a cast for a nullable value type (``decimal?``), so
+    a non-nullable source value (``decimal``) gets ``.Value``; other columns as they are."""
+    return f"(({type_text}) {column})" if type_text.strip().endswith("?") else column

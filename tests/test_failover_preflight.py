@@ -1,0 +1,100 @@
+"""Files first: a failover checks that every input its jobs read is on the secondary's store before
+it submits anything, and names the step and line of each missing one."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from usqlrw.cli import cli
+from usqlrw.emulator import Emulator
+from usqlrw.failover import PlanError, apply_plan
+from usqlrw.failover.apply import _emulator_exists
+from usqlrw.failover.preflight import store_path
+from usqlrw.jobs.submit import RetryPolicy
+
+PRIM, PSTORE, SEC, SSTORE = "shop-adla", "shoplake", "shopdr-adla", "shoplakedr"
+CONFIG = f"""[primary]
+analytics_account = "{PRIM}"
+store_account = "{PSTORE}"
+
+[secondary]
+analytics_account = "{SEC}"
+store_account = "{SSTORE}"
+"""
+JOB = """// totals per item
+@o = EXTRACT Id int, Item string, Qty int FROM "/in/orders.csv" USING Extractors.Csv();
+@d = EXTRACT Item string, day DateTime FROM "/in/days/{day:yyyy}/{day:MM}/{*}.csv" USING Extractors.Csv();
+@t = SELECT o.Item, SUM(o.Qty) AS Total FROM @o AS o GROUP BY o.Item;
+OUTPUT @t TO "/out/totals.csv" USING Outputters.Csv();
+OUTPUT @d TO "/out/days.csv" USING Outputters.Csv();
+"""
+
+
+@pytest.fixture
+def drill(tmp_path):
+    (tmp_path / "dr.toml").write_text(CONFIG)
+    (tmp_path / "totals.usql").write_text(JOB)
+    r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp_path / "dr.toml"), "--out", str(tmp_path / "plan"),
+                                 str(tmp_path / "totals.usql")], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    emu = Emulator(accounts={PRIM: PSTORE, SEC: SSTORE}, max_lifetime=300).start()
+    try:
+        yield tmp_path, emu
+    finally:
+        emu.close()
+
+
+def inputs(root: Path):
+    (root / "in" / "days" / "2024" / "01").mkdir(parents=True, exist_ok=True)
+    (root / "in" / "orders.csv").write_text("1,apple,3\n2,pear,5\n3,apple,4\n")
+    (root / "in" / "days" / "2024" / "01" / "a.csv").write_text("apple\n")
+
+
+def apply(tmp, emu):
+    return apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, store_exists=_emulator_exists(emu),
+                      retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+
+
+def test_store_paths_of_locations():
+    assert store_path("/in/x.csv", "DrLake") == ("drlake", "/in/x.csv")
+    assert store_path("adl://other.azuredatalakestore.net/a/{d:yyyy}/{*}.csv", "x") == ("other", "/a/*/*.csv")
+    assert store_path("wasbs://c@blobacct.blob.core.windows.net/p/f.tsv", "x") == ("blobacct", "/c/p/f.tsv")
+    assert store_path("https://example.com/x", "x") == ("example", "/x")
+
+
+def test_a_missing_input_stops_the_failover_before_any_job_is_submitted(drill):
+    tmp, emu = drill
+    secondary = Path(emu.store_path(SSTORE))
+    inputs(Path(emu.store_path(PSTORE)))
+    inputs(secondary)
+    (secondary / "in" / "orders.csv").unlink()            # lost on the secondary
+    shutil.rmtree(secondary / "in" / "days")              # and the whole file set
+    with pytest.raises(PlanError) as e:
+        apply(tmp, emu)
+    msg = str(e.value)
+    assert e.value.code == 1 and "2 input(s)" in msg and "nothing was submitted" in msg
+    assert "-totals.usql:2:" in msg and "/in/orders.csv" in msg and "-totals.usql:3:" in msg and "/in/days/{day:yyyy}" in msg
+    assert emu.created == []                                # nothing submitted
+    # once the files are there, the failover runs the job on the secondary's files
+    inputs(secondary)
+    ok, report = apply(tmp, emu)
+    assert ok, [(s["id"], s.get("error")) for s in report["steps"]]
+    assert sorted((secondary / "out" / "totals.csv").read_text().splitlines()) == ['"apple",7', '"pear",5']
+
+
+def test_cli_reports_the_missing_inputs_with_exit_1(drill, monkeypatch):
+    tmp, emu = drill
+    import usqlrw.failover.apply as ap
+    real = ap._apply
+
+    def with_store(*a, **kw):    # the CLI against this emulator, its store folders as the store client
+        kw["store_exists"] = _emulator_exists(emu)
+        return real(*a, **kw)
+    monkeypatch.setattr(ap, "_apply", with_store)
+    r = CliRunner().invoke(cli, ["failover", "apply", str(tmp / "plan"), "--endpoint", emu.url],
+                           catch_exceptions=False)
+    assert r.exit_code == 1 and "/in/orders.csv" in r.stderr and "Traceback" not in r.stderr
+    assert emu.created == []
