@@ -110,6 +110,8 @@ def deliver(r: FileResult, sink: Sink | None, same_as: str | None = None) -> Fil
             r.write_error = str(e)
         except OSError as e:
             r.write_error = f"cannot write: {e.strerror or e}"
+        except Exception as e:   # a bug: one line, and the batch goes on
+            r.write_error = f"internal error ({type(e).__name__}: {e}); please report it"
     if not sink.keep_data:
         r.data = r.original = None
     return r
