@@ -98,6 +98,9 @@ def main():
     print(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "(no summary)")
     print(f"{a.files} scripts ({size / 1e6:.1f} MB), {a.jobs} process(es): {wall:.2f} s wall, "
           f"{a.files / wall:.0f} files/s, {size / wall / 1e6:.2f} MB/s, {written} written")
+    cpu = ru.ru_utime + ru.ru_stime
+    print(f"CPU time of all processes: {cpu:.2f} s ({a.files / cpu:.0f} files per CPU second; the load "
+          f"average was {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"peak RSS of the largest child process: {ru.ru_maxrss / 1024:.0f} MiB")
     if not a.keep:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,3 +1,3 @@
-from usqlrw.cli import main
+from usqlrw.cli import run
 
-raise SystemExit(main())
+run()

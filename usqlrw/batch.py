@@ -2,6 +2,11 @@
 
 Like LibCST's codemod runner, every file ends in exactly one :class:`FileResult` (changed,
 unchanged, or failed with a one-line reason); a failure never stops the batch.
+
+With a :class:`Sink`, the worker that rewrites a script also writes it (atomically: temp file,
+fsync, rename), so the parent only collects results: parsing, rewriting and writing all run on
+every core. A worker killed mid-write leaves at most a temp file named for its pid, which the
+next run removes (files.clean_strays); a reader sees a script's old bytes or its new ones.
 """
 from __future__ import annotations
 
@@ -23,6 +28,10 @@ class FileResult:
     edits: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     error: Diagnostic | None = None
+    written: str | None = None       # where a Sink wrote it
+    write_error: str | None = None   # why a Sink could not write it (one line)
+    same_as: str | None = None       # in place: an earlier path of the same file, written there
+
 
     def diff(self, name: str | None = None) -> str:
         """A unified diff, ``a/NAME`` to ``b/NAME`` (default: the path below its folder argument)."""
@@ -62,7 +71,70 @@ def rewrite_input(inp: Input, config) -> FileResult:
     return FileResult(inp.path, inp.relative, "unchanged", inp.data, inp.data, [], r.warnings)
 
 
+@dataclass(frozen=True)
+class Sink:
+    """Where the workers write what they rewrite: every script under ``out_dir`` (at its path
+    relative to its folder argument), or, with no ``out_dir``, the changed scripts in place
+    (files.write_in_place). ``keep_data``: results keep their bytes after writing (for a diff);
+    else they are dropped, so the parent is not sent what it does not use."""
+    out_dir: str | None = None
+    keep_data: bool = False
+
+    def destination(self, inp: Input) -> str | None:
+        """The folder a script is written into (for cleaning strays and syncing), or None."""
+        if inp.data is None:
+            return None
+        if self.out_dir:
+            return os.path.dirname(os.path.abspath(os.path.join(self.out_dir, inp.relative)))
+        return os.path.dirname(os.path.realpath(inp.path))
+
+
+def deliver(r: FileResult, sink: Sink | None, same_as: str | None = None) -> FileResult:
+    """Write a result where ``sink`` says (nothing for a failed script, or an unchanged one in
+    place); a write that fails or is refused sets ``write_error``, never raises."""
+    from .files import WriteRefused, write_atomic, write_in_place
+    if sink is None or r.status == "failed" or (not sink.out_dir and r.status != "changed"):
+        return r
+    if same_as is not None:          # in place, the same file as an earlier path: written once
+        r.same_as = same_as
+    else:
+        try:
+            if sink.out_dir:
+                dest = os.path.join(sink.out_dir, r.relative)
+                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+                write_atomic(dest, r.data, sync_dir=False)
+                r.written = dest
+            else:
+                r.written = write_in_place(r.path, r.data, r.original, sync_dir=False)
+        except WriteRefused as e:
+            r.write_error = str(e)
+        except OSError as e:
+            r.write_error = f"cannot write: {e.strerror or e}"
+        except Exception as e:   # a bug: one line, and the batch goes on
+            r.write_error = f"internal error ({type(e).__name__}: {e}); please report it"
+    if not sink.keep_data:
+        r.data = r.original = None
+    return r
+
+
+def _same_files(inputs, sink: Sink | None) -> list:
+    """For each input, in place: the earlier input path of the same real file, else None."""
+    if sink is None or sink.out_dir:
+        return [None] * len(inputs)
+    first: dict = {}
+    out = []
+    for inp in inputs:
+        if inp.data is None:
+            out.append(None)
+            continue
+        real = os.path.realpath(inp.path)
+        out.append(first.get(real))
+        first.setdefault(real, inp.path)
+    return out
+
+
 _worker_config = None
+_worker_sink = None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -93,29 +165,33 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="usqlrw-parent-watch", daemon=True).start()
 
 
-def _init_worker(config, parent=None):
-    global _worker_config
-    _worker_config = config
+def _init_worker(config, parent=None, sink=None):
+    global _worker_config, _worker_sink
+    _worker_config, _worker_sink = config, sink
     if parent is not None:
         _die_with_parent(parent)
 
 
-def _work(inp: Input) -> FileResult:
-    return rewrite_input(inp, _worker_config)
+def _work(item) -> FileResult:
+    inp, same_as = item
+    return deliver(rewrite_input(inp, _worker_config), _worker_sink, same_as)
 
 
-def rewrite_many(inputs, config, jobs: int | None = None, on_result=None):
+def rewrite_many(inputs, config, jobs: int | None = None, on_result=None, sink: Sink | None = None):
     """Rewrite inputs in order, in ``jobs`` processes (default: all cores when there are many).
 
-    Yields FileResults in input order. ``on_result(done, total)`` is called for progress.
+    Yields FileResults in input order. ``on_result(done, total)`` is called for progress. With a
+    ``sink``, each script is written by the process that rewrote it (see :func:`deliver`); the
+    caller cleans strays from, and syncs, the folders (:meth:`Sink.destination`).
     """
     inputs = list(inputs)
     total = len(inputs)
+    same = _same_files(inputs, sink)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 8) if total >= 64 else 1
     if jobs <= 1 or total < 2:
-        for i, inp in enumerate(inputs, 1):
-            r = rewrite_input(inp, config)
+        for i, (inp, same_as) in enumerate(zip(inputs, same), 1):
+            r = deliver(rewrite_input(inp, config), sink, same_as)
             if on_result:
                 on_result(i, total)
             yield r
@@ -124,8 +200,8 @@ def rewrite_many(inputs, config, jobs: int | None = None, on_result=None):
     import multiprocessing as mp
     ctx = mp.get_context("fork") if hasattr(os, "fork") else None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(config, os.getpid())) as ex:
-        for i, r in enumerate(ex.map(_work, inputs, chunksize=max(1, min(64, total // (jobs * 8) or 1))), 1):
+                             initargs=(config, os.getpid(), sink)) as ex:
+        for i, r in enumerate(ex.map(_work, zip(inputs, same), chunksize=max(1, min(64, total // (jobs * 8) or 1))), 1):
             if on_result:
                 on_result(i, total)
             yield r

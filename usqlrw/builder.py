@@ -950,10 +950,16 @@ class _Op:
         self.awaiting_and = bool(kws) and kws[-1] == "BETWEEN"
 
 
+_RESERVED_WORDS = None
+
+
 def reserved_words() -> frozenset:
-    """U-SQL's reserved words (usqlrw/keywords.py)."""
-    from .keywords import reserved_words as words
-    return words()
+    """U-SQL's reserved words (usqlrw/keywords.py); read once (checked for every name token)."""
+    global _RESERVED_WORDS
+    if _RESERVED_WORDS is None:
+        from .keywords import reserved_words as words
+        _RESERVED_WORDS = words()
+    return _RESERVED_WORDS
 
 
 def _reserved(tok):

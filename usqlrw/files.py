@@ -97,8 +97,14 @@ def _pid_alive(pid: int) -> bool:
     except (OverflowError, ValueError):   # no process can have that number
         return False
     except OSError:       # it exists but belongs to someone else
+        pass
+    # A zombie has ended (only its exit status is left to collect): the worker of a killed run
+    # whose orphan nobody has reaped yet still answers kill(pid, 0).
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
         return True
-    return True
 
 
 def clean_strays(folder) -> list[str]:

@@ -13,6 +13,7 @@ for anything unusual. benchmarks/README.md has the figures.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import re
 import os
@@ -176,10 +177,16 @@ def get_parser():
                     cache = str(d / f"usql-{key}.lark.cache")
             except OSError:
                 cache = None
+            paused = gc.isenabled()   # loading makes a large graph and no garbage
+            if paused:
+                gc.disable()
             try:
                 p = lark.Lark(text, cache=cache, **opts) if cache else lark.Lark(text, **opts)
             except OSError:  # unwritable cache file: build without it
                 p = lark.Lark(text, **opts)
+            finally:
+                if paused:
+                    gc.enable()
             _install_fast_lexer(p)
             _parser = p
     return _parser
@@ -615,6 +622,11 @@ def parse_source(src: Source, path: str | None = None) -> Script:
     from dataclasses import replace
     p = get_parser()
     _local.comments = comments = []
+    # The tree only grows while it is built: no cycle to collect, so the collector is paused
+    # (it would walk the growing tree again and again: a third of a 5 MB parse).
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         script = _drive(p, src.text)
     except UnexpectedInput as e:
@@ -630,6 +642,8 @@ def parse_source(src: Source, path: str | None = None) -> Script:
         raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
     finally:
         _local.comments = None
+        if paused:
+            gc.enable()
     from .builder import tok_span
     return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 

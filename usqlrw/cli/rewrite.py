@@ -63,47 +63,22 @@ def status_word(mode: str, changed: bool, dest) -> str:
     return _STATUS[mode][0 if changed else 1].format(dest=dest or "the output folder")
 
 
-class _Writer:
-    """Where rewritten scripts go: under --out, or in place (see files.write_in_place).
+class _Folders:
+    """The folders a batch writes into: cleaned of the temp files of earlier, killed runs before
+    the workers start (in place: every folder of the inputs, written to or not), and made durable
+    (fsync) once at the end."""
 
-    Each folder written into is cleaned of the temp files of earlier, killed runs first, and made
-    durable (fsync) once at the end.
-    """
-
-    def __init__(self, out_dir):
-        self.out_dir = out_dir
+    def __init__(self, sink):
+        self.sink = sink
         self.dirs: set = set()
-        self.done: dict = {}        # real path -> the path it was written as
-
-    def _folder(self, folder: str):
-        from ..files import clean_strays
-        if folder not in self.dirs:
-            self.dirs.add(folder)
-            clean_strays(folder)
 
     def prepare(self, inputs):
-        """In place: clean every folder the inputs are in, written to or not."""
-        if not self.out_dir:
-            for inp in inputs:
-                if inp.data is not None:
-                    self._folder(os.path.dirname(os.path.realpath(inp.path)))
-
-    def write(self, r):
-        from ..files import write_atomic, write_in_place
-        if self.out_dir:
-            dest = os.path.join(self.out_dir, r.relative)
-            folder = os.path.dirname(os.path.abspath(dest))
-            os.makedirs(folder, exist_ok=True)
-            self._folder(folder)
-            write_atomic(dest, r.data, sync_dir=False)
-            return dest
-        real = os.path.realpath(r.path)
-        if real in self.done:
-            return None
-        self._folder(os.path.dirname(real))
-        written = write_in_place(r.path, r.data, r.original, sync_dir=False)
-        self.done[real] = r.path
-        return written
+        from ..files import clean_strays
+        for inp in inputs:
+            folder = self.sink.destination(inp)
+            if folder is not None and folder not in self.dirs:
+                self.dirs.add(folder)
+                clean_strays(folder)
 
     def close(self):
         from ..files import fsync_dir
@@ -146,10 +121,10 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     Exit status: 0 ok; 1 if any script failed (or would change, with --check, or had warnings,
     with --fail-on-warning); 2 on usage errors.
     """
-    from ..batch import rewrite_many
+    from ..batch import Sink, rewrite_many
     from ..diagnostics import render_text
     from ..diagnostics import Diagnostic
-    from ..files import WriteRefused, iter_inputs
+    from ..files import iter_inputs
 
     if out_dir and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
@@ -176,10 +151,11 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
 
     n_changed = n_failed = n_warn = 0
     report = []
-    writer = _Writer(out_dir)
-    if in_place and not check_only:
-        writer.prepare(inputs)
-    for r in rewrite_many(inputs, config, jobs, progress):
+    sink = Sink(out_dir, keep_data=show_diff) if (out_dir or in_place) and not check_only else None
+    folders = _Folders(sink) if sink else None
+    if folders:
+        folders.prepare(inputs)
+    for r in rewrite_many(inputs, config, jobs, progress, sink):
         entry = {"path": r.path, "status": r.status, "edits": len(r.edits),
                  "warnings": [w.to_dict() for w in r.warnings]}
         if r.status == "failed":
@@ -200,12 +176,9 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         if to_stdout:
             sys.stdout.buffer.write(r.data)
             sys.stdout.flush()
-        elif (out_dir or (in_place and r.status == "changed")) and not check_only:
-            try:
-                entry["written"] = written = writer.write(r)
-            except (WriteRefused, OSError) as e:
-                why = str(e) if isinstance(e, WriteRefused) else f"cannot write: {e.strerror or e}"
-                err = Diagnostic(r.path, 1, 1, "IO", f"not written: {why}")
+        elif sink is not None:
+            if r.write_error is not None:
+                err = Diagnostic(r.path, 1, 1, "IO", f"not written: {r.write_error}")
                 n_failed += 1
                 n_changed -= r.status == "changed"
                 entry.update(status="failed", error=err.to_dict())
@@ -213,11 +186,13 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
                     click.echo(render_text([err], color=use_color, show_source=False), err=True)
                 report.append(entry)
                 continue
-            if written is None:     # the same file as an earlier path (a link to it): already done
+            if r.same_as is not None:   # the same file as an earlier path (a link to it): already done
                 n_changed -= 1
-                entry.update(status="unchanged", written=None, same_as=writer.done[os.path.realpath(r.path)])
+                entry.update(status="unchanged", written=None, same_as=r.same_as)
                 report.append(entry)
                 continue
+            if r.written is not None:
+                entry["written"] = r.written
         if fmt == "text":
             if r.warnings:
                 click.echo(render_text(r.warnings, color=use_color, show_source=False), err=True)
@@ -230,7 +205,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
         entry["action"] = status_word(mode, r.status == "changed", entry.get("written"))
         report.append(entry)
         bar.redraw()
-    writer.close()
+    if folders:
+        folders.close()
     if fmt == "json":
         click.echo(json.dumps({"files": report, "changed": n_changed, "failed": n_failed,
                                "warnings": n_warn}, indent=2))
