@@ -5,7 +5,9 @@
 * ``read_csv(...)`` of an EXTRACT becomes Spark's CSV reader with the same parameters (every
   column read as text, converted in SQL with safe casts), registered as a temporary view;
 * ``error(msg)`` (a run-time failure at a line and column) is Spark's ``raise_error``;
-* a snapshot table (``CREATE TEMPORARY TABLE``) is a cached DataFrame under a temporary view;
+* a snapshot table (``CREATE TEMPORARY TABLE``) is a locally checkpointed DataFrame under a
+  temporary view;
+* a few DuckDB functions of the lowering that sqlglot does not translate (``_TWINS``);
 * timestamps are ``TIMESTAMP_NTZ`` in UTC, as U-SQL's DateTime has no time zone.
 
 Spark 4 runs in ANSI mode: a plain CAST of a bad value fails, so the lowering builds safe casts
@@ -23,7 +25,6 @@ from .errors import CannotRun, JobFailed
 __all__ = ["SparkEngine", "session", "available"]
 
 _SESSIONS: dict = {}
-_OUR_ERROR = re.compile(r"(\d+):(\d+): (.*?)(?:\s+SQLSTATE: \w+)?$")
 
 
 def available() -> bool:
@@ -37,7 +38,7 @@ def available() -> bool:
 def session(master: str = "local[*]"):
     """The process's SparkSession for ``master`` (created on first use)."""
     s = _SESSIONS.get(master)
-    if s is not None:
+    if s is not None and not s.sparkContext._jsc.sc().isStopped():
         return s
     try:
         from pyspark.sql import SparkSession
