@@ -1,12 +1,13 @@
 """One U-SQL job on both engines: `usqlrw run` (DuckDB) against `usqlrw run --engine spark` on
 `local[2]` and `local[1]`, over a generated CSV (10 million rows by default).
 
-    .venv/bin/python benchmarks/bench_spark.py [--rows N] [--runs N]
+    .venv/bin/python benchmarks/bench_spark.py [--rows N] [--runs N] [--alternate]
 
 Each engine runs in a fresh process per run: the job's time (run_file, after the SparkSession
 is up; the session start is reported apart) and the peak memory: VmHWM of the Python process,
 plus, on Spark, VmHWM of the JVM the session started (the driver and, in local mode, the
-executors). The outputs of all runs must be the same bytes. Prints figures; asserts nothing
+executors). ``--alternate`` runs the three in turn, run after run (fairer on a shared machine
+whose load changes). The outputs of all runs must be the same bytes. Prints figures; asserts nothing
 but that.
 """
 from __future__ import annotations
@@ -56,7 +57,7 @@ t = time.perf_counter()
 run_file(script, store, engine=engine, master=master if engine == "spark" else None)
 job = time.perf_counter() - t
 out = {"job": job, "start": start, "py_mb": hwm("self"), "jvm_mb": hwm(jvm) if jvm else 0.0}
-print(json.dumps(out))
+print("RESULT " + json.dumps(out))
 """
 
 
@@ -84,7 +85,7 @@ def one(engine, master, script, store) -> dict:
                        capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(r.stderr[-3000:])
-    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res = json.loads(next(x for x in r.stdout.splitlines() if x.startswith("RESULT "))[7:])
     with open(out, "rb") as f:
         res["output"] = f.read()
     return res
@@ -94,6 +95,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--alternate", action="store_true", help="interleave the engines run by run")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         store = os.path.join(tmp, "store")
@@ -107,8 +109,14 @@ def main(argv=None):
         with open(script, "w") as f:
             f.write(SCRIPT)
         outputs = set()
-        for engine, master in (("duckdb", None), ("spark", "local[2]"), ("spark", "local[1]")):
-            runs = [one(engine, master, script, store) for _ in range(a.runs)]
+        setups = (("duckdb", None), ("spark", "local[2]"), ("spark", "local[1]"))
+        results = {k: [] for k in setups}
+        if a.alternate:
+            for _ in range(a.runs):
+                for k in setups:
+                    results[k].append(one(*k, script, store))
+        for engine, master in setups:
+            runs = results[(engine, master)] or [one(engine, master, script, store) for _ in range(a.runs)]
             outputs.update(r["output"] for r in runs)
             jobs = [r["job"] for r in runs]
             name = engine + (f" {master}" if master else "")

@@ -47,6 +47,7 @@ def session(master: str = "local[*]"):
     os.environ.setdefault("PYSPARK_PYTHON", __import__("sys").executable)
     s = (SparkSession.builder.master(master).appName("usqlrw")
          .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.session.timeZone", "UTC")
          .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
          .config("spark.sql.shuffle.partitions", "4")
