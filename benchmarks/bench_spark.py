@@ -85,10 +85,10 @@ def one(engine, master, script, store) -> dict:
                        capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(r.stderr[-3000:])
-    line = next((x for x in r.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
+    at = r.stdout.rfind("RESULT ")       # after DuckDB's progress bar, on the same line
+    if at < 0:
         raise SystemExit(f"{engine} {master or ''}: no result\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    res = json.loads(line[7:])
+    res = json.loads(r.stdout[at + 7:].splitlines()[0])
     with open(out, "rb") as f:
         res["output"] = f.read()
     return res
