@@ -26,7 +26,8 @@ COMMANDS = {
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
     "failback": ("usqlrw.cli.failover", "failback", "Plan the way back to the primary after a failover."),
-    "run": ("usqlrw.cli.run", "run", "Run U-SQL scripts locally on the embedded engine (DuckDB)."),
+    "run": ("usqlrw.cli.run", "run", "Run U-SQL scripts locally on the embedded engine (DuckDB) or Spark."),
+    "transpile": ("usqlrw.cli.transpile", "transpile", "Write U-SQL scripts as PySpark programs or Spark SQL."),
 }
 
 
@@ -77,6 +78,7 @@ def cli():
       usqlrw submit -c dr.toml --wait jobs/               run the jobs on the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
       usqlrw run --store data/ jobs/daily.usql            run a job locally on the embedded engine
+      usqlrw transpile --to pyspark -o spark/ jobs/       the same jobs as PySpark programs
 
     \b
     -c/--dr-config is the DR config in every command; -q/-v work before or after the command.

@@ -19,9 +19,11 @@ from .errors import CannotRun, EngineError, JobFailed
 __all__ = ["run_text", "run_file", "runnable", "construct_key", "EngineError", "CannotRun", "JobFailed"]
 
 
-def run_text(text: str, store: str, params: dict | None = None, path: str | None = None) -> None:
+def run_text(text: str, store: str, params: dict | None = None, path: str | None = None, *,
+             engine: str = "duckdb", master: str | None = None) -> None:
     """Run one script as one job against the store folder ``store``. Raises EngineError (with
-    path:line:col) when it cannot run or fails; then nothing was written."""
+    path:line:col) when it cannot run or fails; then nothing was written. ``engine``: ``duckdb``
+    (embedded, the default) or ``spark`` (PySpark on ``master``, ``local[*]`` by default)."""
     from ..errors import USqlSyntaxError
     from ..parser import parse
     from .duckdb_engine import DuckDBEngine
@@ -37,7 +39,17 @@ def run_text(text: str, store: str, params: dict | None = None, path: str | None
         raise found[0].with_path(path or "<script>")
     st = Store(store)
     # a job that never touches the catalog runs on an in-memory database: no catalog file opened
-    engine = DuckDBEngine(st.catalog_dir if uses_catalog(script) else None, st.root)
+    catalog_dir = st.catalog_dir if uses_catalog(script) else None
+    if engine == "spark":
+        from .spark_engine import SparkEngine
+        try:
+            engine = SparkEngine(catalog_dir, st.root, master or "local[*]")
+        except EngineError as e:
+            raise e.with_path(path or "<script>") from None
+    elif engine == "duckdb":
+        engine = DuckDBEngine(catalog_dir, st.root)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
     try:
         Job(script, st, engine, params, path).run()
     except EngineError as e:
@@ -60,7 +72,8 @@ def uses_catalog(script) -> bool:
     return False
 
 
-def run_file(path: str, store: str, params: dict | None = None) -> None:
+def run_file(path: str, store: str, params: dict | None = None, *, engine: str = "duckdb",
+             master: str | None = None) -> None:
     from ..source import decode
     try:
         with open(path, "rb") as f:
@@ -71,7 +84,7 @@ def run_file(path: str, store: str, params: dict | None = None) -> None:
         text = decode(data).text
     except ValueError as e:
         raise JobFailed(f"cannot decode the script: {e}", path=path) from None
-    run_text(text, store, params, path)
+    run_text(text, store, params, path, engine=engine, master=master)
 
 
 def runnable(text: str, path: str | None = None) -> list:

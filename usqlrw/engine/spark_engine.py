@@ -1,0 +1,277 @@
+"""The Spark engine: the same lowered sqlglot trees, generated as Spark SQL and run with PySpark
+(the optional extra ``usqlrw[spark]``). It overrides only what differs from
+:class:`~usqlrw.engine.duckdb_engine.DuckDBEngine`:
+
+* ``read_csv(...)`` of an EXTRACT becomes Spark's CSV reader with the same parameters (every
+  column read as text, converted in SQL with safe casts), registered as a temporary view;
+* ``error(msg)`` (a run-time failure at a line and column) is Spark's ``raise_error``;
+* a snapshot table (``CREATE TEMPORARY TABLE``) is a locally checkpointed DataFrame under a
+  temporary view;
+* a few DuckDB functions of the lowering that sqlglot does not translate (``_TWINS``);
+* timestamps are ``TIMESTAMP_NTZ`` in UTC, as U-SQL's DateTime has no time zone.
+
+Spark 4 runs in ANSI mode: a plain CAST of a bad value fails, so the lowering builds safe casts
+(``TRY_CAST``) where U-SQL yields null. One SparkSession per master is shared by every job of
+the process (starting one takes seconds); ``local[*]`` by default, any master by URL.
+The catalog (tables, views, routines) does not run on Spark yet: such scripts fail before
+they start, with the reason."""
+from __future__ import annotations
+
+import os
+import re
+
+from .errors import CannotRun, JobFailed
+
+__all__ = ["SparkEngine", "session", "available"]
+
+_SESSIONS: dict = {}
+
+
+def available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def session(master: str = "local[*]"):
+    """The process's SparkSession for ``master`` (created on first use)."""
+    s = _SESSIONS.get(master)
+    if s is not None and not s.sparkContext._jsc.sc().isStopped():
+        return s
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise CannotRun("--engine spark needs PySpark: pip install 'usqlrw[spark]'") from None
+    os.environ.setdefault("PYSPARK_PYTHON", __import__("sys").executable)
+    s = (SparkSession.builder.master(master).appName("usqlrw")
+         .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
+         .config("spark.sql.shuffle.partitions", "4")
+         .config("spark.sql.ansi.enabled", "true")
+         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+         .getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    _SESSIONS[master] = s
+    return s
+
+
+def _strftime_to_java(f: str) -> str:
+    out = []
+    for a, b in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
+                 ("%S", "ss"), ("%f", "SSSSSS"), ("%p", "a")):
+        f = f.replace(a, "\x00" + b + "\x00")
+    for i, part in enumerate(f.split("\x00")):
+        out.append(part if i % 2 else ("'" + part + "'" if part else ""))
+    return "".join(out)
+
+
+def _fn(name, *args):
+    from sqlglot import exp
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _try_strptime(x, fmts):
+    """DuckDB try_strptime(text, [formats]): the first format that parses (Spark: try_to_timestamp)."""
+    from sqlglot import exp
+    return _fn("coalesce", *[_fn("try_to_timestamp", x, exp.Literal.string(_strftime_to_java(f.name)))
+                             for f in fmts.expressions])
+
+
+def _to_us(n):
+    from sqlglot import exp
+    return exp.Anonymous(this="make_dt_interval", expressions=[
+        exp.Literal.number(0), exp.Literal.number(0), exp.Literal.number(0),
+        exp.Div(this=exp.Cast(this=n, to=exp.DataType.build("DECIMAL(38,6)")), expression=exp.Literal.number(1000000))])
+
+
+def _epoch_us(x):
+    from sqlglot import exp
+    return _fn("unix_micros", exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")))
+
+
+# DuckDB functions of the lowering that Spark spells differently (what sqlglot does not translate)
+_TWINS = {
+    "error": lambda m: _fn("raise_error", m),
+    "roundbankers": lambda x, d=None: _fn("bround", x, *([d] if d is not None else [])),
+    "starts_with": lambda s, p: _fn("startswith", s, p),
+    "epoch_us": _epoch_us,
+    "to_microseconds": _to_us,
+    "try_strptime": _try_strptime,
+}
+
+
+def read_csv_args(call):
+    """(files, column names, parameters) of the lowering's ``read_csv(files, key := value, ...)``."""
+    from sqlglot import exp
+    files = [e.name for e in call.expressions[0].expressions]
+    kv, names = {}, []
+    for a in call.expressions[1:]:
+        key, v = a.this.name, a.expression
+        if isinstance(v, exp.Struct):
+            names = [(p.this.name, p.expression.name) for p in v.expressions]
+        elif isinstance(v, exp.Boolean):
+            kv[key] = v.this
+        elif isinstance(v, exp.Literal):
+            kv[key] = int(v.this) if not v.is_string else v.this
+        else:
+            kv[key] = v.name
+    return files, names, kv
+
+
+class _Where:
+    def __init__(self, line, column):
+        self.line, self.column = line, column
+
+
+class _Cursor:
+    """DuckDB's ``fetchmany`` over a DataFrame (rows streamed partition by partition)."""
+
+    def __init__(self, df):
+        self.df = df
+        self._it = None
+
+    def fetchmany(self, n):
+        if self._it is None:
+            self._it = self.df.toLocalIterator()
+        out = []
+        for r in self._it:
+            out.append(tuple(r))
+            if len(out) >= n:
+                break
+        return out
+
+    def fetchone(self):
+        rows = self.df.take(1)
+        return tuple(rows[0]) if rows else None
+
+    def fetchall(self):
+        return [tuple(r) for r in self.df.collect()]
+
+
+class SparkEngine:
+    dialect = "spark"
+
+    def __init__(self, catalog_dir: str | None, root: str | None = None, master: str = "local[*]"):
+        if catalog_dir is not None:
+            raise CannotRun("the catalog (tables, views, routines, USE) is not supported on --engine spark yet; "
+                            "run this script on the default engine")
+        self.root = root
+        self.persistent = False
+        self.spark = session(master)
+        self._views: list = []
+        self._n = 0
+
+    # -- SQL generation ---------------------------------------------------------------------------
+    def _fresh(self) -> str:
+        self._n += 1
+        return f"_usqlrw_{os.getpid()}_{id(self)}_{self._n}"
+
+    def sql(self, expr) -> str:
+        if isinstance(expr, str):
+            return expr
+        from sqlglot import exp
+
+        def fix(node):
+            if isinstance(node, exp.Anonymous):
+                name = node.name.lower()
+                if name == "read_csv":
+                    return exp.Table(this=exp.Identifier(this=self._read_csv(node), quoted=True))
+                twin = _TWINS.get(name)
+                if twin is not None:
+                    return twin(*node.expressions)
+            return node
+        return expr.copy().transform(fix, copy=False).sql(dialect=self.dialect)
+
+    def _read_csv(self, call) -> str:
+        """Registers Spark's CSV reader for a ``read_csv(files, key := value, ...)`` call."""
+        files, names, kv = read_csv_args(call)
+        from .spark_io import read_csv
+        df = read_csv(self.spark, files, names, **kv)
+        name = self._fresh()
+        df.createOrReplaceTempView(name)
+        self._views.append(name)
+        return name
+
+    # -- running --------------------------------------------------------------------------------------
+    def execute(self, expr, node=None, params=None):
+        from sqlglot import exp
+        if isinstance(expr, exp.Create) and expr.args.get("kind") == "TABLE" and expr.expression is not None:
+            props = expr.args.get("properties")
+            if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+                df = self._df(expr.expression, node)
+                try:
+                    df = df.localCheckpoint(eager=True)
+                except Exception as e:
+                    raise self.translate(e, node) from None
+                name = expr.this.name
+                df.createOrReplaceTempView(name)
+                self._views.append(name)
+                return _Cursor(df)
+        if params:
+            raise CannotRun("parameterised statements are not supported on --engine spark", node)
+        return _Cursor(self._df(expr, node))
+
+    def _df(self, expr, node):
+        try:
+            return self.spark.sql(self.sql(expr))
+        except JobFailed:
+            raise
+        except Exception as e:
+            raise self.translate(e, node) from None
+
+    def translate(self, e, node) -> JobFailed:
+        msg = str(e).strip()
+        first = msg.splitlines()[0] if msg else type(e).__name__
+        raised = re.search(r"\[USER_RAISED_EXCEPTION\] (\d+):(\d+): (.*?)(?:\s*SQLSTATE: \w+)?$", msg, re.M)
+        if raised:
+            return JobFailed(raised.group(3).strip(), span=_Where(int(raised.group(1)), int(raised.group(2))))
+        raised = re.search(r"\[USER_RAISED_EXCEPTION\] (.*?)(?:\s*SQLSTATE: \w+)?$", msg, re.M)
+        if raised:
+            text = raised.group(1).strip()
+            conv = re.match(r'E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value ".*" of column (\S+) does not '
+                            r'convert \(input file (.*)\)$', text)
+            if conv:
+                full = conv.group(2)
+                if self.root and full.startswith(self.root + os.sep):
+                    text = text.replace(full, os.path.relpath(full, self.root))
+            err = JobFailed(text, node)
+            if conv:        # the job points at the EXTRACT's column (as on DuckDB)
+                err.file, err.bad_column = conv.group(2), conv.group(1)
+            return err
+        first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
+        return JobFailed(f"the job failed on Spark: {first}", node)
+
+    def fetch(self, cursor, n: int, node=None) -> list:
+        try:
+            return cursor.fetchmany(n)
+        except Exception as e:
+            raise self.translate(e, node) from None
+
+    def scalar(self, expr, node=None):
+        cur = self.execute(expr, node)
+        try:
+            row = cur.fetchone()
+        except Exception as e:
+            raise self.translate(e, node) from None
+        return row[0] if row else None
+
+    def begin(self):
+        pass
+
+    def commit(self):
+        pass
+
+    def rollback(self):
+        pass
+
+    def close(self):
+        for v in self._views:
+            try:
+                self.spark.catalog.dropTempView(v)
+            except Exception:
+                pass
+        self._views.clear()
