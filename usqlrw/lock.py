@@ -48,7 +48,10 @@ class FolderLock:
         for _ in range(40):   # the holder writes who it is just after taking the lock
             try:
                 info = json.loads(self.path.read_text(encoding="utf-8"))
-                return (f"in use by {str(info.get('command'))[:40]} (pid {int(info['pid'])} on "
+                pid = int(info["pid"])
+                if info.get("host") == socket.gethostname() and not _alive(pid):
+                    raise ValueError("an earlier holder's description: the new one is on its way")
+                return (f"in use by {str(info.get('command'))[:40]} (pid {pid} on "
                         f"{str(info.get('host'))[:64]}, since {str(info.get('since'))[:20]})")
             except (OSError, ValueError, KeyError, TypeError):
                 time.sleep(0.025)
@@ -57,6 +60,7 @@ class FolderLock:
     def release(self):
         if self.fd is not None:
             import fcntl
+            os.ftruncate(self.fd, 0)     # the description holds only while the lock is held
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
@@ -66,3 +70,18 @@ class FolderLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
