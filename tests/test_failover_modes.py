@@ -1,43 +1,11 @@
 """Failover plans with parameters, parallel apply, outage mode and failback, against the emulator."""
 import json
-import shutil
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 
-from usqlrw.cli import cli
 from usqlrw.failover import apply_plan, load_plan
 from usqlrw.jobs.client import make_clients
 from usqlrw.jobs.emulator import Emulator
-from usqlrw.jobs.submit import RetryPolicy
-
-ROOT = Path(__file__).parent.parent
-EXAMPLE = ROOT / "examples"
-DR, PROD = "contosodr-adla", "contosoprod-adla"
-
-
-@pytest.fixture
-def project(tmp_path):
-    shutil.copytree(EXAMPLE / "project", tmp_path / "project")
-    shutil.copy(EXAMPLE / "dr.toml", tmp_path / "dr.toml")
-    return tmp_path
-
-
-@pytest.fixture
-def emu():
-    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}, execute=False).start()
-    yield e
-    e.stop()
-
-
-def run(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    return r.exit_code, r.stdout, r.stderr
-
-
-def fast():
-    return RetryPolicy(attempts=2, base=0.01, cap=0.02)
+from failover_support import DR, PROD, emu, fast, project, run  # noqa: F401  (fixtures by name)
 
 
 def step(plan, name):

@@ -3,52 +3,14 @@ JSON and one self-contained HTML page; read through the checked loaders, escaped
 
 Drills run against the ADLA emulator through the real SDK over HTTP."""
 import json
-import shutil
 from datetime import datetime
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from click.testing import CliRunner
 
-from usqlrw.cli import cli
 from usqlrw.failover import apply_plan, load_plan, load_state
-from usqlrw.jobs.emulator import Emulator
-from usqlrw.jobs.submit import RetryPolicy
-
-ROOT = Path(__file__).parent.parent
-EXAMPLE = ROOT / "examples"
-DR, PROD = "contosodr-adla", "contosoprod-adla"
-
-
-@pytest.fixture
-def project(tmp_path):
-    shutil.copytree(EXAMPLE / "project", tmp_path / "project")
-    shutil.copy(EXAMPLE / "dr.toml", tmp_path / "dr.toml")
-    return tmp_path
-
-
-@pytest.fixture
-def emu():
-    e = Emulator(accounts={DR: "contosodr", PROD: "contosoprod"}, execute=False).start()
-    yield e
-    e.stop()
-
-
-def run(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    return r.exit_code, r.stdout, r.stderr
-
-
-def make_plan(project, *extra, out="plan"):
-    code, _, err = run("failover", "plan", "-c", project / "dr.toml", "-o", project / out, *extra, project / "project")
-    assert code == 0, err
-    return project / out
-
-
-def fast():
-    return RetryPolicy(attempts=2, base=0.01, cap=0.02)
+from failover_support import DR, PROD, emu, fast, make_plan, project, run  # noqa: F401  (fixtures by name)
 
 
 class Page(HTMLParser):

@@ -11,40 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 
-from usqlrw.cli import cli
 from usqlrw.failover import apply_plan, load_plan, load_state
 from usqlrw.jobs.client import make_clients
 from usqlrw.jobs.emulator import Emulator
-from usqlrw.jobs.submit import RetryPolicy
 from usqlrw.lock import FolderLock
-
-ROOT = Path(__file__).parent.parent
-EXAMPLE = ROOT / "examples"
-DR = "contosodr-adla"
-
-
-@pytest.fixture
-def project(tmp_path):
-    shutil.copytree(EXAMPLE / "project", tmp_path / "project")
-    shutil.copy(EXAMPLE / "dr.toml", tmp_path / "dr.toml")
-    return tmp_path
-
-
-@pytest.fixture
-def emu():
-    e = Emulator(accounts={DR: "contosodr", "contosoprod-adla": "contosoprod"}, execute=False).start()
-    yield e
-    e.stop()
-
-
-def run(*args):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    return r.exit_code, r.stdout, r.stderr
+from failover_support import DR, emu, fast, project, run  # noqa: F401  (fixtures by name)
 
 
 def plan(project, *extra, out="plan"):
@@ -52,10 +25,6 @@ def plan(project, *extra, out="plan"):
                           project / "project")
     assert code == 0, err
     return project / out
-
-
-def fast():
-    return RetryPolicy(attempts=2, base=0.01, cap=0.02)
 
 
 def apply(plan_dir, emu, **kw):
