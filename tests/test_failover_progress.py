@@ -17,6 +17,7 @@ from usqlrw.failover import load_plan, load_state
 from usqlrw.jobs.emulator import Emulator
 
 pty = pytest.importorskip("pty")
+from tty_support import run_usqlrw  # noqa: E402
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples"
 DR = "contosodr-adla"
@@ -25,29 +26,7 @@ ERASE = re.compile(r"\r(?:\x1b\[\d+A)?\x1b\[J")
 
 
 def _run(args, cwd, tty: bool, **env_extra):
-    """usqlrw with its standard error on a pseudo-terminal (tty) or a pipe; returns (rc, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    env.update(TERM="xterm", COLUMNS="120", LINES="40", **env_extra)
-    cmd = [sys.executable, "-m", "usqlrw", *map(str, args)]
-    if not tty:
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-        return p.returncode, p.stdout, p.stderr
-    master, slave = pty.openpty()
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:          # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    out = p.stdout.read()
-    rc = p.wait(timeout=300)
-    os.close(master)
-    return rc, out, b"".join(chunks).decode()
+    return run_usqlrw(args, cwd, tty, **{"COLUMNS": "120", "LINES": "40", **env_extra})
 
 
 def _frames(err: str) -> list[list[str]]:

@@ -1,41 +1,17 @@
 """A progress bar on a terminal for long check/rewrite batches, and nothing extra when piped or with -q."""
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 pty = pytest.importorskip("pty")
+from tty_support import run_usqlrw  # noqa: E402
 ROOT = Path(__file__).parent.parent
 GOOD = '@r = EXTRACT a int FROM "/x.csv" USING Extractors.Csv();\nOUTPUT @r TO "/o.csv" USING Outputters.Csv();\n'
 BAD = '@r = EXTRACT a int FROM "/x.csv" USING Extractors.Csv();\nOUTPUT @missing TO "/o.csv" USING Outputters.Csv();\n'
 
 
 def _run(args, cwd, tty: bool):
-    """usqlrw with its standard error on a pseudo-terminal (tty) or a pipe; returns (rc, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    env.update(TERM="xterm", COLUMNS="100")
-    cmd = [sys.executable, "-m", "usqlrw", *args]
-    if not tty:
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-        return p.returncode, p.stdout, p.stderr
-    master, slave = pty.openpty()
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:          # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    out = p.stdout.read()
-    rc = p.wait(timeout=300)
-    os.close(master)
-    return rc, out, b"".join(chunks).decode()
+    return run_usqlrw(args, cwd, tty, COLUMNS="100")
 
 
 @pytest.fixture(scope="module")

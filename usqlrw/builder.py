@@ -890,15 +890,12 @@ def _tok_of(n):
 
 def _install_fill_methods() -> None:
     """A method for every grammar alias whose class the builder fills from its fields, so Lark
-    calls it directly (``__default__`` goes through one more wrapper per node)."""
-    from .keywords import grammar_path
-    text = grammar_path().read_text(encoding="utf-8")
-    for rule in set(re.findall(r"->\s*(\w+)", text)) | set(re.findall(r"^(\w+)\s*:", text, re.M)):
-        if rule.startswith("_") or rule.isupper() or hasattr(Builder, rule):
-            continue
-        try:
-            cls = A.node_class(rule)
-        except KeyError:
+    calls it directly (``__default__`` goes through one more wrapper per node). An alias is its
+    class's name in snake case (``node_class`` maps back); one that is not still reaches ``fill``
+    through ``__default__``."""
+    for cls in A.all_node_classes():
+        rule = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        if hasattr(Builder, rule) or A.node_class(rule) is not cls:
             continue
 
         def method(self, c, cls=cls, rule=rule):
