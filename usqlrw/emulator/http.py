@@ -222,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             return self.send_error(400, "The request target is not a path.")
+        if parts.path.startswith("/_adls/"):   # the stores over WebHDFS: bodies are bytes, not JSON
+            from .webhdfs import serve
+            return serve(self, parts)
         try:
             body = self._body()
         except ApiError as e:
