@@ -148,22 +148,28 @@ def _inputs_of_text(text: str, name: str, config, step: str | None = None) -> li
     return out
 
 
-def inputs_of_scripts(paths: Iterable, config) -> list[FileInput]:
+def inputs_of_scripts(paths: Iterable, config, errors: list | None = None) -> list[FileInput]:
     """The input locations of scripts (files, or folders searched for ``*.usql``) as they read them on
-    the primary and, after the rewrite, on the secondary. ValueError for a script that does not
-    parse or cannot be read (its file:line:col)."""
+    the primary and, after the rewrite, on the secondary. A script that cannot be read or does not
+    parse: its one-line error (file:line:col) goes to ``errors`` and the others go on; without
+    ``errors``, ValueError."""
     from .files import iter_inputs
     from .parser import USqlSyntaxError
     out = []
     for inp in iter_inputs([str(p) for p in paths]):
-        if inp.data is None:
-            raise ValueError(f"{inp.path}: {inp.error}")
         try:
-            out += _inputs_of_text(inp.data.decode("utf-8-sig"), inp.path, config)
-        except USqlSyntaxError as e:
-            raise ValueError(str(e)) from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{inp.path}: not UTF-8 text") from None
+            if inp.data is None:
+                raise ValueError(f"{inp.path}: {inp.error}")
+            try:
+                out += _inputs_of_text(inp.data.decode("utf-8-sig"), inp.path, config)
+            except USqlSyntaxError as e:
+                raise ValueError(str(e)) from None
+            except UnicodeDecodeError:
+                raise ValueError(f"{inp.path}: not UTF-8 text") from None
+        except ValueError as e:
+            if errors is None:
+                raise
+            errors.append(str(e))
     return out
 
 

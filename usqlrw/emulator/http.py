@@ -532,7 +532,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, segs, body):
         emu = self.emulator
         if segs == ["health"]:
-            return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()]})
+            return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()],
+                                    "executes": bool(emu.execute)})
         if segs == ["faults"] and self.command == "POST":
             allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after", "cancel"}
             if not isinstance(body, dict):

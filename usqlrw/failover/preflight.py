@@ -2,8 +2,10 @@
 the rewrite, file sets expanded) must exist on the secondary's stores.
 
 ``exists(store_account, pattern)`` answers whether a path (``*`` for a file set's pattern parts)
-names at least one file on a store; the embedded emulator's is a glob in its store folders.
-Locations that cannot be told before the job runs (a value computed at run time) are left out.
+names at least one file on a store: :func:`client_exists` asks the stores themselves through the
+``azure-datalake-store`` client (an emulator's over WebHDFS, Azure's with credentials), and the
+embedded emulator's is a glob in its store folders. Locations that cannot be told before the job
+runs (a value computed at run time) are left out.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["MissingInput", "missing_inputs", "store_path"]
+__all__ = ["MissingInput", "missing_inputs", "store_path", "client_exists", "endpoint_exists"]
 
 _ADL = re.compile(r"^(?:adl|swebhdfs|webhdfs|https?)://([^/.:]+)\.[^/]*?(?::\d+)?(/.*)?$", re.I)
 _WASB = re.compile(r"^wasbs?://([^@/]+)@([^/.]+)(?:\.[^/]*)?(/.*)?$", re.I)
@@ -78,3 +80,54 @@ def missing_inputs(plan, config, exists) -> list[MissingInput]:
                 out.append(MissingInput(step["id"], step["script"], loc.node.span.line, loc.node.span.column,
                                         value, *where))
     return out
+
+
+def client_exists(open_store):
+    """``exists`` through the ``azure-datalake-store`` client: ``open_store(name)`` gives a
+    :class:`usqlrw.datalake.Store` (opened once per store); a file set's pattern exists when one
+    file matches it. StoreError when a store cannot be asked."""
+    stores: dict = {}
+
+    def exists(store: str, pattern: str) -> bool:
+        if store not in stores:
+            stores[store] = open_store(store)
+        return bool(stores[store].glob(pattern, limit=1))
+    return exists
+
+
+def endpoint_exists(ep):
+    """``exists`` for the stores of a jobs endpoint, or None when they are not to be checked: an
+    emulator at a URL that runs its jobs (asked at ``/_emulator/health``; one that only accepts them
+    reads no file), or Azure when credentials are at hand ($USQLRW_ADLA_TOKEN or azure-identity)."""
+    import os
+
+    from ..datalake import open_store
+    from ..jobs.client import TOKEN_ENV
+    if ep.emulator is not None:
+        return None
+    if ep.url:
+        if not _emulator_executes(ep.url, os.environ.get(TOKEN_ENV) or "emulator-placeholder-token"):
+            return None
+        return client_exists(lambda name: open_store(name, ep))
+    if ep.template:
+        return None
+    if not os.environ.get(TOKEN_ENV):
+        import importlib.util
+        if importlib.util.find_spec("azure.identity") is None:
+            return None
+    return client_exists(lambda name: open_store(name, ep))
+
+
+def _emulator_executes(url: str, token: str) -> bool:
+    """Whether the emulator at ``url`` runs the jobs it is sent (its health route says so)."""
+    import requests
+    s = requests.Session()
+    s.trust_env = False          # the token goes to the emulator and nowhere else
+    try:
+        r = s.get(url.rstrip("/") + "/_emulator/health", headers={"Authorization": f"Bearer {token}"},
+                  timeout=10, allow_redirects=False)
+        return r.status_code == 200 and r.json().get("executes") is True
+    except (requests.RequestException, ValueError, AttributeError):
+        return False
+    finally:
+        s.close()
