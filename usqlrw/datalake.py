@@ -148,9 +148,11 @@ class Store:
         except (OSError, ValueError, RuntimeError) as e:
             raise StoreError(redact(f"{self.name}:{path}: {op}: {e}")) from None
 
-    @staticmethod
-    def _norm(path: str) -> str:
-        return "/" + "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+    def _norm(self, path: str) -> str:
+        parts = [p for p in str(path).replace("\\", "/").split("/") if p not in ("", ".")]
+        if ".." in parts or any("\x00" in p for p in parts):
+            raise StoreError(f"{self.name}:{path}: '..' (or NUL) is not allowed in a store path")
+        return "/" + "/".join(parts)
 
     @staticmethod
     def _entry(path: str, st: dict) -> Entry:

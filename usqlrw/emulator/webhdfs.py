@@ -207,6 +207,11 @@ def serve(handler, parts) -> None:
 
 def _op(send, st: _Store, method: str, op: str, raw: str, query: dict, data: bytes):
     full, shown = st.path(raw)
+    if not os.path.isdir(st.root):     # a store nothing was written to yet: an empty root
+        if method in ("PUT", "POST"):
+            os.makedirs(st.root, exist_ok=True)
+        elif full == st.root and op in ("GETFILESTATUS", "LISTSTATUS", "GETCONTENTSUMMARY"):
+            os.makedirs(st.root, exist_ok=True)
     allowed = {"LISTSTATUS": "GET", "GETFILESTATUS": "GET", "GETCONTENTSUMMARY": "GET", "OPEN": "GET",
                "CREATE": "PUT", "MKDIRS": "PUT", "RENAME": "PUT", "APPEND": "POST", "CONCAT": "POST",
                "MSCONCAT": "POST", "DELETE": "DELETE"}
