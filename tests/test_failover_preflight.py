@@ -98,3 +98,54 @@ def test_cli_reports_the_missing_inputs_with_exit_1(drill, monkeypatch):
                            catch_exceptions=False)
     assert r.exit_code == 1 and "/in/orders.csv" in r.stderr and "Traceback" not in r.stderr
     assert emu.created == []
+
+
+def test_the_check_asks_an_emulators_stores_through_the_store_client(drill):
+    """No store_exists given: an emulator at a URL that runs jobs is asked over WebHDFS by the
+    azure-datalake-store client; sync-files --plan then copies the inputs, and the failover runs."""
+    tmp, emu = drill
+    inputs(Path(emu.store_path(PSTORE)))
+    with pytest.raises(PlanError) as e:
+        apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+    msg = str(e.value)
+    assert e.value.code == 1 and "2 input(s)" in msg and "-totals.usql:2:" in msg and "-totals.usql:3:" in msg
+    assert emu.created == []
+    assert any(p.startswith(f"/_adls/{SSTORE}/webhdfs/v1/") for _, p, _ in emu.requests)   # over the wire
+    r = CliRunner().invoke(cli, ["sync-files", "--plan", str(tmp / "plan"), "--endpoint", emu.url],
+                           catch_exceptions=False)
+    assert r.exit_code == 0 and "2 file(s) copied" in r.stderr, r.stderr
+    ok, report = apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01,
+                            retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+    assert ok, [(s["id"], s.get("error")) for s in report["steps"]]
+    secondary = Path(emu.store_path(SSTORE))
+    assert sorted((secondary / "out" / "totals.csv").read_text().splitlines()) == ['"apple",7', '"pear",5']
+
+
+def test_the_cli_check_goes_through_the_client_without_help(drill):
+    tmp, emu = drill
+    r = CliRunner().invoke(cli, ["failover", "apply", str(tmp / "plan"), "--endpoint", emu.url],
+                           catch_exceptions=False)
+    assert r.exit_code == 1 and "/in/orders.csv" in r.stderr and "Traceback" not in r.stderr
+    assert emu.created == []
+
+
+def test_an_emulator_that_only_accepts_jobs_is_not_checked(tmp_path):
+    from usqlrw.failover.preflight import endpoint_exists
+    from usqlrw.jobs.client import resolve_endpoint
+    with Emulator(execute=False, max_lifetime=60) as quiet, Emulator(max_lifetime=60) as runs:
+        assert endpoint_exists(resolve_endpoint(quiet.url)) is None
+        exists = endpoint_exists(resolve_endpoint(runs.url))
+        Path(runs.store_path("somelake"), "a").mkdir()
+        Path(runs.store_path("somelake"), "a", "x.csv").write_text("1\n")
+        assert exists("somelake", "/a/x.csv") and exists("somelake", "/a/*.csv") and not exists("somelake", "/b/*")
+
+
+def test_an_unreachable_store_stops_the_failover(drill, monkeypatch):
+    from usqlrw.datalake import StoreError
+
+    def broken(store, pattern):
+        raise StoreError(f"{store}:{pattern}: cannot reach the store")
+    tmp, emu = drill
+    with pytest.raises(PlanError) as e:
+        apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, store_exists=broken)
+    assert e.value.code == 1 and "could not be checked" in str(e.value) and emu.created == []

@@ -184,18 +184,20 @@ def inputs_of_plan(plan_dir, config_path=None) -> list[FileInput]:
     if changed or missing:
         bad = (changed + missing)[0]
         raise PlanError(f"{d / bad}: {'changed' if changed else 'missing'} since the plan was made; make the plan again")
-    recorded = {s["path"]: s["sha256"] for s in plan.data["sources"]}
+    import os
+    recorded = {os.path.realpath(d / s["path"]): (s["path"], s["sha256"]) for s in plan.data["sources"]}
     out = []
     for st in plan.steps:
         if st.get("kind") != "job":
             continue
-        src = st.get("source")
+        src = os.path.realpath(d / st.get("source", ""))    # recorded absolute (or relative to the plan)
         if src not in recorded:
             raise PlanError(f"{d / 'plan.json'}: step {st['id']} names a source the plan does not record")
-        data = (d / src).read_bytes()
-        if _sha(data) != recorded[src]:
-            raise PlanError(f"{d / src}: changed since the plan was made; make the plan again")
-        out += _inputs_of_text(data.decode("utf-8-sig"), str(d / src), config, step=st["id"])
+        rel, sha = recorded[src]
+        data = (d / rel).read_bytes()
+        if _sha(data) != sha:
+            raise PlanError(f"{d / rel}: changed since the plan was made; make the plan again")
+        out += _inputs_of_text(data.decode("utf-8-sig"), st["source"], config, step=st["id"])
     return out
 
 
