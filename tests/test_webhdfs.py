@@ -234,3 +234,25 @@ def test_an_unreachable_store_is_one_line(tmp_path):
     with pytest.raises(StoreError) as e:
         s.stat("/x")
     assert "cannot reach" in str(e.value) and TOKEN not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_plain_concat(emu):
+    fs = client(emu)
+    for name, data in (("a.csv", b"1\n"), ("b.csv", b"2\n"), ("c.csv", b"3\n")):
+        fs.azure.call("CREATE", name, data=data, overwrite="true", write="true")
+    fs.azure.call("CONCAT", "a.csv", sources="/b.csv,/c.csv")
+    assert fs.cat("a.csv") == b"1\n2\n3\n" and fs.ls("") == ["a.csv"]
+    with pytest.raises(PermissionError):          # a source path out of the store
+        fs.azure.call("CONCAT", "a.csv", sources="../../x.csv", retry_policy=NoRetryPolicy())
+
+
+def test_a_busy_store_is_retried_and_a_failing_one_is_one_line(emu):
+    s = open_store("lake", emu.url, token=TOKEN, retries=2)
+    s.write("/r.csv", b"r\n")
+    emu.inject(503, times=2, method="GET", path="/_adls/lake/")
+    assert s.read("/r.csv") == b"r\n"                     # two 503s, then the answer
+    emu.inject(500, times=10, method="GET", path="/_adls/lake/")
+    with pytest.raises(StoreError) as e:
+        s.stat("/r.csv")
+    assert "HTTP 500" in str(e.value) and "\n" not in str(e.value)
+    emu.clear_faults()

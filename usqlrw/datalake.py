@@ -145,8 +145,9 @@ class Store:
                                    r"Failed to resolve|RemoteDisconnected|Connection aborted)", msg)
                 msg = f"cannot reach {self.where} ({reason.group(1) if reason else 'connection error'})"
             raise StoreError(redact(f"{self.name}:{path}: {op}: {msg}")) from None
-        except (OSError, ValueError, RuntimeError) as e:
-            raise StoreError(redact(f"{self.name}:{path}: {op}: {e}")) from None
+        except Exception as e:     # the credential (azure-identity), the transport: one line all the same
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise StoreError(redact(f"{self.name}:{path}: {op}: {first}")) from None
 
     def _norm(self, path: str) -> str:
         parts = [p for p in str(path).replace("\\", "/").split("/") if p not in ("", ".")]

@@ -203,6 +203,12 @@ def serve(handler, parts) -> None:
         send.error(400, "IllegalArgumentException", "The path is not valid UTF-8.")
     except OSError as e:
         send.error(403, "AccessControlException", f"The store refused the operation: {e.strerror or 'error'}")
+    except (BrokenPipeError, ConnectionResetError):
+        raise
+    except Exception as e:      # an emulator bug answers 500 with a body, as the service would
+        from .state import log
+        log.exception("emulator error in WebHDFS")
+        send.error(500, "RuntimeException", f"{type(e).__name__} in the emulator.")
 
 
 def _op(send, st: _Store, method: str, op: str, raw: str, query: dict, data: bytes):
