@@ -183,7 +183,8 @@ def inputs_of_plan(plan_dir, config_path=None) -> list[FileInput]:
     changed, missing = changed_sources(plan, d)
     if changed or missing:
         bad = (changed + missing)[0]
-        raise PlanError(f"{d / bad}: {'changed' if changed else 'missing'} since the plan was made; make the plan again")
+        raise PlanError(f"{d / bad}: {'changed' if changed else 'missing'} since the plan was made; "
+                        "make the plan again")
     import os
     recorded = {os.path.realpath(d / s["path"]): (s["path"], s["sha256"]) for s in plan.data["sources"]}
     out = []
@@ -230,7 +231,8 @@ def _load_record(target: Store, source_store: str, notes: list) -> dict:
         doc = None
     if (not isinstance(doc, dict) or doc.get("format") != RECORD_FORMAT or doc.get("source") != source_store
             or not isinstance(doc.get("files"), dict)):
-        notes.append(f"{target.name}:{path}: not a valid record of past copies; ignored (files are compared by content)")
+        notes.append(f"{target.name}:{path}: not a valid record of past copies; ignored "
+                     "(files are compared by content)")
         return {}
     files = {k: v for k, v in doc["files"].items() if isinstance(k, str) and _valid_entry(v)}
     if len(files) != len(doc["files"]):

@@ -113,5 +113,6 @@ def sync_files_cmd(config_path, paths, plan_dir, endpoint, dry_run, fmt):
         click.echo(json.dumps(out, indent=2, sort_keys=True))
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
-    info(("dry run: " if dry_run else "") + report.summary() + (f"; {len(errors)} script(s) not read" if errors else ""))
+    info(("dry run: " if dry_run else "") + report.summary()
+         + (f"; {len(errors)} script(s) not read" if errors else ""))
     sys.exit(0 if report.ok and not errors else 1)
