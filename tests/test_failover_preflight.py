@@ -149,3 +149,28 @@ def test_an_unreachable_store_stops_the_failover(drill, monkeypatch):
     with pytest.raises(PlanError) as e:
         apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, store_exists=broken)
     assert e.value.code == 1 and "could not be checked" in str(e.value) and emu.created == []
+
+
+def test_inputs_are_taken_with_the_plans_parameters(tmp_path):
+    """A path built from a DECLARE EXTERNAL: checked and copied with the value the plan's -p gives."""
+    (tmp_path / "dr.toml").write_text(CONFIG)
+    (tmp_path / "daily.usql").write_text(
+        'DECLARE EXTERNAL @day string = "2020-01-01";\n'
+        '@o = EXTRACT Id int, Item string, Qty int FROM "/in/" + @day + "/orders.csv" USING Extractors.Csv();\n'
+        'OUTPUT @o TO "/out/daily.csv" USING Outputters.Csv();\n')
+    r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp_path / "dr.toml"), "--out", str(tmp_path / "plan"),
+                                 "-p", "day=2024-05-06", str(tmp_path / "daily.usql")], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    with Emulator(accounts={PRIM: PSTORE, SEC: SSTORE}, max_lifetime=300) as emu:
+        day = Path(emu.store_path(PSTORE)) / "in" / "2024-05-06"
+        day.mkdir(parents=True)
+        (day / "orders.csv").write_text("1,apple,3\n")
+        with pytest.raises(PlanError) as e:
+            apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01)
+        assert "-daily.usql:2:" in str(e.value) and "/in/2024-05-06/orders.csv" in str(e.value)
+        r = CliRunner().invoke(cli, ["sync-files", "--plan", str(tmp_path / "plan"), "--endpoint", emu.url],
+                               catch_exceptions=False)
+        assert r.exit_code == 0 and "shoplake:/in/2024-05-06/orders.csv -> shoplakedr:" in r.stdout, r.output
+        ok, report = apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01)
+        assert ok, [(s["id"], s.get("error")) for s in report["steps"]]
+        assert (Path(emu.store_path(SSTORE)) / "out" / "daily.csv").read_text() == "1,\"apple\",3\n"

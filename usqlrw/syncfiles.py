@@ -112,7 +112,8 @@ class SyncReport:
 
 # -- inputs ---------------------------------------------------------------------------------------
 
-def _inputs_of_text(text: str, name: str, config, step: str | None = None) -> list[FileInput]:
+def _inputs_of_text(text: str, name: str, config, step: str | None = None, prelude: int = 0) -> list[FileInput]:
+    """The inputs of one script; ``prelude``: lines prepended to it (parameters), left out of lines."""
     from .failover.preflight import store_path
     from .locations import Unsafe, map_location
     from .parser import parse
@@ -120,9 +121,9 @@ def _inputs_of_text(text: str, name: str, config, step: str | None = None) -> li
     script = parse(text, path=name)
     out = []
     for loc in locations(script):
-        if loc.role != "input":
+        if loc.role != "input" or loc.node.span.line <= prelude:
             continue
-        span = loc.node.span
+        span = _Shifted(loc.node.span.line - prelude, loc.node.span.column)
         value = loc.folded.value
         if value is None:
             prefix = loc.folded.known_prefix
@@ -146,6 +147,12 @@ def _inputs_of_text(text: str, name: str, config, step: str | None = None) -> li
             continue
         out.append(FileInput(name, span.line, span.column, value, src, dst, step=step))
     return out
+
+
+@dataclass(frozen=True)
+class _Shifted:
+    line: int
+    column: int
 
 
 def inputs_of_scripts(paths: Iterable, config, errors: list | None = None) -> list[FileInput]:
@@ -175,8 +182,9 @@ def inputs_of_scripts(paths: Iterable, config, errors: list | None = None) -> li
 
 def inputs_of_plan(plan_dir, config_path=None) -> list[FileInput]:
     """The inputs of a failover plan's job steps, from their source scripts (as the plan recorded
-    them: a source changed since is refused) with the plan's DR config."""
+    them: a source changed since is refused) with the step's parameters and the plan's DR config."""
     from .failover.folder import PlanError, _plan_dir, _sha, changed_sources, load_plan, plan_config
+    from .failover.preflight import as_run
     d = _plan_dir(plan_dir)
     plan = load_plan(d)
     config = plan_config(plan, d, config_path)
@@ -198,7 +206,8 @@ def inputs_of_plan(plan_dir, config_path=None) -> list[FileInput]:
         data = (d / rel).read_bytes()
         if _sha(data) != sha:
             raise PlanError(f"{d / rel}: changed since the plan was made; make the plan again")
-        out += _inputs_of_text(data.decode("utf-8-sig"), st["source"], config, step=st["id"])
+        text, prelude = as_run(st, data)         # with the step's parameters, as its job runs
+        out += _inputs_of_text(text, st["source"], config, step=st["id"], prelude=prelude)
     return out
 
 

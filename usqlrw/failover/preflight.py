@@ -54,8 +54,20 @@ def store_path(location: str, default_store: str) -> tuple[str, str] | None:
     return store, _FILESET.sub("*", path)
 
 
+def as_run(step: dict, data: bytes) -> tuple[str, int]:
+    """A step's script as its job runs it: the plan's parameters for the step prepended as DECLAREs
+    (as ``submit`` sends them), and how many lines they take (to give the script's own lines)."""
+    from ..jobs.submit import declare_prelude, parse_param
+    text = data.decode("utf-8-sig")
+    params = [parse_param(f"{p['name']}:{p['type']}={p['value']}") for p in step.get("parameters") or []]
+    if not params:
+        return text, 0
+    return declare_prelude(params, "\n") + text, len(params)
+
+
 def missing_inputs(plan, config, exists) -> list[MissingInput]:
-    """Every input of the plan's import and job steps that is not on its store, in step order."""
+    """Every input of the plan's import and job steps that is not on its store, in step order,
+    with the values the step's parameters give."""
     from ..parser import parse
     from ..resolve import locations
     out = []
@@ -66,19 +78,20 @@ def missing_inputs(plan, config, exists) -> list[MissingInput]:
         if data is None:
             continue
         try:
-            script = parse(data.decode("utf-8"))
+            text, prelude = as_run(step, data)
+            script = parse(text)
         except Exception:       # the plan checked its scripts; one that does not parse fails its job
             continue
         for loc in locations(script):
             value = loc.folded.value
-            if loc.role != "input" or value is None:
+            if loc.role != "input" or value is None or loc.node.span.line <= prelude:
                 continue
             where = store_path(value, config.secondary_store)
             if where is None:
                 continue
             if not exists(*where):
-                out.append(MissingInput(step["id"], step["script"], loc.node.span.line, loc.node.span.column,
-                                        value, *where))
+                out.append(MissingInput(step["id"], step["script"], loc.node.span.line - prelude,
+                                        loc.node.span.column, value, *where))
     return out
 
 
