@@ -194,3 +194,26 @@ def test_cli_usage_errors_exit_2(setup):
     code, _, err = run("sync-files", "-c", tmp / "bad.toml", tmp / "job.usql")
     assert code == 2 and "bad.toml" in err and "Traceback" not in err
     assert run("sync-files", "-c", tmp / "dr.toml", "--endpoint", "ftp://x", tmp / "job.usql")[0] == 2
+
+
+def test_a_refused_token_is_one_line_and_never_shown(tmp_path, monkeypatch):
+    (tmp_path / "dr.toml").write_text(CONFIG)
+    (tmp_path / "job.usql").write_text(JOB)
+    with Emulator(expected_token="the-right-token", data_dir=str(tmp_path / "data")) as emu:
+        monkeypatch.setenv("USQLRW_ADLA_TOKEN", "a-wrong-secret-token")
+        code, out, err = run("sync-files", "-c", tmp_path / "dr.toml", "--endpoint", emu.url, tmp_path / "job.usql")
+    assert code == 1 and "token was refused" in out and "Traceback" not in err
+    assert "a-wrong-secret-token" not in out + err and "the-right-token" not in out + err
+
+
+def test_azure_stores_are_reached_by_their_own_host(monkeypatch):
+    """No emulator: the store's Azure host, the token from the environment; nothing is sent yet."""
+    monkeypatch.setenv("USQLRW_ADLA_TOKEN", "azure-token-for-test")
+    s = open_store("ContosoDR", None)
+    assert s.where == "https://contosodr.azuredatalakestore.net/" and s.rest.url == s.where
+    assert s.rest.local.session.trust_env is True           # Azure: the environment's proxy applies
+    monkeypatch.delenv("USQLRW_ADLA_TOKEN")
+    import importlib.util
+    if importlib.util.find_spec("azure.identity") is None:
+        with pytest.raises(Exception, match="azure-identity is not installed"):
+            open_store("contosodr", None)
