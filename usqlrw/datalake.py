@@ -11,8 +11,8 @@ for an emulator (``http://127.0.0.1:PORT`` or an embedded one), ``{url}/_adls/{s
 (see :mod:`usqlrw.emulator.webhdfs`) with its token. The client is pointed at the emulator through its
 public ``url`` attribute, set before any request, and its per-thread sessions for that URL ignore the
 environment's proxy settings, so the token goes to the emulator's host and nowhere else. Tokens are
-registered with :mod:`usqlrw.secrets` (redacted from any message) and never logged; the client's own
-logger is silenced.
+registered with :mod:`usqlrw.secrets` (redacted from any message) and never logged (the client logs
+only the Authorization header's length).
 
 Every call goes through the client's REST layer (``DatalakeRESTInterface.call``) with a short retry
 policy that does not retry a refused token; failures are :class:`StoreError`, one line naming the store
@@ -34,8 +34,9 @@ __all__ = ["Store", "Entry", "StoreError", "open_store", "CHUNK", "emulator_stor
 #: bytes per OPEN and APPEND request (the client's own largest write block is 4 MiB)
 CHUNK = 4 * 1024 * 1024
 
+# the client logs failed calls at ERROR (the response, never the token); with no handler configured,
+# Python would print them on standard error next to usqlrw's own one-line error
 logging.getLogger("azure.datalake.store").addHandler(logging.NullHandler())
-logging.getLogger("azure.datalake.store").propagate = False   # its error logs quote response bodies
 
 
 class StoreError(Exception):
