@@ -30,6 +30,7 @@ from = "adl://shoplake.azuredatalakestore.net/shared/"
 to = "adl://shoplakedr.azuredatalakestore.net/dr/shared/"
 """
 JOB = """DECLARE @root string = "/in/";
+DEPLOY RESOURCE @"/res/lookup.txt";
 @o = EXTRACT Id int, Item string FROM "/in/orders.csv" USING Extractors.Csv();
 @d = EXTRACT Item string, day DateTime FROM "/in/days/{day:yyyy}/{day:MM}/{*}.csv" USING Extractors.Csv();
 @r = EXTRACT Item string FROM "adl://reflake.azuredatalakestore.net/items.csv" USING Extractors.Csv();
@@ -59,6 +60,7 @@ def config():
 
 def primary_files(emu):
     p, ref = open_store("shoplake", emu.url), open_store("reflake", emu.url)
+    p.write("/res/lookup.txt", b"k\n")
     p.write("/in/orders.csv", b"1,apple\n2,pear\n")
     p.write("/in/days/2024/01/a.csv", b"apple,2024-01-02\n")
     p.write("/in/days/2024/02/b.csv", b"pear,2024-02-03\n")
@@ -81,12 +83,13 @@ def test_inputs_as_read_on_each_side(setup):
     ins = inputs_of_scripts([tmp / "job.usql"], config())
     got = [(i.line, i.source, i.target, i.reason and i.reason.split(" (")[0]) for i in ins]
     assert got == [
-        (2, ("shoplake", "/in/orders.csv"), ("shoplakedr", "/in/orders.csv"), None),
-        (3, ("shoplake", "/in/days/*/*/*.csv"), ("shoplakedr", "/in/days/*/*/*.csv"), None),
-        (4, ("reflake", "/items.csv"), ("reflakedr", "/items.csv"), None),
-        (5, ("shoplake", "/shared/*.csv"), ("shoplakedr", "/dr/shared/*.csv"), None),
-        (6, None, None, "computed at run time"),
-        (7, None, None, "on Blob storage, not a Data Lake Store"),
+        (2, ("shoplake", "/res/lookup.txt"), ("shoplakedr", "/res/lookup.txt"), None),
+        (3, ("shoplake", "/in/orders.csv"), ("shoplakedr", "/in/orders.csv"), None),
+        (4, ("shoplake", "/in/days/*/*/*.csv"), ("shoplakedr", "/in/days/*/*/*.csv"), None),
+        (5, ("reflake", "/items.csv"), ("reflakedr", "/items.csv"), None),
+        (6, ("shoplake", "/shared/*.csv"), ("shoplakedr", "/dr/shared/*.csv"), None),
+        (7, None, None, "computed at run time"),
+        (8, None, None, "on Blob storage, not a Data Lake Store"),
     ]
 
 
@@ -99,8 +102,8 @@ def test_copies_what_the_jobs_read_then_nothing_then_what_changed(setup):
     (sec / "keep" / "only-here.csv").write_bytes(b"the secondary's own file\n")
 
     r = sync_files(ins, stores(emu), stores(emu))
-    assert r.ok and (r.copied, r.skipped, r.failed) == (5, 2, 0), [str(i) for i in r.items]
-    assert r.bytes_copied == 15 + 17 + 16 + 6 + 15
+    assert r.ok and (r.copied, r.skipped, r.failed) == (6, 2, 0), [str(i) for i in r.items]
+    assert r.bytes_copied == 2 + 15 + 17 + 16 + 6 + 15
     assert (sec / "in" / "days" / "2024" / "02" / "b.csv").read_bytes() == b"pear,2024-02-03\n"
     assert not (sec / "in" / "days" / "2024" / "02" / "skip.txt").exists()       # not in the file set
     assert (sec / "dr" / "shared" / "1.csv").read_bytes() == b"fig,1\n"           # the mapped prefix
@@ -110,7 +113,7 @@ def test_copies_what_the_jobs_read_then_nothing_then_what_changed(setup):
 
     again = sync_files(ins, stores(emu), stores(emu))              # incremental: nothing to copy
     assert (again.copied, again.failed, again.bytes_copied) == (0, 0, 0)
-    assert sum(1 for i in again.items if i.reason.startswith("unchanged since the last copy")) == 5
+    assert sum(1 for i in again.items if i.reason.startswith("unchanged since the last copy")) == 6
 
     open_store("shoplake", emu.url).write("/in/orders.csv", b"1,apple\n2,peas\n")   # same length, new bytes
     third = sync_files(ins, stores(emu), stores(emu))
@@ -124,7 +127,7 @@ def test_dry_run_writes_nothing(setup):
     primary_files(emu)
     ins = inputs_of_scripts([tmp / "job.usql"], config())
     r = sync_files(ins, stores(emu), stores(emu), dry_run=True)
-    assert r.copied == 5 and r.count("copied") == 0 and "would copy" in r.summary()
+    assert r.copied == 6 and r.count("copied") == 0 and "would copy" in r.summary()
     sec = Path(emu.store_path("shoplakedr"))
     assert not any(p.is_file() for p in sec.rglob("*"))
 
@@ -136,7 +139,7 @@ def test_equal_files_without_a_record_are_compared_by_content(setup):
     sec = Path(emu.store_path("shoplakedr"))
     (sec / "in").mkdir(parents=True)
     (sec / "in" / "orders.csv").write_bytes(b"1,apple\n")       # already there, copied by other means
-    ins = [i for i in inputs_of_scripts([tmp / "job.usql"], config()) if i.line == 2]
+    ins = [i for i in inputs_of_scripts([tmp / "job.usql"], config()) if i.line == 3]
     r = sync_files(ins, stores(emu), stores(emu))
     assert r.items[0].status == "skipped" and r.items[0].reason.startswith("same content")
     (sec / "in" / "orders.csv").write_bytes(b"1,APPLE\n")       # same length, other bytes: copied
@@ -151,7 +154,7 @@ def test_equal_files_without_a_record_are_compared_by_content(setup):
 def test_a_file_changed_on_the_secondary_is_copied_again(setup):
     tmp, emu = setup
     open_store("shoplake", emu.url).write("/in/orders.csv", b"1,apple\n")
-    ins = [i for i in inputs_of_scripts([tmp / "job.usql"], config()) if i.line == 2]
+    ins = [i for i in inputs_of_scripts([tmp / "job.usql"], config()) if i.line == 3]
     assert sync_files(ins, stores(emu), stores(emu)).copied == 1
     open_store("shoplakedr", emu.url).write("/in/orders.csv", b"tampered\n")
     r = sync_files(ins, stores(emu), stores(emu))
@@ -169,14 +172,14 @@ def test_cli_exit_codes_and_summary(setup):
     primary_files(emu)
     code, out, err = run("sync-files", "-c", tmp / "dr.toml", "--endpoint", emu.url, "--dry-run", tmp / "job.usql")
     assert code == 0 and "would copy: shoplake:/in/orders.csv -> shoplakedr:/in/orders.csv (15 bytes)" in out
-    assert "dry run: 5 file(s) would copy (69 bytes), 2 skipped, 0 failed" in err
-    assert "job.usql:6:" in out and "computed at run time" in out
+    assert "dry run: 6 file(s) would copy (71 bytes), 2 skipped, 0 failed" in err
+    assert "job.usql:7:" in out and "computed at run time" in out
     code, out, err = run("sync-files", "-c", tmp / "dr.toml", "--endpoint", emu.url, tmp / "job.usql")
-    assert code == 0 and "5 file(s) copied (69 bytes), 2 skipped, 0 failed" in err
+    assert code == 0 and "6 file(s) copied (71 bytes), 2 skipped, 0 failed" in err
     code, out, err = run("sync-files", "-c", tmp / "dr.toml", "--endpoint", emu.url, "--format", "json",
                          tmp / "job.usql")
     doc = json.loads(out)
-    assert code == 0 and (doc["copied"], doc["skipped"], doc["failed"]) == (0, 7, 0)
+    assert code == 0 and (doc["copied"], doc["skipped"], doc["failed"]) == (0, 8, 0)
     # an input missing on the primary fails (exit 1); a script that does not parse is one line, the rest go on
     (Path(emu.store_path("reflake")) / "items.csv").unlink()
     (tmp / "bad.usql").write_text("@a = EXTRACT FROM;\n")

@@ -4,9 +4,9 @@
     report = sync_files(inputs, open_primary, open_secondary)      # Store, or store name -> Store
     print(report.summary())
 
-Every input location (EXTRACT ... FROM) of the scripts, folded in its scope, is taken on the
-primary as the script names it and on the secondary as the rewrite names it (the DR config's
-mapping, :func:`usqlrw.locations.map_location`); file sets are expanded on the primary store
+Every location a job reads (EXTRACT ... FROM, DEPLOY RESOURCE) of the scripts, folded in its
+scope, is taken on the primary as the script names it and on the secondary as the rewrite names
+it (the DR config's mapping, :func:`usqlrw.locations.map_location`); file sets are expanded on the primary store
 (``{...}`` parts match within one path segment). A location with a value computed at run time,
 one on Blob storage, or one the mapping cannot follow is listed as skipped with the reason.
 
@@ -34,6 +34,8 @@ __all__ = ["FileInput", "SyncItem", "SyncReport", "inputs_of_scripts", "inputs_o
            "RECORD_DIR", "RECORD_FORMAT"]
 
 RECORD_DIR = "/usqlrw/sync/"
+#: the roles of the locations a job reads from its store: EXTRACT's inputs and DEPLOY RESOURCE's files
+_READ = ("input", "resource")
 RECORD_FORMAT = "usqlrw-sync-record/1"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -121,7 +123,7 @@ def _inputs_of_text(text: str, name: str, config, step: str | None = None, prelu
     script = parse(text, path=name)
     out = []
     for loc in locations(script):
-        if loc.role != "input" or loc.node.span.line <= prelude:
+        if loc.role not in _READ or loc.node.span.line <= prelude:
             continue
         span = _Shifted(loc.node.span.line - prelude, loc.node.span.column)
         value = loc.folded.value
