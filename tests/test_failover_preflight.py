@@ -174,3 +174,17 @@ def test_inputs_are_taken_with_the_plans_parameters(tmp_path):
         ok, report = apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01)
         assert ok, [(s["id"], s.get("error")) for s in report["steps"]]
         assert (Path(emu.store_path(SSTORE)) / "out" / "daily.csv").read_text() == "1,\"apple\",3\n"
+
+
+def test_a_deployed_resource_is_an_input_too(tmp_path):
+    (tmp_path / "dr.toml").write_text(CONFIG)
+    (tmp_path / "res.usql").write_text('DEPLOY RESOURCE @"/res/lookup.txt";\n' + JOB)
+    r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp_path / "dr.toml"), "--out", str(tmp_path / "plan"),
+                                 str(tmp_path / "res.usql")], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    with Emulator(accounts={PRIM: PSTORE, SEC: SSTORE}, max_lifetime=300) as emu:
+        inputs(Path(emu.store_path(SSTORE)))
+        with pytest.raises(PlanError) as e:
+            apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01)
+        assert "1 input(s)" in str(e.value) and "-res.usql:1:" in str(e.value) and "/res/lookup.txt" in str(e.value)
+        assert emu.created == []

@@ -27,7 +27,7 @@ def _fail(msg: str, code: int = 2):
 @click.option("--dry-run", is_flag=True, help="Compare and list what would be copied; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def sync_files_cmd(config_path, paths, plan_dir, endpoint, dry_run, fmt):
-    """Copy the files the jobs read (their EXTRACT inputs, file sets expanded) from the primary's
+    """Copy the files the jobs read (EXTRACT inputs, file sets expanded; DEPLOY RESOURCE) from the primary's
     Data Lake Stores to the secondary's, where the rewritten jobs will read them.
 
     \b

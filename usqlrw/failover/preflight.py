@@ -1,5 +1,5 @@
-"""Files first: before a failover submits anything, every input its jobs and imports read (after
-the rewrite, file sets expanded) must exist on the secondary's stores.
+"""Files first: before a failover submits anything, every input its jobs and imports read (EXTRACT
+and DEPLOY RESOURCE, after the rewrite, file sets expanded) must exist on the secondary's stores.
 
 ``exists(store_account, pattern)`` answers whether a path (``*`` for a file set's pattern parts)
 names at least one file on a store: :func:`client_exists` asks the stores themselves through the
@@ -84,7 +84,7 @@ def missing_inputs(plan, config, exists) -> list[MissingInput]:
             continue
         for loc in locations(script):
             value = loc.folded.value
-            if loc.role != "input" or value is None or loc.node.span.line <= prelude:
+            if loc.role not in ("input", "resource") or value is None or loc.node.span.line <= prelude:
                 continue
             where = store_path(value, config.secondary_store)
             if where is None:
