@@ -188,3 +188,19 @@ def test_a_deployed_resource_is_an_input_too(tmp_path):
             apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01)
         assert "1 input(s)" in str(e.value) and "-res.usql:1:" in str(e.value) and "/res/lookup.txt" in str(e.value)
         assert emu.created == []
+
+
+def test_the_check_uses_the_token_the_jobs_are_sent_with(tmp_path):
+    from usqlrw.jobs.client import token_credentials
+    (tmp_path / "dr.toml").write_text(CONFIG)
+    (tmp_path / "totals.usql").write_text(JOB)
+    r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp_path / "dr.toml"), "--out", str(tmp_path / "plan"),
+                                 str(tmp_path / "totals.usql")], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    with Emulator(accounts={PRIM: PSTORE, SEC: SSTORE}, expected_token="only-this-one", max_lifetime=300) as emu:
+        with pytest.raises(PlanError) as e:
+            apply_plan(tmp_path / "plan", endpoint=emu.url, poll_interval=0.01,
+                       credentials=token_credentials("only-this-one"))
+        assert "2 input(s)" in str(e.value) and emu.created == []
+        asked = [s for _, p, s in emu.requests if p.startswith("/_adls/")]
+        assert asked and 401 not in asked                     # asked with the jobs' token, answered

@@ -123,7 +123,7 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
             store_exists = _emulator_exists(ep.emulator)
     if store_exists is None:     # an emulator at a URL (over WebHDFS) or Azure: through the store client
         from .preflight import endpoint_exists
-        store_exists = endpoint_exists(ep)
+        store_exists = endpoint_exists(ep, credentials)
     if store_exists is not None:
         from ..datalake import StoreError
         from .preflight import missing_inputs

@@ -108,27 +108,32 @@ def client_exists(open_store):
     return exists
 
 
-def endpoint_exists(ep):
+def endpoint_exists(ep, credentials=None):
     """``exists`` for the stores of a jobs endpoint, or None when they are not to be checked: an
     emulator at a URL that runs its jobs (asked at ``/_emulator/health``; one that only accepts them
-    reads no file), or Azure when credentials are at hand ($USQLRW_ADLA_TOKEN or azure-identity)."""
+    reads no file), or Azure when credentials are at hand. The token: the one of the jobs'
+    ``credentials`` (msrest, a fixed token), else $USQLRW_ADLA_TOKEN, else (an emulator) its
+    placeholder or (Azure) azure-identity's."""
     import os
 
     from ..datalake import open_store
     from ..jobs.client import TOKEN_ENV
+    token = getattr(credentials, "token", None)
+    token = token.get("access_token") if isinstance(token, dict) else None
+    token = token if isinstance(token, str) and token else os.environ.get(TOKEN_ENV) or None
     if ep.emulator is not None:
         return None
     if ep.url:
-        if not _emulator_executes(ep.url, os.environ.get(TOKEN_ENV) or "emulator-placeholder-token"):
+        if not _emulator_executes(ep.url, token or "emulator-placeholder-token"):
             return None
-        return client_exists(lambda name: open_store(name, ep))
+        return client_exists(lambda name: open_store(name, ep, token=token))
     if ep.template:
         return None
-    if not os.environ.get(TOKEN_ENV):
+    if not token:
         import importlib.util
         if importlib.util.find_spec("azure.identity") is None:
             return None
-    return client_exists(lambda name: open_store(name, ep))
+    return client_exists(lambda name: open_store(name, ep, token=token))
 
 
 def _emulator_executes(url: str, token: str) -> bool:
