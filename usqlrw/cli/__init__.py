@@ -24,6 +24,7 @@ COMMANDS = {
     "submit": ("usqlrw.cli.jobs", "submit", "Submit scripts as jobs to an ADLA account."),
     "dr-copy": ("usqlrw.cli.jobs", "dr_copy", "Copy the primary's recurring jobs for the secondary."),
     "emulator": ("usqlrw.cli.jobs", "emulator", "Run a local ADLA REST emulator."),
+    "sync-files": ("usqlrw.cli.sync", "sync_files_cmd", "Copy what the jobs read from the primary's stores to the secondary's."),
     "failover": ("usqlrw.cli.failover", "failover", "Plan, apply and report a whole failover."),
     "failback": ("usqlrw.cli.failover", "failback", "Plan the way back to the primary after a failover."),
     "run": ("usqlrw.cli.run", "run", "Run U-SQL scripts locally on the embedded engine (DuckDB) or Spark."),
@@ -76,6 +77,7 @@ def cli():
       usqlrw rewrite -c dr.toml --diff jobs/              what a failover changes in the scripts
       usqlrw replicate -c dr.toml -o bundle/ jobs/        catalog sync and replication scripts
       usqlrw submit -c dr.toml --wait jobs/               run the jobs on the secondary
+      usqlrw sync-files -c dr.toml jobs/                  copy the files the jobs read to the secondary
       usqlrw failover plan -c dr.toml -o plan/ jobs/      all of it, planned; then `failover apply plan/`
       usqlrw run --store data/ jobs/daily.usql            run a job locally on the embedded engine
       usqlrw transpile --to pyspark -o spark/ jobs/       the same jobs as PySpark programs

@@ -21,6 +21,10 @@ reports compile errors. When a job succeeds, its DDL is applied to the emulated 
 transaction; creating what exists (without IF NOT EXISTS) or dropping what does not fails the job
 and changes nothing.
 
+Each store account's folder is also served over WebHDFS, as the ``azure-datalake-store`` client
+speaks it, under ``/_adls/{store}/webhdfs/v1/`` (see :mod:`.webhdfs`): what a client writes there
+is what a job reads.
+
 Faults can be injected (:meth:`Emulator.inject`, or ``POST /_emulator/faults``): an HTTP status
 (429, 500, 503...), a slow answer, or a dropped connection, for matching requests. Every answer
 carries ``x-ms-request-id``; errors have the body ``{"error": {"code", "message"}}``.

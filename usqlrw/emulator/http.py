@@ -222,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             return self.send_error(400, "The request target is not a path.")
+        if parts.path.startswith("/_adls/"):   # the stores over WebHDFS: bodies are bytes, not JSON
+            from .webhdfs import serve
+            return serve(self, parts)
         try:
             body = self._body()
         except ApiError as e:
@@ -529,7 +532,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, segs, body):
         emu = self.emulator
         if segs == ["health"]:
-            return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()]})
+            return self._send(200, {"status": "ok", "accounts": [a[0] for a in emu.store.accounts()],
+                                    "executes": bool(emu.execute)})
         if segs == ["faults"] and self.command == "POST":
             allowed = {"status", "delay", "drop", "drop_after", "times", "method", "path", "retry_after", "cancel"}
             if not isinstance(body, dict):

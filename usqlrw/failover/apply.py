@@ -55,9 +55,11 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
     ``max_parallel`` steps whose needs have succeeded run at once. On KeyboardInterrupt the state
     records what was submitted, then the interrupt goes on.
 
-    Files first: ``store_exists(store, pattern)`` (by default the embedded emulator's store folders
-    when it runs jobs) is asked for every input the plan's imports and jobs read; if one is missing,
-    nothing is submitted and PlanError lists them with the step and line that reads them."""
+    Files first: ``store_exists(store, pattern)`` is asked for every input the plan's imports and
+    jobs read; if one is missing, nothing is submitted and PlanError lists them with the step and
+    line that reads it. By default: the embedded emulator's store folders when it runs jobs; an
+    emulator at a URL that runs jobs, or Azure with credentials, through the ``azure-datalake-store``
+    client (:func:`usqlrw.failover.preflight.endpoint_exists`)."""
     from ..lock import FolderLock, Locked
     d = _plan_dir(plan_dir)
     if not (d / "plan.json").exists():
@@ -119,9 +121,18 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
             ep.emulator.store.add_account(acct, store)
         if store_exists is None and ep.emulator.execute:
             store_exists = _emulator_exists(ep.emulator)
+    if store_exists is None:     # an emulator at a URL (over WebHDFS) or Azure: through the store client
+        from .preflight import endpoint_exists
+        store_exists = endpoint_exists(ep, credentials)
     if store_exists is not None:
+        from ..datalake import StoreError
         from .preflight import missing_inputs
-        missing = missing_inputs(plan, config, store_exists)
+        try:
+            missing = missing_inputs(plan, config, store_exists)
+        except StoreError as e:
+            ep.close()
+            raise PlanError(f"the inputs the jobs read could not be checked on the secondary's stores ({e}); "
+                            "nothing was submitted", code=1) from None
         if missing:
             ep.close()
             raise PlanError(f"{len(missing)} input(s) the jobs read are not on the secondary's stores; nothing "
