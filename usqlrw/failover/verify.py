@@ -83,13 +83,31 @@ def _tables(plan, d: Path) -> list:
         raise PlanError(f"{p}: missing; make the plan again") from None
     except (OSError, ValueError) as e:
         raise PlanError(f"{p}: cannot be read as JSON ({e})") from None
-    out = []
+    out = {}
     for o in model.get("objects", []) if isinstance(model, dict) else []:
         if isinstance(o, dict) and o.get("kind") == "table":
             parts = (o.get("database"), o.get("schema"), o.get("name"))
             if all(isinstance(p, str) and p for p in parts):
-                out.append(parts)
-    return sorted(set(out))
+                cols = o.get("columns")
+                ok = isinstance(cols, list) and all(
+                    isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c) for c in cols)
+                out[parts] = [tuple(c) for c in cols] if ok else []
+    return sorted(out.items())
+
+
+def _select_list(columns) -> str:
+    """The export's SELECT list: every column as it is, but SQL.MAP and SQL.ARRAY (which the built-in
+    outputters cannot write) as text, in the staging format's rendering; ``*`` when the model has
+    no columns."""
+    from ..replicate.staging import encode_expr
+    if not columns:
+        return "*"
+    items = []
+    for name, typ in columns:
+        q = _ident(name)
+        compact = typ.replace(" ", "")
+        items.append(f"{encode_expr(compact, q)} AS {q}" if compact.startswith(("SQL.MAP<", "SQL.ARRAY<")) else q)
+    return ", ".join(items)
 
 
 def _secondary_name(config, db: str, sch: str, name: str) -> tuple:
@@ -159,7 +177,7 @@ def verify(plan_dir, *, endpoint: str | None = None, credentials=None, read_stor
 def _compare_tables(plan, d, config, clients, read_store, sample, timeout, poll_interval) -> list:
     run = uuid.uuid4().hex[:12]
     out = []
-    for db, sch, name in _tables(plan, d):
+    for (db, sch, name), columns in _tables(plan, d):
         sec = _secondary_name(config, db, sch, name)
         cmp = TableComparison(f"{db}.{sch}.{name}", ".".join(sec))
         lines = []
@@ -167,7 +185,7 @@ def _compare_tables(plan, d, config, clients, read_store, sample, timeout, poll_
                                       (config.secondary_analytics, config.secondary_store, sec)):
             q = ".".join(_ident(p) for p in parts)
             path = f"/usqlrw/verify/{run}/{'.'.join(parts)}.csv"
-            script = (f"@usqlrw_rows = SELECT * FROM {q};\n"
+            script = (f"@usqlrw_rows = SELECT {_select_list(columns)} FROM {q};\n"
                       f'OUTPUT @usqlrw_rows TO "{path}" USING Outputters.Csv(quoting: true);\n')
             err = _run_job(clients, account, script, f"usqlrw verify {'.'.join(parts)}", timeout, poll_interval)
             if err:
