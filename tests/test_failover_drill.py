@@ -247,3 +247,15 @@ def test_a_folder_named_like_a_column_is_only_a_folder(tmp_path):
     code, _, err = run("run", "--store", tmp_path, tmp_path / "job.usql")
     assert code == 0, err
     assert (tmp_path / "out.csv").read_text().splitlines() == ['"7","x"']
+
+
+def test_a_script_that_does_not_parse_stops_the_drill_at_its_plan(project):
+    (project / "project" / "broken.usql").write_text("@a = SELECT 1 AS x FROM;\n")
+    code, out, err = run("failover", "drill", "-c", project / "dr.toml", "--out", project / "out", "--format", "json",
+                         project / "project")
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out)
+    assert doc["failed_phase"] == "plan" and doc["verify"] is None
+    assert [p["phase"] for p in doc["phases"]] == ["plan"]
+    assert any(b.startswith(str(project / "project" / "broken.usql") + ":1:") for b in doc["blockers"])
+    assert "the drill failed in its plan phase" in err

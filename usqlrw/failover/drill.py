@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .folder import PlanError, _plan_dir, _sha, is_ddl_only, load_plan
+from .folder import PlanError, _sha, is_ddl_only, load_plan
 
 __all__ = ["PHASES", "DrillResult", "FileCopy", "folder_sync", "input_copies", "run_drill", "seed_stores"]
 
@@ -185,7 +185,8 @@ def input_copies(plan, d: Path, config) -> list:
 # -- jobs -----------------------------------------------------------------------------------------
 
 def _run(clients, account: str, data: bytes, source: str, params, timeout: float, poll_interval: float) -> str:
-    """Submit one job and wait for its end: its id; _Failed-style message (ValueError) if it failed."""
+    """Submit one job and wait for its end: its id; ValueError (one line: the job, its result and
+    first error with its code and line in the script) if it did not succeed."""
     from azure.mgmt.datalake.analytics.job.models import CreateJobParameters, CreateUSqlJobProperties, JobType
     from ..jobs.submit import parse_param, prepare_request
     ps = [parse_param(f"{p['name']}:{p['type']}={p['value']}") for p in params]
@@ -259,7 +260,7 @@ def run_drill(config_path, paths, out_dir, *, params=(), endpoint: str | None = 
     from .apply import apply_plan
     from .folder import write_plan
     from .planning import make_plan
-    from .verify import emulator_reader, verify
+    from .verify import verify
     progress = progress or (lambda phase, text: None)
     try:
         config = load_config(config_path)
@@ -294,8 +295,7 @@ def run_drill(config_path, paths, out_dir, *, params=(), endpoint: str | None = 
             (d / p).unlink(missing_ok=True)
         shutil.rmtree(d / "emulator-data", ignore_errors=True)
     if plan.blockers:
-        result.blockers = [f"{b.path}:{b.line}:{b.column}: {b.message}" if hasattr(b, "path") else
-                           f"{b['path']}:{b['line']}:{b['column']}: {b['message']}" for b in plan.blockers]
+        result.blockers = [f"{b['path']}:{b['line']}:{b['column']}: {b['message']}" for b in plan.blockers]
         result.failed_phase, result.error = "plan", f"the plan has {len(plan.blockers)} blocker(s)"
         phase("plan", "failed", result.error)
         return result
