@@ -259,3 +259,22 @@ def test_a_script_that_does_not_parse_stops_the_drill_at_its_plan(project):
     assert [p["phase"] for p in doc["phases"]] == ["plan"]
     assert any(b.startswith(str(project / "project" / "broken.usql") + ":1:") for b in doc["blockers"])
     assert "the drill failed in its plan phase" in err
+
+
+def test_the_sync_puts_each_file_where_the_rewritten_job_reads_it(project, emu):
+    """A location the DR config maps to another folder: the sync follows the mapping (a file set's
+    files keep their own names under the mapped prefix), and the drill still ends all equal."""
+    from usqlrw.failover.drill import _map
+    assert _map("/raw/x/day=1/f.csv", "/raw/x/day=*/*.csv", "/dr/day=*/*.csv") == "/dr/day=1/f.csv"
+    report = project / "project" / "report.usql"
+    report.write_text(report.read_text().replace(
+        '"/sensors/ref/devices.csv"', '"adl://shoplake.azuredatalakestore.net/sensors/ref/devices.csv"'))
+    with open(project / "dr.toml", "a") as f:
+        f.write('\n[[locations]]\nfrom = "adl://shoplake.azuredatalakestore.net/sensors/ref/"\n'
+                'to = "adl://shoplakedr.azuredatalakestore.net/reference/sensors/"\n')
+    seed_stores(load_config(project / "dr.toml"), emu)
+    result = run_drill(project / "dr.toml", [project / "project"], project / "out", endpoint=emu.url, **stores(emu))
+    assert result.ok, result.error
+    assert "shoplakedr:/reference/sensors/devices.csv" in result.copied
+    assert not (Path(emu.store_path(SSTORE)) / "sensors" / "ref").exists()
+    assert result.verification.equal and len(result.verification.outputs) == 2

@@ -38,16 +38,25 @@ PHASES = ("plan", "seed", "primary", "sync", "apply", "primary-jobs", "verify")
 
 @dataclass(frozen=True)
 class FileCopy:
-    """The files a job reads: where they are on the primary and where the secondary's job reads them
-    (``*`` for a file set's pattern parts)."""
-    source_store: str
-    source_path: str
-    target_store: str
-    target_path: str
+    """The files one input of a job reads: ``source`` (primary store, path) as the source job reads
+    them, ``target`` (secondary store, path) as the rewritten job does (``*`` for a file set's
+    pattern parts). Shaped like the file inputs a store client's sync takes (``source``, ``target``,
+    ``reason``, ``location``, ``where``), so one can be handed these as they are."""
+    source: tuple
+    target: tuple
     step: str = ""
+    script: str = ""          # the plan's script that reads it, and where
+    line: int = 0
+    column: int = 0
+    location: str | None = None
+    reason: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.script}:{self.line}:{self.column}"
 
     def __str__(self):
-        return f"{self.source_store}:{self.source_path} -> {self.target_store}:{self.target_path}"
+        return f"{self.source[0]}:{self.source[1]} -> {self.target[0]}:{self.target[1]}"
 
 
 @dataclass
@@ -138,19 +147,22 @@ def folder_sync(emu):
     def sync(copies) -> list:
         out = []
         for c in copies:
-            src_root = os.path.realpath(emu.store_path(c.source_store))
-            dst_root = os.path.realpath(emu.store_path(c.target_store))
-            for hit in sorted(glob.glob(os.path.join(src_root, c.source_path.lstrip("/")))):
+            if c.reason is not None:
+                continue
+            (s_store, s_path), (t_store, t_path) = c.source, c.target
+            src_root = os.path.realpath(emu.store_path(s_store))
+            dst_root = os.path.realpath(emu.store_path(t_store))
+            for hit in sorted(glob.glob(os.path.join(src_root, s_path.lstrip("/")))):
                 real = os.path.realpath(hit)
                 if not os.path.isfile(real) or not real.startswith(src_root + os.sep):
                     continue
                 rel = "/" + os.path.relpath(real, src_root).replace(os.sep, "/")
-                target = _map(rel, c.source_path, c.target_path)
+                target = _map(rel, s_path, t_path)
                 dst = os.path.realpath(os.path.join(dst_root, target.lstrip("/")))
                 if not dst.startswith(dst_root + os.sep):
                     continue
                 if _copy_if_changed(Path(real), Path(dst)):
-                    out.append(f"{c.target_store}:{target}")
+                    out.append(f"{t_store}:{target}")
         return out
     return sync
 
@@ -164,21 +176,24 @@ def input_copies(plan, d: Path, config) -> list:
     from .verify import _sent_text, _source_bytes
 
     def inputs(text, name):
-        return [loc.folded.value for loc in locations(parse(text, path=name)) if loc.role == "input"]
+        return [loc for loc in locations(parse(text, path=name)) if loc.role == "input"]
     out, seen = [], set()
     for step in plan.steps:
         if step["kind"] != "job":
             continue
+        prelude = len(step["parameters"])
         prim = inputs(_sent_text(step, _source_bytes(plan, d, step), step["source"]), step["source"])
         sec = inputs(_sent_text(step, plan.files[step["script"]], step["script"]), step["script"])
-        for pv, sv in zip(prim, sec):
+        for p, s in zip(prim, sec):
+            pv, sv = p.folded.value, s.folded.value
             if pv is None or sv is None:
                 continue
             a, b = store_path(pv, config.primary_store), store_path(sv, config.secondary_store)
-            if a is None or b is None or (a + b) in seen:
+            if a is None or b is None or (a, b) in seen:
                 continue
-            seen.add(a + b)
-            out.append(FileCopy(*a, *b, step=step["id"]))
+            seen.add((a, b))
+            out.append(FileCopy(a, b, step=step["id"], script=step["script"],
+                                line=s.node.span.line - prelude, column=s.node.span.column, location=sv))
     return out
 
 
