@@ -25,6 +25,8 @@ def failover():
       usqlrw failover apply PLAN                               # run it (resumable, retried, locked)
       usqlrw failover status PLAN                              # where it stands
       usqlrw failover report PLAN --html                       # PLAN/report.html: the timeline, tables, RPO
+      usqlrw failover verify PLAN                              # tables and job outputs, both sides
+      usqlrw failover drill -c dr.toml     --out DIR jobs/     # all of it rehearsed, ending with verify
     """
 
 
