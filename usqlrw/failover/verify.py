@@ -50,12 +50,16 @@ class TableComparison:
         if self.error:
             return f"{self.primary} -> {self.secondary}: error: {self.error}"
         if self.equal:
-            return f"{self.primary} -> {self.secondary}: equal ({self.primary_rows} rows)"
+            return f"{self.primary} -> {self.secondary}: equal ({_rows_text(self.primary_rows)})"
         out = [f"{self.primary} -> {self.secondary}: DIFFERENT ({self.primary_rows} rows on the primary, "
                f"{self.secondary_rows} on the secondary)"]
         out += [f"    only on the primary ({n}x): {r}" for r, n in self.only_primary]
         out += [f"    only on the secondary ({n}x): {r}" for r, n in self.only_secondary]
         return "\n".join(out)
+
+
+def _rows_text(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def compare_rows(primary: list, secondary: list, sample: int = 5) -> tuple[list, list]:
@@ -233,7 +237,7 @@ class OutputComparison:
             return f"{head}: error: {self.error}"
         how = " in order" if self.ordered else ""
         if self.equal:
-            return f"{head}: equal{how} ({self.primary_rows} rows)"
+            return f"{head}: equal{how} ({_rows_text(self.primary_rows)})"
         out = [f"{head}: DIFFERENT{how} ({self.primary_rows} rows on the primary, "
                f"{self.secondary_rows} on the secondary)"]
         if self.first_difference is not None:
