@@ -326,7 +326,8 @@ def run_drill(config_path, paths, out_dir, *, params=(), endpoint: str | None = 
                 ep.emulator.store.add_account(acct, store)
         return ep
 
-    poll = poll_interval if poll_interval is not None else 0.05
+    # how often a job is looked at: an emulator answers at once, the service is asked every 10 s
+    poll = poll_interval if poll_interval is not None else (0.05 if embedded or probe.is_emulator else 10.0)
     try:
         # 2. seed, 3. production on the primary, 4. sync
         ep = open_endpoint()
