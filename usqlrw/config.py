@@ -59,6 +59,9 @@ SCHEMA: list[tuple[str, str, bool, str]] = [
      'What to do with relative paths (default "keep" when the secondary default store holds the data).'),
     ("options.emulator", "boolean", False,
      "Run against the embedded ADLA emulator instead of Azure (drills and examples only)."),
+    ("options.emulator_data", "string", False,
+     "With `emulator = true`: a folder (relative to this file) whose subfolders, named for the primary's "
+     "store accounts, hold the files `usqlrw failover drill` puts on those stores before the primary's jobs run."),
     ("stores.*", "string", False,
      "Further ADLS Gen1 store accounts: primary account name = secondary account name. Applies to "
      "adl://, swebhdfs:// and https://.../webhdfs/v1/ forms."),
@@ -108,6 +111,7 @@ class DRConfig:
     staging: str = "/usqlrw/staging/"
     path: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    emulator_data: str | None = None       # options.emulator_data as written (relative to the config file)
 
     # -- derived facts ---------------------------------------------------------------------
 
@@ -264,14 +268,22 @@ def parse_config(data: dict, path: str | None = None) -> DRConfig:
     if not isinstance(opts, dict):
         raise ConfigError("options", "must be a table", path)
     for k in opts:
-        if k not in ("relative_paths", "emulator"):
-            raise ConfigError(f"options.{k}", "unknown key; known ones are emulator, relative_paths", path)
+        if k not in ("relative_paths", "emulator", "emulator_data"):
+            raise ConfigError(f"options.{k}", "unknown key; known ones are emulator, emulator_data, relative_paths",
+                              path)
     rel = opts.get("relative_paths", "keep")
     if rel not in ("keep", "absolute"):
         raise ConfigError("options.relative_paths", f'must be "keep" or "absolute", not {rel!r}', path)
     emulator = opts.get("emulator", False)
     if not isinstance(emulator, bool):
         raise ConfigError("options.emulator", "must be true or false", path)
+    emulator_data = opts.get("emulator_data")
+    if emulator_data is not None:
+        if not isinstance(emulator_data, str) or not emulator_data.strip() or "\0" in emulator_data:
+            raise ConfigError("options.emulator_data", "must be a folder (a non-empty string)", path)
+        if not emulator:
+            raise ConfigError("options.emulator_data", "goes with emulator = true: it seeds the embedded "
+                              "emulator's stores, never a real account's", path)
 
     stores = _str_table(data.get("stores"), "stores", path)
     for k, v in stores.items():
@@ -341,7 +353,7 @@ def parse_config(data: dict, path: str | None = None) -> DRConfig:
             staging += "/"
 
     return DRConfig(pa, ps, sa, ss, sds, rel, emulator, stores, blobs, tuple(pairs), dbs, schemas, objects,
-                    asms, dss, creds, servers, staging, path, data)
+                    asms, dss, creds, servers, staging, path, data, emulator_data)
 
 
 def load_config(path: str | Path) -> DRConfig:

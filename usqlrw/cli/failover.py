@@ -25,6 +25,8 @@ def failover():
       usqlrw failover apply PLAN                               # run it (resumable, retried, locked)
       usqlrw failover status PLAN                              # where it stands
       usqlrw failover report PLAN --html                       # PLAN/report.html: the timeline, tables, RPO
+      usqlrw failover verify PLAN                              # tables and job outputs, both sides
+      usqlrw failover drill -c dr.toml     --out DIR jobs/     # all of it rehearsed, ending with verify
     """
 
 
@@ -231,24 +233,93 @@ def status_cmd(plan_dir, fmt):
               help="Where the accounts are (default: the DR config's; `emulator` for a drill's embedded one).")
 @click.option("--sample", type=click.IntRange(0, 1000), default=5, show_default=True,
               help="Rows shown of each side's differences.")
-def verify_cmd(plan_dir, endpoint, sample):
-    """Compare every replicated table on the primary and the secondary, row for row (as multisets).
+@click.option("--tables/--no-tables", default=True, show_default=True, help="Compare the replicated tables.")
+@click.option("--outputs/--no-outputs", default=True, show_default=True, help="Compare the files the jobs write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify_cmd(plan_dir, endpoint, sample, tables, outputs, fmt):
+    """Compare the primary and the secondary: every replicated table row for row (as multisets), and
+    every file the plan's jobs write (on the primary as the source job names it, on the secondary as
+    rewritten; in order when the OUTPUT has an ORDER BY, else as multisets of rows).
 
     One export job per table on each account writes its rows to that account's store; the two
-    files are compared. Exit status 0 when every table is equal, 1 when one differs or cannot be
-    exported, 2 when the plan cannot be used or the stores cannot be read."""
+    files are compared. Exit status 0 when everything compared is equal, 1 when a table or output
+    differs, is missing or cannot be exported, 2 when the plan cannot be used or the stores cannot
+    be read."""
     from ..failover import PlanError
-    from ..failover.verify import verify_plan
+    from ..failover.verify import verify
     try:
-        result = verify_plan(plan_dir, endpoint=endpoint, sample=sample)
+        result = verify(plan_dir, endpoint=endpoint, sample=sample, tables=tables, outputs=outputs)
     except PlanError as e:
         _fail(str(e), e.code)
-    for c in result:
-        click.echo(c.line())
-    bad = [c for c in result if not c.equal]
-    click.echo(f"{len(result) - len(bad)} of {len(result)} tables equal" + (f", {len(bad)} not" if bad else ""),
-               err=True)
-    sys.exit(1 if bad else 0)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        for line in result.lines():
+            click.echo(line)
+        click.echo(result.summary(), err=True)
+    sys.exit(0 if result.equal else 1)
+
+
+@failover.command("drill")
+@verbosity_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@dr_config_option(required=True)
+@click.option("-o", "--out", "out_dir", default="failover-drill", show_default=True,
+              type=click.Path(file_okay=False),
+              help="The drill's plan folder (the plan, its state and report, and the embedded emulator's state).")
+@click.option("--force", is_flag=True, help="Replace the plan (and the embedded emulator's state) already in --out.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="As for `failover plan`: a value for every step that declares @NAME (repeatable).")
+@click.option("--endpoint", default=None, metavar="URL|emulator",
+              help="Where the accounts are (default: the DR config's; `emulator` for the embedded one).")
+@click.option("--run-on-primary", is_flag=True,
+              help="Allow the drill to run jobs on a primary account that is not an emulator's.")
+@click.option("--max-parallel", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Steps of the failover that do not depend on each other run this many at once.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def drill_cmd(paths, config_path, out_dir, force, params, endpoint, run_on_primary, max_parallel, fmt):
+    """Rehearse a failover end to end, with the primary alive, and compare both sides.
+
+    \b
+      plan          the failover plan, written to --out
+      seed          the embedded emulator's primary stores get the config's options.emulator_data
+      primary       production on the primary: the DDL, then each job's DR copy (it stages the
+                    rows it inserts for replication)
+      sync          the files the jobs read copied to the secondary's stores
+      apply         the plan on the secondary: catalog sync, replication imports, rewritten jobs
+      primary-jobs  the same jobs, parameters and order on the primary
+      verify        every replicated table and every job output compared (`failover verify`)
+
+    It runs jobs on the primary account: against anything but an emulator it refuses unless
+    --run-on-primary. `failover status`, `report` and `verify` read its folder afterwards.
+
+    Exit status 0 when every phase succeeded and every table and output is equal, 1 when a phase
+    failed (named, with the job's error) or something differs, 2 when it cannot start, 130 when
+    interrupted."""
+    from ..failover import PlanError
+    from ..failover.drill import run_drill
+    show = fmt == "text"
+
+    def progress(phase, text):
+        if show and (level() >= 0 or phase == "verify") and not text.startswith("failed:"):
+            click.echo(f"[{phase}] {text}")   # a failure: the one error line at the end
+    try:
+        result = run_drill(config_path, paths, out_dir, params=params, endpoint=endpoint, force=force,
+                           run_on_primary=run_on_primary, progress=progress, max_parallel=max_parallel)
+    except PlanError as e:
+        _fail(str(e), e.code)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: `usqlrw failover status {out_dir}` shows what the failover submitted", err=True)
+        sys.exit(130)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    for b in result.blockers:
+        click.echo(b, err=True)
+    if result.ok:
+        info(f"drill complete: {result.verification.summary()} (plan folder {out_dir})")
+    else:
+        click.echo(f"error: the drill failed in its {result.failed_phase} phase: {result.error}", err=True)
+    sys.exit(0 if result.ok else 1)
 
 
 @failover.command("report")

@@ -327,6 +327,7 @@ def _read_call(files, data_cols, opts: ExtractOptions, filename: bool) -> exp.Ex
         "allow_quoted_nulls": False, "ignore_errors": bool(opts.silent), "strict_mode": True,
         "null_padding": False, "encoding": opts.encoding if opts.encoding != "ascii" else "utf-8",
         "filename": filename,
+        "hive_partitioning": False,   # a folder named NAME=VALUE is a folder, not a column NAME
     }
     if opts.null_escape is not None and opts.null_escape != "":
         kv["nullstr"] = opts.null_escape

@@ -46,7 +46,7 @@ class _Stopped(Exception):
 def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = None, progress=None,
                poll_interval: float | None = None, retry=None, credentials=None, retry_failed: bool = True,
                attempts: int = 2, max_parallel: int = 1, config_path=None,
-               allow_changed_sources: bool = False, store_exists=None) -> tuple[bool, dict]:
+               allow_changed_sources: bool = False, store_exists=None, execute: bool = False) -> tuple[bool, dict]:
     """Carry the plan out; returns (ok, report). Holds the plan folder's lock throughout.
 
     Reruns resume: finished steps are skipped, a step whose submission was cut short is looked up
@@ -59,7 +59,10 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
     jobs read; if one is missing, nothing is submitted and PlanError lists them with the step and
     line that reads it. By default: the embedded emulator's store folders when it runs jobs; an
     emulator at a URL that runs jobs, or Azure with credentials, through the ``azure-datalake-store``
-    client (:func:`usqlrw.failover.preflight.endpoint_exists`)."""
+    client (:func:`usqlrw.failover.preflight.endpoint_exists`).
+
+    ``execute``: the embedded emulator runs the jobs (``usqlrw failover drill``); by default it only
+    accepts them."""
     from ..lock import FolderLock, Locked
     d = _plan_dir(plan_dir)
     if not (d / "plan.json").exists():
@@ -72,13 +75,13 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
         return _apply(d, endpoint=endpoint, until=until, progress=progress, poll_interval=poll_interval,
                       retry=retry, credentials=credentials, retry_failed=retry_failed, attempts=attempts,
                       max_parallel=max_parallel, config_path=config_path,
-                      allow_changed_sources=allow_changed_sources, store_exists=store_exists)
+                      allow_changed_sources=allow_changed_sources, store_exists=store_exists, execute=execute)
     finally:
         lock.release()
 
 
 def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credentials, retry_failed, attempts,
-           max_parallel, config_path, allow_changed_sources, store_exists=None):
+           max_parallel, config_path, allow_changed_sources, store_exists=None, execute=False):
     from ..jobs.client import make_clients, resolve_endpoint
     from ..jobs.submit import Ledger, Outcome, RetryPolicy, Submitter, _enum, parse_param, prepare_request
 
@@ -101,10 +104,10 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
     if endpoint is None and config.emulator:
         endpoint = "emulator"
     try:
-        # a drill's embedded emulator accepts the jobs without running them: the replication imports'
-        # staging codec (C#) does not run on the engine yet, nor are the jobs' inputs synced first
+        # the embedded emulator of `failover apply` alone accepts the jobs without running them (nothing
+        # put the jobs' inputs and staged rows on its stores); `failover drill` has it run them
         ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"),
-                              execute=False)
+                              execute=execute)
     except ValueError as e:
         raise PlanError(str(e)) from None
     service = service_of(ep)

@@ -98,7 +98,9 @@ def replication_rpo(records, tables) -> list[dict]:
         if rec.get("event") != "ended" or rec.get("result") != "Succeeded" or not isinstance(rec.get("time"), str):
             continue
         for table, part in writes.get(rec.get("source"), []):
-            if table not in last or rec["time"] > last[table][0]:
+            # the same job's moves: its INSERT's partition, not the partition-less replay of an ALTER
+            if table not in last or rec["time"] > last[table][0] or (
+                    rec["time"] == last[table][0] and last[table][2] is None):
                 last[table] = (rec["time"], rec.get("source"), part)
     out = []
     for t in tables:
