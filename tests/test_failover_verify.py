@@ -116,12 +116,27 @@ def test_a_table_missing_on_the_secondary_is_an_error_not_a_pass(drill):
     assert SEC in result[0].error and "does not exist" in result[0].error
 
 
-def test_cli_verify_exit_status(drill):
+def test_cli_verify_reads_an_emulators_stores_through_the_store_client(drill):
+    """No reader given: verify reads the export files over the emulator's WebHDFS stores with the real
+    azure-datalake-store client; exit 0 when equal, 1 when a row differs."""
     tmp, paths, emu = drill
+    cfg = load_config(tmp / "dr.toml")
+    bundle = build_bundle([(p, usqlrw.parse(Path(p).read_text())) for p in paths], cfg)
+    run_job(emu, PRIM, DDL)
+    run_job(emu, PRIM, next(v for n, v in bundle.files.items() if n.startswith("primary/jobs/")).decode())
     r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp / "dr.toml"), "--out", str(tmp / "plan"), *paths],
                            catch_exceptions=False)
     assert r.exit_code == 0, r.stderr
-    # an emulator at a URL: its stores cannot be read from here (no store client yet): usage error
-    r = CliRunner().invoke(cli, ["failover", "verify", str(tmp / "plan"), "--endpoint", emu.url],
+    steps = json.loads((tmp / "plan" / "plan.json").read_text())["steps"]
+    last_import = [s["id"] for s in steps if s["kind"] in ("catalog", "import")][-1]
+    apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, until=last_import,
+               retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+    r = CliRunner().invoke(cli, ["failover", "verify", str(tmp / "plan"), "--endpoint", emu.url, "--no-outputs"],
                            catch_exceptions=False)
-    assert r.exit_code == 2 and "store" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "Sales.dbo.Counts -> SalesDR.dbo.Counts: equal (3 rows)" in r.output
+    run_job(emu, SEC, "INSERT INTO SalesDR.dbo.Counts SELECT * FROM (VALUES (7, 70L, true)) AS T(Id, N, Ok);")
+    r = CliRunner().invoke(cli, ["failover", "verify", str(tmp / "plan"), "--endpoint", emu.url, "--no-outputs"],
+                           catch_exceptions=False)
+    assert r.exit_code == 1 and "DIFFERENT (3 rows on the primary, 4 on the secondary)" in r.output
+    assert "Traceback" not in r.stderr

@@ -10,12 +10,14 @@ Phases, in order (each one reported through ``progress(phase, text)``):
    copy where it has one: it also stages the rows it inserts on the secondary store for the
    replication imports), with the plan's parameters;
 4. ``sync``: the files the jobs read copied from the primary's stores to the secondary's (through
-   one seam, ``sync(copies) -> [copied]``: the embedded emulator's store folders by default);
+   one seam, ``sync(copies) -> [copied]``; by default :func:`usqlrw.syncfiles.sync_files` through
+   the ``azure-datalake-store`` client, on the emulator's WebHDFS stores or Azure's, incrementally);
 5. ``apply``: the plan applied on the secondary (catalog sync, replication imports, rewritten jobs),
    after its files-first check;
 6. ``primary-jobs``: the jobs the secondary ran, run on the primary too (same scripts as written,
    same parameters, same order), as a primary that is still alive would;
-7. ``verify``: tables and job outputs compared (:func:`usqlrw.failover.verify.verify`).
+7. ``verify``: tables and job outputs compared (:func:`usqlrw.failover.verify.verify`), the files
+   read through the same client.
 
 The drill stops at the first phase that fails, naming it and the job's error. It runs jobs on the
 primary account, so it refuses any endpoint but an emulator unless ``run_on_primary`` is given.
@@ -29,7 +31,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..datalake import StoreError
 from .folder import PlanError, _sha, is_ddl_only, load_plan
+from .stores import SyncFailed, store_sync
 
 __all__ = ["PHASES", "DrillResult", "FileCopy", "folder_sync", "input_copies", "run_drill", "seed_stores"]
 
@@ -291,9 +295,13 @@ def run_drill(config_path, paths, out_dir, *, params=(), endpoint: str | None = 
     if probe is not None and not probe.is_emulator and not run_on_primary:
         raise PlanError(f"a drill runs jobs on the primary account {config.primary_analytics}; against "
                         f"{probe.display} that is production. Use an emulator, or say --run-on-primary", code=2)
-    if not embedded and (sync is None or read_store is None):
-        raise PlanError("a drill on this endpoint needs its stores' client to sync and compare files "
-                        "(not wired in yet): only the embedded emulator's stores are read here", code=2)
+
+    if probe is not None and not probe.is_emulator and credentials is None:
+        from ..jobs.client import credentials_for
+        try:      # before anything is written or sent
+            credentials = credentials_for(probe)
+        except RuntimeError as e:
+            raise PlanError(str(e), code=2) from None
 
     d = Path(out_dir)
     result = DrillResult(d)
@@ -347,8 +355,11 @@ def run_drill(config_path, paths, out_dir, *, params=(), endpoint: str | None = 
                 progress("primary", f"{what}: succeeded (job {jid})")
             phase("primary", "done", f"production ran on {config.primary_analytics}")
             copies = input_copies(plan, d, config)
-            do_sync = sync or folder_sync(ep.emulator)
-            result.copied = list(do_sync(copies))
+            do_sync = sync or store_sync(ep, credentials)
+            try:
+                result.copied = list(do_sync(copies))
+            except (SyncFailed, StoreError) as e:
+                raise _Failed("sync", str(e)) from None
             phase("sync", "done", f"{len(result.copied)} file(s) copied for {len(copies)} input(s) the jobs read")
         finally:
             ep.close()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .folder import PlanError, _plan_dir, load_plan, plan_config
+from .stores import store_reader
 
 __all__ = ["OutputComparison", "TableComparison", "Verification", "compare_rows", "emulator_reader", "job_outputs",
            "verify", "verify_plan"]
@@ -138,13 +139,31 @@ def emulator_reader(emu):
     return read_store
 
 
+def _guarded(read):
+    """A store reader whose failures (a store that cannot be read) are one line, as the comparison's error."""
+    from ..datalake import StoreError
+
+    def read_store(store, path):
+        try:
+            return read(store, path)
+        except StoreError as e:
+            raise _Unreadable(str(e)) from None
+    return read_store
+
+
+class _Unreadable(Exception):
+    pass
+
+
 def verify(plan_dir, *, endpoint: str | None = None, credentials=None, read_store=None, sample: int = 5,
            config_path=None, timeout: float = 600.0, poll_interval: float = 0.05, tables: bool = True,
            outputs: bool = True) -> "Verification":
     """Compare a plan's replicated tables and its jobs' outputs on the primary and the secondary.
 
     ``read_store(store_account, path)``: the bytes of a file on a store (None if there is none);
-    by default the embedded emulator's store folders (a drill), else a usage error (PlanError 2)."""
+    by default the endpoint's stores through the ``azure-datalake-store`` client (an emulator's over
+    WebHDFS, Azure's with the jobs' token or azure-identity); a store that cannot be read is the
+    error of the table or output that needed it."""
     from ..jobs.client import make_clients, resolve_endpoint
     d = _plan_dir(plan_dir)
     plan = load_plan(d)
@@ -159,11 +178,8 @@ def verify(plan_dir, *, endpoint: str | None = None, credentials=None, read_stor
     except ValueError as e:
         raise PlanError(str(e)) from None
     try:
-        if read_store is None:
-            if ep.emulator is None:
-                raise PlanError("verify reads the accounts' stores; for this endpoint pass a store reader "
-                                "(the Data Lake Store client is not wired in yet)", code=2)
-            read_store = emulator_reader(ep.emulator)
+        if read_store is None:     # the stores through the azure-datalake-store client
+            read_store = _guarded(store_reader(ep, credentials))
         if ep.emulator is not None:
             for acct, store in ((config.primary_analytics, config.primary_store),
                                 (config.secondary_analytics, config.secondary_store)):
@@ -195,7 +211,11 @@ def _compare_tables(plan, d, config, clients, read_store, sample, timeout, poll_
             if err:
                 cmp.error = f"{account}: {err}"
                 break
-            data = read_store(store, path)
+            try:
+                data = read_store(store, path)
+            except _Unreadable as e:
+                cmp.error = f"{account}: {e}"
+                break
             if data is None:
                 cmp.error = f"{account}: the export job wrote no {path} on {store}"
                 break
@@ -384,7 +404,11 @@ def _compare_output(cmp: OutputComparison, read_store, sample: int) -> OutputCom
         if "*" in path:
             cmp.error = f"{path} is a file set; only single files are compared"
             return cmp
-        data = read_store(store, path)
+        try:
+            data = read_store(store, path)
+        except _Unreadable as e:
+            cmp.error = f"{side}: {e}"
+            return cmp
         if data is None:
             cmp.error = f"missing on the {side}: no {path} on the store {store}"
             return cmp
