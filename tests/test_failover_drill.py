@@ -23,9 +23,9 @@ from usqlrw.cli import cli  # noqa: E402
 from usqlrw.config import load_config  # noqa: E402
 from usqlrw.emulator import Emulator  # noqa: E402
 from usqlrw.failover import load_plan  # noqa: E402
-from usqlrw.failover.apply import _emulator_exists  # noqa: E402
-from usqlrw.failover.drill import folder_sync, run_drill, seed_stores  # noqa: E402
-from usqlrw.failover.verify import emulator_reader  # noqa: E402
+from usqlrw.failover.drill import run_drill, seed_stores  # noqa: E402
+from usqlrw.failover.stores import store_sync  # noqa: E402
+from usqlrw.jobs.client import resolve_endpoint  # noqa: E402
 from usqlrw.jobs.submit import RetryPolicy, parse_param, prepare_request  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
@@ -52,8 +52,8 @@ def emu(tmp_path):
 
 
 def stores(emu):
-    return dict(sync=folder_sync(emu), read_store=emulator_reader(emu), store_exists=_emulator_exists(emu),
-                retry=RetryPolicy(attempts=2, base=0.01, cap=0.02), poll_interval=0.01)
+    """The drill's own seams (the store client over the emulator's WebHDFS stores), fast retries."""
+    return dict(retry=RetryPolicy(attempts=2, base=0.01, cap=0.02), poll_interval=0.01)
 
 
 def secondary_jobs(emu):
@@ -175,7 +175,7 @@ def test_a_job_inserting_into_a_missing_table_fails_as_adla_would(project, emu):
 def test_an_input_deleted_on_the_secondary_is_reported_before_any_job_is_submitted(project, emu):
     cfg = load_config(project / "dr.toml")
     seed_stores(cfg, emu)
-    copy = folder_sync(emu)
+    copy = store_sync(resolve_endpoint(emu.url))
 
     def sync_then_lose_one(copies):
         copied = copy(copies)

@@ -35,7 +35,7 @@ from ..datalake import StoreError
 from .folder import PlanError, _sha, is_ddl_only, load_plan
 from .stores import SyncFailed, store_sync
 
-__all__ = ["PHASES", "DrillResult", "FileCopy", "folder_sync", "input_copies", "run_drill", "seed_stores"]
+__all__ = ["PHASES", "DrillResult", "FileCopy", "input_copies", "run_drill", "seed_stores"]
 
 PHASES = ("plan", "seed", "primary", "sync", "apply", "primary-jobs", "verify")
 
@@ -141,34 +141,6 @@ def _map(path: str, src_pattern: str, dst_pattern: str) -> str:
         k += 1
     sp, dp = src_pattern[:len(src_pattern) - k], dst_pattern[:len(dst_pattern) - k]
     return dp + path[len(sp):] if path.startswith(sp) else path
-
-
-def folder_sync(emu):
-    """``sync`` over an emulator's store folders: copies what each FileCopy names (incrementally:
-    files already equal are left alone); returns ``store:path`` of every file copied."""
-    import glob
-
-    def sync(copies) -> list:
-        out = []
-        for c in copies:
-            if c.reason is not None:
-                continue
-            (s_store, s_path), (t_store, t_path) = c.source, c.target
-            src_root = os.path.realpath(emu.store_path(s_store))
-            dst_root = os.path.realpath(emu.store_path(t_store))
-            for hit in sorted(glob.glob(os.path.join(src_root, s_path.lstrip("/")))):
-                real = os.path.realpath(hit)
-                if not os.path.isfile(real) or not real.startswith(src_root + os.sep):
-                    continue
-                rel = "/" + os.path.relpath(real, src_root).replace(os.sep, "/")
-                target = _map(rel, s_path, t_path)
-                dst = os.path.realpath(os.path.join(dst_root, target.lstrip("/")))
-                if not dst.startswith(dst_root + os.sep):
-                    continue
-                if _copy_if_changed(Path(real), Path(dst)):
-                    out.append(f"{t_store}:{target}")
-        return out
-    return sync
 
 
 def input_copies(plan, d: Path, config) -> list:

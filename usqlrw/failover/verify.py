@@ -13,8 +13,8 @@ with the step's parameters, as the job was submitted). Each pair is read from it
 as a multiset of rows (text lines), or in order when the OUTPUT has an ORDER BY. A difference, a
 file missing on either side, or a location that cannot be told before the job runs is an error.
 
-The stores are read through a reader ``(store account, path) -> bytes | None``; the embedded
-emulator's is its store folders (:func:`emulator_reader`).
+The stores are read through a reader ``(store account, path) -> bytes | None``; by default the
+``azure-datalake-store`` client on the endpoint's stores (:mod:`usqlrw.failover.stores`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from .folder import PlanError, _plan_dir, load_plan, plan_config
 from .stores import store_reader
 
-__all__ = ["OutputComparison", "TableComparison", "Verification", "compare_rows", "emulator_reader", "job_outputs",
+__all__ = ["OutputComparison", "TableComparison", "Verification", "compare_rows", "job_outputs",
            "verify", "verify_plan"]
 
 
@@ -126,17 +126,6 @@ def verify_plan(plan_dir, *, endpoint: str | None = None, credentials=None, read
     of :func:`verify`, without the job outputs)."""
     return verify(plan_dir, endpoint=endpoint, credentials=credentials, read_store=read_store, sample=sample,
                   config_path=config_path, timeout=timeout, poll_interval=poll_interval, outputs=False).tables
-
-
-def emulator_reader(emu):
-    """``read_store`` over an emulator's store folders (nothing outside them is read)."""
-    def read_store(store, path):
-        root = Path(emu.store_path(store)).resolve()
-        f = (root / path.lstrip("/")).resolve()
-        if not f.is_relative_to(root) or not f.is_file():
-            return None
-        return f.read_bytes()
-    return read_store
 
 
 def _guarded(read):
