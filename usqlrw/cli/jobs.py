@@ -414,7 +414,8 @@ def emulator(host, port, state, accounts, step_seconds, no_auth, fixed_accounts,
     except OSError as e:
         _err(f"cannot listen on {host}:{port}: {e.strerror or e}")
         sys.exit(1)
-    click.echo(f"ADLA emulator on {emu.url} (state: {state}); stores in {emu.data_dir}"
+    click.echo(f"ADLA emulator on {emu.url} (state: {state}); stores in {emu.data_dir}, over WebHDFS at "
+               f"{emu.url}/_adls/STORE/webhdfs/v1/"
                + ("; jobs accepted, not run" if accept_only else "") + "; accounts: "
                f"{', '.join(a[0] for a in emu.store.accounts()) or 'created on first use'}", err=True)
     try:
