@@ -117,6 +117,9 @@ def _ts(v) -> exp.Expression:
 
 
 def static_member(lw, cls, name, node):
+    r = _enc.static_member(lw, cls, name, node)
+    if r is not None:
+        return r
     if cls == "DateTime":
         now = lw.job.now
         if name in ("Now", "UtcNow"):
@@ -188,6 +191,9 @@ def _round_to_int(x, t_from: UType, to: UType):
 
 
 def static_call(lw, cls, name, call: A.Call, scope):
+    r = _enc.static_call(lw, cls, name, call, scope)
+    if r is not None:
+        return r
     args = _args(lw, call, scope)
     n = len(args)
     a0, t0 = args[0] if args else (None, None)
@@ -332,6 +338,9 @@ def _format(lw, lit_node: A.StringLiteral, args, node) -> exp.Expression:
 
 
 def property(lw, x, t: UType, name: str, node):
+    r = _enc.property(lw, x, t, name, node)
+    if r is not None:
+        return r
     if t.name == "TimeSpan":
         r = _timespan_property(lw, x, t, name, node)
         if r is not None:
@@ -443,6 +452,9 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         r = linq(lw, x, t, name, call, scope)
         if r is not None:
             return r
+    r = _enc.method(lw, x, t, name, call, scope)
+    if r is not None:
+        return r
     args = _args(lw, call, scope)
     n = len(args)
     a0 = args[0][0] if args else None
@@ -548,27 +560,36 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
 def split(lw, s, call, args):
     """String.Split(char[, ...]) keeps empty entries; several separators split on any of them."""
     seps = []
+    drop_empty = False
     for a in call.args:
         if isinstance(a, (A.CharLiteral, A.StringLiteral)):
             seps.append(a.value)
         elif isinstance(a, A.New) and a.initializer is not None and all(
                 isinstance(x, (A.CharLiteral, A.StringLiteral)) for x in a.initializer.elements):
             seps.extend(x.value for x in a.initializer.elements)
+        elif (isinstance(a, A.Call) and not a.args and isinstance(a.func, A.MemberAccess)
+              and isinstance(a.func.member, A.Identifier) and a.func.member.name == "ToCharArray"
+              and isinstance(a.func.target, A.StringLiteral)):
+            seps.extend(a.func.target.value)          # ";,".ToCharArray(): each char separates
         elif isinstance(a, A.MemberAccess) and isinstance(a.member, A.Identifier) and a.member.name in (
                 "None", "RemoveEmptyEntries"):
-            if a.member.name == "RemoveEmptyEntries":
-                raise CannotRun("Split with StringSplitOptions.RemoveEmptyEntries is not supported by the engine", a)
+            drop_empty = drop_empty or a.member.name == "RemoveEmptyEntries"
         else:
             raise CannotRun("Split needs literal separators to run on the engine", a)
     if not seps:
         seps = [" "]
     if len(seps) == 1:
-        return T("string_split({s}, {p})", s=s, p=seps[0])
-    pattern = "|".join(re.escape(x) for x in seps)
-    return T("regexp_split_to_array({s}, {p})", s=s, p=pattern)
+        out = T("string_split({s}, {p})", s=s, p=seps[0])
+    else:
+        pattern = "|".join(re.escape(x) for x in seps)
+        out = T("regexp_split_to_array({s}, {p})", s=s, p=pattern)
+    return T("list_filter({l}, usqlrw_x -> usqlrw_x <> '')", l=out) if drop_empty else out
 
 
 def new(lw, e: A.New, scope):
+    r = _enc.new(lw, e, scope)
+    if r is not None:
+        return r
     t = e.type
     name = t.name if t is not None else ""
     if name in ("SQL.ARRAY", "SqlArray"):
@@ -641,8 +662,13 @@ def index(lw, e: A.Index, scope):
 
 
 def cast(lw, e: A.Cast, scope):
+    if _enc.is_kind_type(e.type):
+        return _enc.cast_kind(lw, e, scope)
     to = Ty.from_ast(e.type)
     x, t = lw.expr(e.operand, scope)
+    r = _enc.convert(lw, x, t, to, e)
+    if r is not None:
+        return r
     if t.name == "null":
         if not to.may_be_null:
             raise EngineError(f"null cannot be cast to the non-nullable type {to}", e)
@@ -685,7 +711,7 @@ def to_string(lw, x, t: UType, fmt: str | None = None, node=None) -> exp.Express
                      "ELSE CAST({x} AS VARCHAR) END", x=x)
         return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
     if t.name == "Guid":
-        return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
+        return _enc.guid_format(x, fmt, node) if fmt else exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
     if t.name == "TimeSpan" and not fmt:      # [-][d.]hh:mm:ss[.fffffff]
         return T("CASE WHEN {x} < 0 THEN '-' ELSE '' END || "
                  "CASE WHEN abs({x}) >= 86400000000 THEN CAST(abs({x}) // 86400000000 AS VARCHAR) || '.' ELSE '' END || "
@@ -782,3 +808,13 @@ def dotnet_datetime_format(fmt: str, node=None) -> str:
             out.append("%%" if ch == "%" else ch)
             i += 1
     return "".join(out)
+
+
+# -- the members of exact encodings (Base64, UTF-8, BitConverter, decimal bits, ticks, Guid formats):
+#    their own module, asked first by the functions above
+from . import csharp_encoding as _enc  # noqa: E402
+
+_CLASSES.update(_enc.CLASSES)
+for _cls, _names in _enc.STATICS.items():
+    KNOWN_STATICS.setdefault(_cls, set()).update(_names)
+KNOWN_MEMBERS |= _enc.MEMBERS
