@@ -4,6 +4,7 @@ Generated scripts are parsed back with our own parser and checked through their 
 import dataclasses
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from usqlrw.replicate.catalog import Model
 from usqlrw.replicate.jobs import plan_job
 from usqlrw.replicate.staging import StagingError, parse_type
 from usqlrw.replicate.sync import sync_script
+
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (what each test generates is run: replication_drill)
 
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 PIPELINE = HERE / "pipeline"

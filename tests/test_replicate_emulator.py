@@ -13,6 +13,9 @@ import usqlrw  # noqa: E402
 from usqlrw.config import load_config  # noqa: E402
 from usqlrw.replicate import build_bundle  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (what each test generates is run: replication_drill)
+
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 PIPELINE = HERE / "pipeline"
 

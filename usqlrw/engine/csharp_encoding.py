@@ -68,13 +68,29 @@ def _nonnull(lw, x, t, node, what):
              err=lw.error(f"ArgumentNullException: {what}", node))
 
 
-def _int(v) -> exp.Expression:
-    return exp.Cast(this=lit(v), to=exp.DataType.build("BIGINT"))
+def let(lw, v, body):
+    """``body(x)`` with ``v`` computed once: ``list_transform([v], x -> body)[1]``. The lowering
+    substitutes operands into templates, so a value used n times at each of k nested levels would
+    otherwise be written n^k times."""
+    if isinstance(v, (exp.Column, exp.Literal, exp.Null, exp.Boolean, exp.Identifier)):
+        return body(v)
+    name = lw.fresh("v")
+    lam = exp.Lambda(this=body(exp.column(name)), expressions=[exp.to_identifier(name)])
+    tr = exp.Transform(this=exp.Array(expressions=[v]), expression=lam)
+    if getattr(getattr(lw.job, "engine", None), "dialect", "duckdb") == "spark":
+        return exp.Bracket(this=tr, expressions=[lit(0)])
+    # list_extract, not l[1]: sqlglot's DuckDB output shifts the indexes inside the lambda of an
+    # indexed LIST_TRANSFORM
+    return T("list_extract({l}, 1)", l=tr)
 
 
 # -- IEEE-754 bits, by arithmetic (exact: only multiplications by powers of two) ------------------
 
-def _bits(x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
+def _bits(lw, x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
+    return let(lw, x, lambda v: _bits_of(lw, v, ebits, mbits, nan_bits))
+
+
+def _bits_of(lw, x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
     """The IEEE-754 bits of ``x`` (a DOUBLE holding a double or a float) as a signed integer of
     1 + ebits + mbits bits, as ``BitConverter`` gives them."""
     bias = 2 ** (ebits - 1) - 1
@@ -82,12 +98,12 @@ def _bits(x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
     total = 1 + ebits + mbits
     sign_off = 2 ** (total - 1)
     a = T("abs({x})", x=x)
-    e0 = T("CAST(floor(log2({a})) AS INTEGER)", a=a)
     # log2 may be one off next to a power of two: correct it exactly
-    e = T("({e} - CASE WHEN pow(2.0, {e}) > {a} THEN 1 ELSE 0 END + CASE WHEN pow(2.0, {e} + 1) <= {a} THEN 1 ELSE 0 END)",
-          e=e0, a=a)
-    normal = T("CAST({e} + " + str(bias) + " AS BIGINT) * " + str(2 ** mbits) + " + CAST(({a} * pow(2.0, -{e}) - 1.0) * "
-               + str(float(2 ** mbits)) + " AS BIGINT)", e=e, a=a)
+    e = let(lw, T("CAST(floor(log2({a})) AS INTEGER)", a=a), lambda e0: T(
+        "({e} - CASE WHEN pow(2.0, {e}) > {a} THEN 1 ELSE 0 END + CASE WHEN pow(2.0, {e} + 1) <= {a} THEN 1 ELSE 0 END)",
+        e=e0, a=a))
+    normal = let(lw, e, lambda e: T("CAST({e} + " + str(bias) + " AS BIGINT) * " + str(2 ** mbits) + " + CAST(({a} * pow(2.0, -{e}) - 1.0) * "
+               + str(float(2 ** mbits)) + " AS BIGINT)", e=e, a=a))
     # below 2^emin: exponent field 0, the mantissa is a / 2^(emin - mbits)
     sub = T("CAST({a} * pow(2.0, " + str(-emin) + ") * pow(2.0, " + str(mbits) + ") AS BIGINT)", a=a)
     mag = T("CASE WHEN {a} = 0 THEN CAST(0 AS BIGINT) WHEN {a} < pow(2.0, " + str(emin) + ") THEN {sub} ELSE {normal} END",
@@ -99,8 +115,12 @@ def _bits(x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
              + " ELSE {m} END", x=x, neg=negative, m=mag)
 
 
-def _from_bits(b, ebits: int, mbits: int) -> exp.Expression:
+def _from_bits(lw, b, ebits: int, mbits: int) -> exp.Expression:
     """The value (DOUBLE) of IEEE-754 bits held in a signed integer ``b``."""
+    return let(lw, b, lambda v: _from_bits_of(v, ebits, mbits))
+
+
+def _from_bits_of(b, ebits: int, mbits: int) -> exp.Expression:
     bias = 2 ** (ebits - 1) - 1
     total = 1 + ebits + mbits
     u = T("(CAST({b} AS BIGINT) & " + str(2 ** (total - 1) - 1) + ")", b=b)
@@ -117,8 +137,8 @@ def _from_bits(b, ebits: int, mbits: int) -> exp.Expression:
 _BITS = {"double": (11, 52, -2251799813685248), "float": (8, 23, -4194304)}   # .NET's NaN: 0xFFF8..., 0xFFC00000
 
 
-def _double_bits(x, t: UType):
-    return _bits(exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), *_BITS["double" if t.name != "float" else "float"])
+def _double_bits(lw, x, t: UType):
+    return _bits(lw, exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), *_BITS["double" if t.name != "float" else "float"])
 
 
 def _is_getbytes(a) -> bool:
@@ -136,10 +156,10 @@ def _bitconverter(lw, name, call: A.Call, scope):
         if name == "DoubleToInt64Bits":
             if not (t.is_numeric and not t.nullable):
                 raise EngineError(f"BitConverter.DoubleToInt64Bits takes a double, not {t}", call)
-            return _double_bits(x, Ty.DOUBLE), Ty.LONG
+            return _double_bits(lw, x, Ty.DOUBLE), Ty.LONG
         if not (t.is_integral and not t.nullable):
             raise EngineError(f"BitConverter.Int64BitsToDouble takes a long, not {t}", call)
-        return _from_bits(x, 11, 52), Ty.DOUBLE
+        return _from_bits(lw, x, 11, 52), Ty.DOUBLE
     if name in ("ToInt32", "ToSingle", "ToInt64", "ToDouble") and len(call.args) == 2:
         if not (_is_getbytes(call.args[0]) and isinstance(call.args[1], A.NumberLiteral) and call.args[1].text == "0"):
             raise CannotRun(f"BitConverter.{name} is supported by the engine on BitConverter.GetBytes(x) at index 0 only",
@@ -153,7 +173,7 @@ def _bitconverter(lw, name, call: A.Call, scope):
         if t.name in ("float", "double"):
             if to_float:
                 return x, t
-            return _double_bits(x, t), (Ty.INT if want == 4 else Ty.LONG)
+            return _double_bits(lw, x, t), (Ty.INT if want == 4 else Ty.LONG)
         if not to_float:    # the same bits: an unsigned value read back as signed
             signed = x if t.name in ("int", "long") else T("CASE WHEN {x} >= " + str(2 ** (8 * want - 1)) + " THEN {x} - "
                                                             + str(2 ** (8 * want)) + " ELSE {x} END", x=x)
@@ -162,8 +182,8 @@ def _bitconverter(lw, name, call: A.Call, scope):
         if t.name in ("uint", "ulong"):
             raise CannotRun(f"BitConverter.{name}(BitConverter.GetBytes({t}), 0) is not supported by the engine", call)
         if want == 4:
-            return exp.Cast(this=_from_bits(x, 8, 23), to=exp.DataType.build("FLOAT")), UType("float")
-        return _from_bits(x, 11, 52), Ty.DOUBLE
+            return exp.Cast(this=_from_bits(lw, x, 8, 23), to=exp.DataType.build("FLOAT")), UType("float")
+        return _from_bits(lw, x, 11, 52), Ty.DOUBLE
     return None
 
 
@@ -175,8 +195,8 @@ _B64 = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 def _from_base64(lw, s, t, node):
     s = _nonnull(lw, s, t, node, "Convert.FromBase64String(null)")
     clean = T("regexp_replace({s}, '[ \t\r\n]', '', 'g')", s=s)     # .NET skips white space
-    return T("CASE WHEN NOT regexp_matches({c}, {p}) THEN {err} ELSE from_base64({c}) END", c=clean, p=_B64,
-             err=lw.error("FormatException: the input is not a valid Base-64 string", node))
+    return let(lw, clean, lambda clean: T("CASE WHEN NOT regexp_matches({c}, {p}) THEN {err} ELSE from_base64({c}) END", c=clean, p=_B64,
+             err=lw.error("FormatException: the input is not a valid Base-64 string", node)))
 
 
 def _get_string(lw, b, t, strict: bool, node):
@@ -189,9 +209,13 @@ def _get_string(lw, b, t, strict: bool, node):
 
 def _get_bits(lw, x, node):
     """decimal.GetBits: {lo, mid, hi, flags} of the value at the smallest scale that holds it."""
-    s = T("CAST(abs({x}) AS VARCHAR)", x=x)
-    frac = T("rtrim(split_part({s}, '.', 2), '0')", s=s)
-    m = T("CAST(split_part({s}, '.', 1) || {f} AS HUGEINT)", s=s, f=frac)
+    return let(lw, x, lambda x: let(lw, T("CAST(abs({x}) AS VARCHAR)", x=x), lambda s: let(
+        lw, T("rtrim(split_part({s}, '.', 2), '0')", s=s), lambda frac: let(
+            lw, T("CAST(split_part({s}, '.', 1) || {f} AS HUGEINT)", s=s, f=frac),
+            lambda m: _bits_array(lw, x, frac, m, node)))))
+
+
+def _bits_array(lw, x, frac, m, node):
 
     def word(v):
         return exp.Cast(this=T("CASE WHEN {v} >= 2147483648 THEN {v} - 4294967296 ELSE {v} END", v=v),
@@ -209,35 +233,47 @@ def _get_bits(lw, x, node):
 def _new_decimal(lw, arr, node):
     """new decimal(int[] {lo, mid, hi, flags}); more than 10 decimal places fail the job (the engine's
     decimal keeps 10)."""
+    return let(lw, arr, lambda a: _decimal_of(lw, a, node))
+
+
+def _decimal_of(lw, arr, node):
     def u(i):
         return T("(CAST({a}[" + str(i) + "] AS BIGINT) & 4294967295)", a=arr)
     flags = T("CAST({a}[4] AS BIGINT)", a=arr)
     scale = T("(({f} & 2147483647) // 65536)", f=flags)
-    m = T("(CAST({lo} AS HUGEINT) + CAST({mid} AS HUGEINT) * 4294967296 + CAST({hi} AS HUGEINT) * "
-          "CAST('18446744073709551616' AS HUGEINT))", lo=u(1), mid=u(2), hi=u(3))
-    # down to at most 10 places, only when the dropped digits are zeros
-    drop = T("CAST(pow(10, greatest({sc} - 10, 0)) AS HUGEINT)", sc=scale)
-    m10 = T("({m} // {d})", m=m, d=drop)
-    sc10 = T("least({sc}, 10)", sc=scale)
-    # lpad cuts a longer string: pad only up to one digit before the point
-    digits = T("lpad(CAST({m} AS VARCHAR), CAST(greatest(length(CAST({m} AS VARCHAR)), {sc} + 1) AS INTEGER), '0')",
-               m=m10, sc=sc10)
-    text = T("CASE WHEN {f} < 0 THEN '-' ELSE '' END || left({d}, CAST(length({d}) - {sc} AS INTEGER)) || '.' || "
-             "right({d}, CAST({sc} AS INTEGER))", f=flags, d=digits, sc=sc10)
-    value = exp.Cast(this=text, to=exp.DataType.build("DECIMAL(38,10)"))
-    return T("CASE WHEN len({a}) <> 4 OR ({f} & 2130771967) <> 0 OR {sc} > 28 THEN {bad} "
-             "WHEN {m} % {d} <> 0 THEN {lost} WHEN length(CAST({m10} AS VARCHAR)) - {sc10} > 28 THEN {big} "
-             "ELSE {v} END", a=arr, f=flags, sc=scale, m=m, d=drop, v=value, m10=m10, sc10=sc10,
-             big=lw.error("the decimal has more than 28 digits before the point, which the engine's decimal "
-                          "(DECIMAL(38,10)) cannot hold", node),
-             bad=lw.error("ArgumentException: the decimal bits are not valid", node),
-             lost=lw.error("the decimal has more than 10 decimal places, which the engine's decimal cannot hold", node))
+    mant = T("(CAST({lo} AS HUGEINT) + CAST({mid} AS HUGEINT) * 4294967296 + CAST({hi} AS HUGEINT) * "
+             "CAST('18446744073709551616' AS HUGEINT))", lo=u(1), mid=u(2), hi=u(3))
+    bad = lw.error("ArgumentException: the decimal bits are not valid", node)
+    lost = lw.error("the decimal has more than 10 decimal places, which the engine's decimal cannot hold", node)
+    big = lw.error("the decimal has more than 28 digits before the point, which the engine's decimal "
+                   "(DECIMAL(38,10)) cannot hold", node)
+
+    def value(m, sc):
+        # down to at most 10 places, only when the dropped digits are zeros
+        drop = T("CAST(pow(10, greatest({sc} - 10, 0)) AS HUGEINT)", sc=sc)
+        sc10 = T("least({sc}, 10)", sc=sc)
+
+        def text(m10):
+            # lpad cuts a longer string: pad only up to one digit before the point
+            return let(lw, T("lpad(CAST({m} AS VARCHAR), CAST(greatest(length(CAST({m} AS VARCHAR)), {sc} + 1) "
+                             "AS INTEGER), '0')", m=m10, sc=sc10), lambda d: T(
+                "CASE WHEN length({d}) - {sc} > 28 THEN {big} ELSE CAST(CASE WHEN {f} < 0 THEN '-' ELSE '' END || "
+                "left({d}, CAST(length({d}) - {sc} AS INTEGER)) || '.' || right({d}, CAST({sc} AS INTEGER)) "
+                "AS DECIMAL(38,10)) END", d=d, sc=sc10, f=flags, big=big))
+        return T("CASE WHEN {m} % {d} <> 0 THEN {lost} ELSE {v} END", m=m, d=drop, lost=lost,
+                 v=let(lw, T("({m} // {d})", m=m, d=drop), text))
+    return T("CASE WHEN len({a}) <> 4 OR ({f} & 2130771967) <> 0 OR {sc} > 28 THEN {bad} ELSE {v} END",
+             a=arr, f=flags, sc=scale, bad=bad,
+             v=let(lw, mant, lambda m: let(lw, scale, lambda sc: value(m, sc))))
 
 
 # -- DateTime ticks and Kind ------------------------------------------------------------------------
 
 def _from_ticks(lw, ticks, kind, node):
-    t = T("CAST({t} AS BIGINT)", t=ticks)
+    return let(lw, T("CAST({t} AS BIGINT)", t=ticks), lambda t: _from_ticks_of(lw, t, kind, node))
+
+
+def _from_ticks_of(lw, t, kind, node):
     v = T("make_timestamp(({t} - " + str(_EPOCH_TICKS) + ") // 10)", t=t)
     conds = [(T("{t} < 0 OR {t} > " + str(_MAX_TICKS), t=t),
               lw.error("ArgumentOutOfRangeException: ticks outside DateTime's range", node)),
@@ -258,6 +294,10 @@ _GUID_FORMATS = {"N": _HEX32, "D": _DASHED, "B": r"\{" + _DASHED + r"\}", "P": r
 def _parse_guid(lw, s, t, formats, node, what):
     s = _nonnull(lw, s, t, node, f"{what}(null)")
     s = T("trim({s})", s=s) if len(formats) > 1 else s
+    return let(lw, s, lambda s: _guid_of(lw, s, formats, node))
+
+
+def _guid_of(lw, s, formats, node):
     pattern = "^(" + "|".join(_GUID_FORMATS[f] for f in formats) + ")$"
     h = T("lower(regexp_replace({s}, '[^0-9a-fA-F]', '', 'g'))", s=s)
     dashed = T("substr({h}, 1, 8) || '-' || substr({h}, 9, 4) || '-' || substr({h}, 13, 4) || '-' || substr({h}, 17, 4) "
@@ -419,18 +459,21 @@ def convert(lw, x, t: UType, to: UType, e):
     if t.name == "DateTimeKind" and to.is_integral:
         return exp.Cast(this=x, to=exp.DataType.build(to.sql())), to
     if t.name == "char" and to.is_integral:
-        c = T("unicode({x})", x=x)
-        if t.nullable:
-            c = T("CASE WHEN {x} IS NULL THEN {err} ELSE {c} END", x=x, c=c,
-                  err=lw.error("InvalidOperationException: Nullable object must have a value", e)) if not to.nullable else c
-        c = T("CASE WHEN {c} > 65535 THEN {err} ELSE {c} END", c=c,
-              err=lw.error("the char is not one UTF-16 code unit", e))
-        return exp.Cast(this=c, to=exp.DataType.build(to.sql())), to
+        return exp.Cast(this=let(lw, x, lambda x: _char_code(lw, x, t, to, e)), to=exp.DataType.build(to.sql())), to
     if to.name == "char" and t.is_integral:
         if t.nullable and not to.nullable:
             x = T("CASE WHEN {x} IS NULL THEN {err} ELSE {x} END", x=x,
                   err=lw.error("InvalidOperationException: Nullable object must have a value", e))
         unit = T("((CAST({x} AS BIGINT) % 65536) + 65536) % 65536", x=x)      # unchecked: the low 16 bits
-        return T("CASE WHEN {u} BETWEEN 55296 AND 57343 THEN {err} ELSE chr(CAST({u} AS INTEGER)) END", u=unit,
-                 err=lw.error("a lone UTF-16 surrogate cannot be a char of the engine's strings", e)), to
+        return let(lw, unit, lambda u: T("CASE WHEN {u} BETWEEN 55296 AND 57343 THEN {err} ELSE chr(CAST({u} AS INTEGER)) END",
+                                         u=u, err=lw.error("a lone UTF-16 surrogate cannot be a char of the engine's "
+                                                           "strings", e))), to
     return None
+
+
+def _char_code(lw, x, t, to, e):
+    c = T("unicode({x})", x=x)
+    if t.nullable and not to.nullable:
+        c = T("CASE WHEN {x} IS NULL THEN {err} ELSE {c} END", x=x, c=c,
+              err=lw.error("InvalidOperationException: Nullable object must have a value", e))
+    return T("CASE WHEN {c} > 65535 THEN {err} ELSE {c} END", c=c, err=lw.error("the char is not one UTF-16 code unit", e))

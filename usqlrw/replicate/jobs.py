@@ -484,6 +484,12 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
 
 
 def _as_target(type_text: str, column: str) -> str:
-    """``column`` as the target column's type: a cast for a nullable value type (``decimal?``), so
-    a non-nullable source value (``decimal``) gets ``.Value``; other columns as they are."""
-    return f"(({type_text}) {column})" if type_text.strip().endswith("?") else column
+    """``column`` converted to the target column's type, as the INSERT converts it: a non-nullable
+    value into a nullable column (``decimal`` into ``decimal?``) gets ``.Value`` only after the
+    conversion, and a nullable or wider source value into a value-type column (a ``decimal?`` sum,
+    an ``int`` into a ``long``) is encoded as the column's type. Reference types (string, byte[],
+    SQL.ARRAY, SQL.MAP) are as they are."""
+    t = S.parse_type(type_text)
+    if t.base in S._REFERENCE or t.base in ("SQL.ARRAY", "SQL.MAP"):
+        return column
+    return f"(({t.text}) {column})"
