@@ -178,9 +178,10 @@ def parse_datetime(lw, x, node, formats=None) -> exp.Expression:
 
 
 def _parse_number(lw, x, t: UType, node) -> exp.Expression:
-    return T("CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS " + t.sql() + ") IS NULL THEN {err} "
-             "ELSE CAST(trim({x}) AS " + t.sql() + ") END", x=x,
-             err=lw.error(f"FormatException: the string is not a valid {t.name}", node))
+    return _enc.let(lw, x, lambda x: T(
+        "CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS " + t.sql() + ") IS NULL THEN {err} "
+        "ELSE CAST(trim({x}) AS " + t.sql() + ") END", x=x,
+        err=lw.error(f"FormatException: the string is not a valid {t.name}", node)))
 
 
 def _round_to_int(x, t_from: UType, to: UType):
@@ -440,9 +441,9 @@ def linq(lw, x, t: UType, name: str, call: A.Call, scope):
         return T("CASE WHEN len({l}) = 0 THEN {err} ELSE " + fn + "({l}) END", l=vals, err=empty), rt
     if name in ("First", "FirstOrDefault"):
         if name == "First":
-            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {l}[1] END", l=vals, err=lw.error(
+            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {v} END", l=vals, v=_enc.element(lw, vals, 1), err=lw.error(
                 "InvalidOperationException: Sequence contains no elements", call)), vt
-        return T("{l}[1]", l=vals), vt.null()
+        return _enc.element(lw, vals, 1), vt.null()
     return None
 
 
@@ -489,8 +490,9 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         if name == "Substring" and n in (1, 2):
             start = a0
             if n == 1:
-                return T("CASE WHEN {i} < 0 OR {i} > length({s}) THEN {err} ELSE substr({s}, {i} + 1) END",
-                         s=s, i=start, err=lw.error("ArgumentOutOfRangeException: Substring startIndex", call)), Ty.STRING
+                return _enc.let(lw, s, lambda s: T(
+                    "CASE WHEN {i} < 0 OR {i} > length({s}) THEN {err} ELSE substr({s}, {i} + 1) END",
+                    s=s, i=start, err=lw.error("ArgumentOutOfRangeException: Substring startIndex", call))), Ty.STRING
             return T("CASE WHEN {i} < 0 OR {n} < 0 OR {i} + {n} > length({s}) THEN {err} "
                      "ELSE substr({s}, {i} + 1, {n}) END", s=s, i=start, n=args[1][0],
                      err=lw.error("ArgumentOutOfRangeException: Substring index and length", call)), Ty.STRING
@@ -652,8 +654,9 @@ def index(lw, e: A.Index, scope):
         raise CannotRun("indexing with several arguments is not supported by the engine", e)
     i, it = lw.expr(e.args[0], scope)
     if t.name == "array":
-        return T("CASE WHEN {i} < 0 OR {i} >= len({x}) THEN {err} ELSE {x}[{i} + 1] END", x=lw.deref(x, t, e, "[]"),
-                 i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e)), t.args[0]
+        return _enc.let(lw, lw.deref(x, t, e, "[]"), lambda x: T(
+            "CASE WHEN {i} < 0 OR {i} >= len({x}) THEN {err} ELSE {v} END", x=x, v=_enc.element(lw, x, T("{i} + 1", i=i)),
+            i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e))), t.args[0]
     if t.name == "map":      # SqlMap's indexer gives null for a missing key (map-agg-u-sql.md)
         return T("{x}[{i}]", x=lw.deref(x, t, e, "[]"), i=i), t.args[1].null()
     if t.is_string:

@@ -68,6 +68,15 @@ def _nonnull(lw, x, t, node, what):
              err=lw.error(f"ArgumentNullException: {what}", node))
 
 
+def element(lw, x, i1) -> exp.Expression:
+    """The element at the 1-based position ``i1`` of the list ``x``. On DuckDB ``list_extract``:
+    sqlglot's DuckDB output of ``x[i]`` shifts the indexes inside a LIST_TRANSFORM's lambda when
+    ``x`` is one (``l.Select(e => e.Split(',')[1])[0]`` read the wrong elements)."""
+    if getattr(getattr(lw.job, "engine", None), "dialect", "duckdb") == "spark":   # as before
+        return T("{x}[" + str(i1) + "]", x=x) if isinstance(i1, int) else T("{x}[{i}]", x=x, i=i1)
+    return T("list_extract({x}, {i})", x=x, i=i1)
+
+
 def let(lw, v, body):
     """``body(x)`` with ``v`` computed once: ``list_transform([v], x -> body)[1]``. The lowering
     substitutes operands into templates, so a value used n times at each of k nested levels would

@@ -302,9 +302,15 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
             f"{S.encode_expr(c.type, _as_target(c.type, S.quote_ident(sn)))} AS {S.quote_ident(c.name)}"
             for c, sn in zip(target, src_names))
         end = _stmt_end(src, stmt.span.end)
+        staged_from, landed = var, ""
+        if isinstance(stmt, A.Insert) and stmt.integrity is not None and stmt.partition is None:
+            landed = _landed(stmt, t, target, src_names, var, ordinal, src, nl, ind, (db, sch, nm), plan, where)
+            if landed:
+                staged_from = f"@usqlrw_landed_{ordinal}"
         export = (f"{nl}{ind}// usqlrw replicate: the same rows, staged for the secondary ({S.FORMAT}){nl}"
+                  f"{landed}"
                   f"{ind + stamp if stamp else ''}{ind}DECLARE {loc_var} string = {export_loc};{nl}"
-                  f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {var};{nl}"
+                  f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {staged_from};{nl}"
                   f"{ind}OUTPUT @usqlrw_staged_{ordinal}{nl}{ind}TO {loc_var}{nl}{ind}USING {S.OUTPUTTER};")
         edits.append(Edit(end, end, export, "export the written rows to the staging location"))
 
@@ -325,6 +331,46 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     if imports:
         plan.import_script = _import_script(plan, script, declares, imports, nl, src)
     return plan
+
+
+def _landed(stmt, table, target, src_names, var, n, src, nl, ind, qname, plan, where) -> str:
+    """For an INSERT with ON INTEGRITY VIOLATION: the rows as they landed on the primary, to stage
+    instead of the rows as they were written, so the secondary's import puts each row in the
+    partition it is in on the primary, whatever partitions the secondary has by then.
+
+    Read right after the INSERT: a partition holds rows only if it exists, so a written row stayed
+    in its own partition exactly when the table now has rows with its partition values. IGNORE
+    stages those rows; MOVE TO PARTITION (...) stages the others with the label's values."""
+    part = list(getattr(table, "partitioned_by", None) or [])
+    by = {c.name.lower(): sn for c, sn in zip(target, src_names)}
+    if not part or any(p.lower() not in by for p in part):
+        plan.warnings.append(f"{where}: ON INTEGRITY VIOLATION: the partition columns are not all written, so "
+                             "the staged rows are the written rows and the import routes them again on the secondary")
+        return ""
+    types = {c.name.lower(): c.type for c in table.columns}
+    q = lambda x: S.quote_ident(x)  # noqa: E731
+    tname = ".".join(q(x) for x in qname)
+    keys = ", ".join(f"{q(p)} AS usqlrw_p{i}" for i, p in enumerate(part))
+    on = " AND ".join(f"usqlrw_r.{q(by[p.lower()])} == usqlrw_k.usqlrw_p{i}" for i, p in enumerate(part))
+    out = [f"{ind}// the rows as they landed (ON INTEGRITY VIOLATION): in their own partition when the table "
+           f"now has it, else {'not at all' if not isinstance(stmt.integrity.action, A.MoveViolation) else 'moved'}",
+           f"{ind}@usqlrw_parts_{n} ={nl}{ind}    SELECT DISTINCT {keys} FROM {tname};",
+           f"{ind}@usqlrw_kept_{n} ={nl}{ind}    SELECT usqlrw_r.* FROM {var} AS usqlrw_r{nl}"
+           f"{ind}    LEFT SEMIJOIN @usqlrw_parts_{n} AS usqlrw_k ON {on};"]
+    act = stmt.integrity.action
+    if isinstance(act, A.MoveViolation) and act.partition is not None:
+        moved = dict(zip((p.lower() for p in part), act.partition.values))
+        cols = []
+        for c, sn in zip(target, src_names):
+            v = moved.get(c.name.lower())
+            cols.append(f"usqlrw_r.{q(sn)}" if v is None else
+                        f"({types.get(c.name.lower(), c.type)}) ({_text(src, v)}) AS {q(sn)}")
+        out += [f"{ind}@usqlrw_landed_{n} ={nl}{ind}    SELECT * FROM @usqlrw_kept_{n}{nl}{ind}    UNION ALL{nl}"
+                f"{ind}    SELECT {', '.join(cols)} FROM {var} AS usqlrw_r{nl}"
+                f"{ind}    LEFT ANTISEMIJOIN @usqlrw_parts_{n} AS usqlrw_k ON {on};"]
+    else:
+        out += [f"{ind}@usqlrw_landed_{n} ={nl}{ind}    SELECT * FROM @usqlrw_kept_{n};"]
+    return nl.join(out) + nl
 
 
 def _idempotent(src: str, stmt) -> str:
