@@ -395,6 +395,11 @@ def new(lw, e: A.New, scope):
             raise CannotRun("new UTF8Encoding needs literal arguments to run on the engine", e)
         strict = n == 2 and e.args[1].value
         return lit("utf-8"), (_ENC_STRICT if strict else _ENC_LAX)
+    if name in ("Guid", "System.Guid") and n == 1 and e.initializer is None:     # new Guid(string): as Guid.Parse
+        x, xt = lw.expr(e.args[0], scope)
+        if not xt.is_string:
+            raise CannotRun(f"new Guid({xt}) is not supported by the engine", e)
+        return _parse_guid(lw, x, xt, ("N", "D", "B", "P"), e, "new Guid"), GUID
     if name in ("DateTime", "System.DateTime") and n in (1, 2):
         ticks, tt = lw.expr(e.args[0], scope)
         if not tt.is_integral or tt.nullable:

@@ -55,6 +55,9 @@ class Write:
     location_display: str     # the same with {param} placeholders
     runs: bool = False        # no parameter names the location: each run of the DR copy stages its
                               # own file (run=TIMESTAMP), the import reads them all as a file set
+    rebuilt: bool = False     # the job emptied the table before (DROP, TRUNCATE, CREATE TABLE AS):
+                              # each import rebuilds it, so the write is replayed on every import
+                              # (its latest run), not once
 
 
 @dataclass
@@ -165,6 +168,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     edits: list = []
     imports: list = []     # import script statements (text), in job order
     ordinal = 0
+    emptied: set = set()   # tables the job dropped, truncated or created AS so far
 
     for stmt, ctx, depth in iter_statements(script.statements):
         k = stmt.kind
@@ -196,12 +200,15 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
             db, sch, nm = resolve_name(stmt.object, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
             plan.replays.append((stmt.span.line, "DROP TABLE", (db, sch, nm)))
+            emptied.add((db, sch, nm))
             continue
         if isinstance(stmt, (A.TruncateTable, A.AlterTableAddPartition, A.AlterTableDropPartition)):
             if not isinstance(stmt, A.TruncateTable) and not any(isinstance(v, A.Variable) for v in A.walk(stmt)):
                 continue   # static partitions are part of the catalog model and its sync
             db, sch, nm = resolve_name(stmt.table, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
+            if isinstance(stmt, A.TruncateTable) and not stmt.partitions:
+                emptied.add((db, sch, nm))
             plan.replays.append((stmt.span.line, "TRUNCATE TABLE" if isinstance(stmt, A.TruncateTable)
                                  else ("ALTER TABLE ADD PARTITION" if isinstance(stmt, A.AlterTableAddPartition)
                                        else "ALTER TABLE DROP PARTITION"),
@@ -322,7 +329,9 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                 integrity = " ".join(_text(src, stmt.integrity).split())
         w = Write(ordinal, stmt.span.line, "CREATE TABLE AS" if is_ctas else "INSERT", (db, sch, nm),
                   [Column(c.name, c.type) for c in target], bool(getattr(stmt, "columns", ())),
-                  label, integrity, loc, disp, runs)
+                  label, integrity, loc, disp, runs, rebuilt=not is_ctas and (db, sch, nm) in emptied)
+        if is_ctas:
+            emptied.add((db, sch, nm))
         plan.writes.append(w)
         imports.append((stmt, ctx, _import_block(w, stmt, src, nl, loc_var)))
 
@@ -458,7 +467,17 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
     opt = f" {w.partition}" if w.partition else (f" {w.integrity}" if w.integrity else "")
     # idempotent: the rows of a staged file are inserted only if that file was never imported
     # (IMPORTED records it, in the same job, at the end of the script)
-    if w.runs:
+    if w.rebuilt:
+        # the table was emptied by this job (and is again by this import, before): the rows of the
+        # job's latest run, on every import
+        if w.runs:
+            picked = ", ".join(f"usqlrw_r.{S.quote_ident(c.name)}" for c in w.columns)
+            out.append(f"@usqlrw_latest_{n} ={nl}    SELECT MAX(usqlrw_run) AS usqlrw_m FROM @usqlrw_rows_{n};")
+            out.append(f"@usqlrw_new_{n} ={nl}    SELECT {picked} FROM @usqlrw_rows_{n} AS usqlrw_r{nl}"
+                       f"    INNER JOIN @usqlrw_latest_{n} AS usqlrw_l ON usqlrw_r.usqlrw_run == usqlrw_l.usqlrw_m;")
+        else:
+            out.append(f"@usqlrw_new_{n} ={nl}    SELECT * FROM @usqlrw_rows_{n};")
+    elif w.runs:
         head, tail = w.location.split("{usqlrw_run}")
         picked = ", ".join(f"usqlrw_r.{S.quote_ident(c.name)}" for c in w.columns)
         out.append(f"@usqlrw_keys_{n} ={nl}    SELECT DISTINCT usqlrw_run, {head}\" + usqlrw_run + \"{tail} AS Stage"
