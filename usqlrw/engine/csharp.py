@@ -369,8 +369,9 @@ def property(lw, x, t: UType, name: str, node):
             return T("date_trunc('day', {x})", x=x), Ty.DATETIME
         if name == "Ticks":
             return T("(epoch_us({x}) + 62135596800000000) * 10", x=x), Ty.LONG
-    if t.name in ("array", "map") and name == "Count":
-        return T("CAST(len({x}) AS INTEGER)", x=lw.deref(x, t, node, "Count")), Ty.INT
+    if t.name in ("array", "map") and name == "Count":      # len() takes no MAP on DuckDB
+        return T("CAST(" + ("len" if t.name == "array" else "cardinality") + "({x}) AS INTEGER)",
+                 x=lw.deref(x, t, node, "Count")), Ty.INT
     if t.name == "map" and name in ("Keys", "Values"):
         return T("map_keys({x})" if name == "Keys" else "map_values({x})", x=x), UType(
             "array", True, (t.args[0] if name == "Keys" else t.args[1],))

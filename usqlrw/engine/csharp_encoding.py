@@ -120,8 +120,9 @@ def _bits_of(lw, x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
     inf = (2 ** ebits - 1) * 2 ** mbits
     mag = T("CASE WHEN isinf({x}) THEN CAST(" + str(inf) + " AS BIGINT) ELSE {m} END", x=x, m=mag)
     negative = T("({x} < 0 OR ({x} = 0 AND atan2({x}, -1.0) < 0))", x=x)
-    return T("CASE WHEN isnan({x}) THEN CAST(" + str(nan_bits) + " AS BIGINT) WHEN {neg} THEN {m} - " + str(sign_off)
-             + " ELSE {m} END", x=x, neg=negative, m=mag)
+    # {m} + (-2^(n-1)): a BIGINT sum, where 2^63 itself would be a HUGEINT constant
+    return T("CASE WHEN isnan({x}) THEN CAST(" + str(nan_bits) + " AS BIGINT) WHEN {neg} THEN {m} + (CAST(-"
+             + str(sign_off - 1) + " AS BIGINT) - 1) ELSE {m} END", x=x, neg=negative, m=mag)
 
 
 def _from_bits(lw, b, ebits: int, mbits: int) -> exp.Expression:
