@@ -146,3 +146,21 @@ def test_partitioned_table_by_label_replicates_and_a_rerun_adds_nothing():
     b = build_bundle(scripts, CONFIG)
     rep = drill(b.model, CONFIG, units_of_bundle(scripts, b))
     assert {(r[0], r[1], r[2]) for r in rep.rows["Sales.dbo.Events"]} == {(1, 2, "a"), (2, 2, "b")}
+
+
+def test_a_table_the_job_rebuilds_keeps_its_rows_through_runs_and_reruns():
+    """DROP + CREATE TABLE AS + INSERT in a job without parameters: each import rebuilds the table,
+    so the INSERT's rows (the latest run's) are replayed by every import, never lost or doubled."""
+    ddl = ("CREATE DATABASE IF NOT EXISTS Sales;\nUSE DATABASE Sales;\n"
+           "CREATE TABLE IF NOT EXISTS dbo.Src (Id int, Name string, INDEX ix CLUSTERED (Id) DISTRIBUTED BY HASH (Id));\n"
+           "INSERT INTO dbo.Src VALUES (1, \"a\"), (2, \"b\");\n")
+    job = ("USE DATABASE Sales;\nDROP TABLE IF EXISTS dbo.Top;\n"
+           "CREATE TABLE dbo.Top (INDEX ix CLUSTERED (Id) DISTRIBUTED BY HASH (Id)) AS SELECT Id, Name FROM dbo.Src;\n"
+           "INSERT INTO dbo.Top VALUES (99, \"extra\");\n")
+    scripts = [("ddl.usql", usqlrw.parse(ddl)), ("job.usql", usqlrw.parse(job))]
+    b = build_bundle(scripts, CONFIG)
+    seed, run = units_of_bundle(scripts, b)
+    assert (seed.name, run.name) == ("ddl.usql", "job.usql") and run.dr_copy and run.import_script
+    rep = drill(b.model, CONFIG, [seed, run, run])       # two runs, each imported; then every import again
+    assert {(r[0], r[1]) for r in rep.rows["Sales.dbo.Top"]} == {(1, "a"), (2, "b"), (99, "extra")}
+    assert sum(rep.rows["Sales.dbo.Top"].values()) == 3
