@@ -164,3 +164,14 @@ def test_a_table_the_job_rebuilds_keeps_its_rows_through_runs_and_reruns():
     rep = drill(b.model, CONFIG, [seed, run, run])       # two runs, each imported; then every import again
     assert {(r[0], r[1]) for r in rep.rows["Sales.dbo.Top"]} == {(1, "a"), (2, "b"), (99, "extra")}
     assert sum(rep.rows["Sales.dbo.Top"].values()) == 3
+
+
+def test_the_pipeline_fixture_replicates_every_table_it_writes():
+    """The replicate tests' own pipeline (ingest into a partition, aggregate with a column list and
+    Guid.NewGuid(), rebuild with CREATE TABLE AS): every table it writes is equal on both sides."""
+    folder = Path(__file__).parent / "fixtures" / "replicate" / "pipeline"
+    scripts = [(p.name, usqlrw.parse(p.read_bytes())) for p in sorted(folder.glob("*.usql"))]
+    b = build_bundle(scripts, CONFIG)
+    rep = drill(b.model, CONFIG, units_of_bundle(scripts, b))
+    assert rep.skipped is None
+    assert rep.compared == {"Sales.dbo.Orders": 3, "Sales.dbo.DailyTotals": 3, "Sales.reporting.TopCustomers": 1}

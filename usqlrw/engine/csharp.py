@@ -656,7 +656,7 @@ def index(lw, e: A.Index, scope):
     i, it = lw.expr(e.args[0], scope)
     if t.name == "array":
         return _enc.let(lw, lw.deref(x, t, e, "[]"), lambda x: T(
-            "CASE WHEN {i} < 0 OR {i} >= len({x}) THEN {err} ELSE {v} END", x=x, v=_enc.element(lw, x, T("{i} + 1", i=i)),
+            "CASE WHEN {i} < 0 OR {i} >= array_length({x}) THEN {err} ELSE {v} END", x=x, v=_enc.element(lw, x, T("{i} + 1", i=i)),
             i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e))), t.args[0]
     if t.name == "map":      # SqlMap's indexer gives null for a missing key (map-agg-u-sql.md)
         return T("{x}[{i}]", x=lw.deref(x, t, e, "[]"), i=i), t.args[1].null()

@@ -118,7 +118,7 @@ def _bits_of(lw, x, ebits: int, mbits: int, nan_bits: int) -> exp.Expression:
     mag = T("CASE WHEN {a} = 0 THEN CAST(0 AS BIGINT) WHEN {a} < pow(2.0, " + str(emin) + ") THEN {sub} ELSE {normal} END",
             a=a, sub=sub, normal=normal)
     inf = (2 ** ebits - 1) * 2 ** mbits
-    mag = T("CASE WHEN isinf({x}) THEN CAST(" + str(inf) + " AS BIGINT) ELSE {m} END", x=x, m=mag)
+    mag = T("CASE WHEN abs({x}) = CAST('inf' AS DOUBLE) THEN CAST(" + str(inf) + " AS BIGINT) ELSE {m} END", x=x, m=mag)
     negative = T("({x} < 0 OR ({x} = 0 AND atan2({x}, -1.0) < 0))", x=x)
     # {m} + (-2^(n-1)): a BIGINT sum, where 2^63 itself would be a HUGEINT constant
     return T("CASE WHEN isnan({x}) THEN CAST(" + str(nan_bits) + " AS BIGINT) WHEN {neg} THEN {m} + (CAST(-"
