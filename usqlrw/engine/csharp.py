@@ -281,7 +281,8 @@ def static_call(lw, cls, name, call: A.Call, scope):
         if name == "ParseExact" and n >= 2 and isinstance(call.args[1], A.StringLiteral):
             fmt = dotnet_datetime_format(call.args[1].value, call.args[1])
             return parse_datetime(lw, _nonnull(lw, a0, t0, call, "DateTime.ParseExact(null)"), call, [fmt]), Ty.DATETIME
-    if cls in ("int", "long", "short", "byte", "double", "float", "decimal") and name == "Parse" and (
+    if cls in ("int", "long", "short", "byte", "double", "float", "decimal", "uint", "ulong", "sbyte", "ushort") \
+            and name == "Parse" and (
             n == 1 or n == 2 and args[1][1].name == "CultureInfo"):    # the engine parses invariant anyway
         to = UType(cls)
         return _parse_number(lw, _nonnull(lw, a0, t0, call, f"{cls}.Parse(null)"), to, call), to

@@ -4,8 +4,8 @@ true)``: ``GetBytes``/``GetString``), ``BitConverter`` (``DoubleToInt64Bits``,
 ``Int64BitsToDouble``, ``ToInt32/ToSingle/ToInt64/ToDouble(BitConverter.GetBytes(x), 0)``),
 ``decimal.GetBits``/``new decimal(int[])``, ``DateTime.Kind``/``new DateTime(ticks[, kind])``,
 ``Guid.ToString("N"|"D"|"B"|"P")``/``Guid.Parse``/``Guid.ParseExact``, ``char`` code units
-(``(int) c``, ``(char) n``), ``KeyValuePair``/``new SQL.MAP<K,V>(pairs)``, ``ToCharArray`` and the
-unsigned ``Parse`` methods. These are what the staging codec's generated C# uses
+(``(int) c``, ``(char) n``), ``KeyValuePair``/``new SQL.MAP<K,V>(pairs)``, ``ToCharArray`` (the
+unsigned types' ``Parse`` is :mod:`.csharp`'s). These are what the staging codec's generated C# uses
 (:mod:`usqlrw.replicate.staging`); each is lowered with .NET's semantics, and where the engine's
 values cannot carry what .NET's do, the job fails rather than change a value:
 
@@ -151,10 +151,18 @@ def _double_bits(lw, x, t: UType):
     return _bits(lw, exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), *_BITS["double" if t.name != "float" else "float"])
 
 
+def _dotted(n) -> str:
+    parts = []
+    while isinstance(n, A.MemberAccess) and isinstance(n.member, A.Identifier):
+        parts.append(n.member.name)
+        n = n.target
+    return ".".join([n.ident.name] + parts[::-1]) if isinstance(n, A.Name) else ""
+
+
 def _is_getbytes(a) -> bool:
-    from .csharp import static_target
     return (isinstance(a, A.Call) and isinstance(a.func, A.MemberAccess) and isinstance(a.func.member, A.Identifier)
-            and a.func.member.name == "GetBytes" and static_target(a.func.target) == "BitConverter" and len(a.args) == 1)
+            and a.func.member.name == "GetBytes" and CLASSES.get(_dotted(a.func.target)) == "BitConverter"
+            and len(a.args) == 1)
 
 
 def _bitconverter(lw, name, call: A.Call, scope):
@@ -377,13 +385,6 @@ def static_call(lw, cls, name, call: A.Call, scope):
                 call.args[1].value.upper() in _GUID_FORMATS:
             return _parse_guid(lw, x, t, (call.args[1].value.upper(),), call, "Guid.ParseExact"), GUID
         raise CannotRun(f"Guid.{name} with these arguments is not supported by the engine", call)
-    if cls in ("uint", "ulong", "sbyte", "ushort") and name == "Parse" and n in (1, 2):
-        from .csharp import _parse_number
-        x, t = lw.expr(call.args[0], scope)
-        if n == 2 and lw.expr(call.args[1], scope)[1].name != "CultureInfo":
-            return None
-        to = UType(cls)
-        return _parse_number(lw, _nonnull(lw, x, t, call, f"{cls}.Parse(null)"), to, call), to
     return None
 
 
