@@ -4,6 +4,7 @@ Generated scripts are parsed back with our own parser and checked through their 
 import dataclasses
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from usqlrw.replicate.catalog import Model
 from usqlrw.replicate.jobs import plan_job
 from usqlrw.replicate.staging import StagingError, parse_type
 from usqlrw.replicate.sync import sync_script
+
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (what each test generates is run: replication_drill)
 
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 PIPELINE = HERE / "pipeline"
@@ -310,8 +314,10 @@ def test_ctas_and_values_job(scripts, model):
     # replayed in job order: DROP TABLE, CREATE TABLE AS from the staged rows, then the INSERT
     kinds = [x.kind for x in istmts if x.kind in ("Drop", "CreateTable", "Insert") and not imported_record(im, x)]
     assert kinds == ["Drop", "Drop", "CreateTable", "Insert"]
-    # the INSERT is guarded by the record of imported files, written last (a CTAS reruns as it is)
-    assert imported_record(im, istmts[-1]) and istmts[-1].kind == "Insert"
+    # the table is rebuilt by each import (CREATE TABLE AS), so the INSERT after it is replayed on
+    # each import too, from the job's latest run, not once (a guard would lose its rows on a rerun)
+    assert istmts[-1].kind == "Insert" and not any(imported_record(im, x) for x in istmts)
+    assert plan.writes[1].rebuilt and rowset(istmts, "@usqlrw_latest_2")
     ctas = next(x for x in istmts if isinstance(x, A.CreateTable) and not imported_record(im, x))
     # the import drops what the catalog sync (or an earlier run) created before CREATE TABLE AS
     drop = istmts[istmts.index(ctas) - 1]

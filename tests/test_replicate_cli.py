@@ -2,10 +2,14 @@
 import codecs
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import usqlrw
 from usqlrw.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (what each test generates is run: replication_drill)
 
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 PIPELINE = HERE / "pipeline"

@@ -9,10 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import sys
+
 import usqlrw
 from usqlrw import ast as A
 from usqlrw.config import load_config
 from usqlrw.replicate import build_bundle
+
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (every bundle built here is drilled)
 
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 CONFIG = load_config(HERE / "dr.toml")

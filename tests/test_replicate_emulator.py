@@ -13,6 +13,9 @@ import usqlrw  # noqa: E402
 from usqlrw.config import load_config  # noqa: E402
 from usqlrw.replicate import build_bundle  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from replication_drill import recording  # noqa: E402,F401  (what each test generates is run: replication_drill)
+
 HERE = Path(__file__).parent / "fixtures" / "replicate"
 PIPELINE = HERE / "pipeline"
 
@@ -78,8 +81,8 @@ def test_job_imports_run_on_the_synced_secondary(emulator):
         assert _run(job, SECONDARY, bundle.files[name].decode(), name) == ("Succeeded", [])
     names = [n for n in sorted(bundle.files) if n.startswith("secondary/")]
     assert any(n.startswith("secondary/jobs/") for n in names)
-    # the imports are accepted, not run: no DR copy staged their rows here, and the staging codec's
-    # C# (Base64, BitConverter, DateTime ticks) is not in the engine's C# subset yet
+    # the imports are accepted, not run: no DR copy staged their rows here (the recording fixture
+    # runs every bundle built here end to end, DR copies first: tests/replication_drill.py)
     emulator.execute = False
     for name in names:   # they compile, and their DDL (DROP, CREATE TABLE AS, partitions) applies
         assert _run(job, SECONDARY, bundle.files[name].decode(), name) == ("Succeeded", []), name

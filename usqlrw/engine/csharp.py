@@ -117,6 +117,9 @@ def _ts(v) -> exp.Expression:
 
 
 def static_member(lw, cls, name, node):
+    r = _enc.static_member(lw, cls, name, node)
+    if r is not None:
+        return r
     if cls == "DateTime":
         now = lw.job.now
         if name in ("Now", "UtcNow"):
@@ -175,9 +178,10 @@ def parse_datetime(lw, x, node, formats=None) -> exp.Expression:
 
 
 def _parse_number(lw, x, t: UType, node) -> exp.Expression:
-    return T("CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS " + t.sql() + ") IS NULL THEN {err} "
-             "ELSE CAST(trim({x}) AS " + t.sql() + ") END", x=x,
-             err=lw.error(f"FormatException: the string is not a valid {t.name}", node))
+    return _enc.let(lw, x, lambda x: T(
+        "CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS " + t.sql() + ") IS NULL THEN {err} "
+        "ELSE CAST(trim({x}) AS " + t.sql() + ") END", x=x,
+        err=lw.error(f"FormatException: the string is not a valid {t.name}", node)))
 
 
 def _round_to_int(x, t_from: UType, to: UType):
@@ -188,6 +192,9 @@ def _round_to_int(x, t_from: UType, to: UType):
 
 
 def static_call(lw, cls, name, call: A.Call, scope):
+    r = _enc.static_call(lw, cls, name, call, scope)
+    if r is not None:
+        return r
     args = _args(lw, call, scope)
     n = len(args)
     a0, t0 = args[0] if args else (None, None)
@@ -274,7 +281,8 @@ def static_call(lw, cls, name, call: A.Call, scope):
         if name == "ParseExact" and n >= 2 and isinstance(call.args[1], A.StringLiteral):
             fmt = dotnet_datetime_format(call.args[1].value, call.args[1])
             return parse_datetime(lw, _nonnull(lw, a0, t0, call, "DateTime.ParseExact(null)"), call, [fmt]), Ty.DATETIME
-    if cls in ("int", "long", "short", "byte", "double", "float", "decimal") and name == "Parse" and (
+    if cls in ("int", "long", "short", "byte", "double", "float", "decimal", "uint", "ulong", "sbyte", "ushort") \
+            and name == "Parse" and (
             n == 1 or n == 2 and args[1][1].name == "CultureInfo"):    # the engine parses invariant anyway
         to = UType(cls)
         return _parse_number(lw, _nonnull(lw, a0, t0, call, f"{cls}.Parse(null)"), to, call), to
@@ -332,6 +340,9 @@ def _format(lw, lit_node: A.StringLiteral, args, node) -> exp.Expression:
 
 
 def property(lw, x, t: UType, name: str, node):
+    r = _enc.property(lw, x, t, name, node)
+    if r is not None:
+        return r
     if t.name == "TimeSpan":
         r = _timespan_property(lw, x, t, name, node)
         if r is not None:
@@ -359,8 +370,9 @@ def property(lw, x, t: UType, name: str, node):
             return T("date_trunc('day', {x})", x=x), Ty.DATETIME
         if name == "Ticks":
             return T("(epoch_us({x}) + 62135596800000000) * 10", x=x), Ty.LONG
-    if t.name in ("array", "map") and name == "Count":
-        return T("CAST(len({x}) AS INTEGER)", x=lw.deref(x, t, node, "Count")), Ty.INT
+    if t.name in ("array", "map") and name == "Count":      # len() takes no MAP on DuckDB
+        return T("CAST(" + ("len" if t.name == "array" else "cardinality") + "({x}) AS INTEGER)",
+                 x=lw.deref(x, t, node, "Count")), Ty.INT
     if t.name == "map" and name in ("Keys", "Values"):
         return T("map_keys({x})" if name == "Keys" else "map_values({x})", x=x), UType(
             "array", True, (t.args[0] if name == "Keys" else t.args[1],))
@@ -431,9 +443,9 @@ def linq(lw, x, t: UType, name: str, call: A.Call, scope):
         return T("CASE WHEN len({l}) = 0 THEN {err} ELSE " + fn + "({l}) END", l=vals, err=empty), rt
     if name in ("First", "FirstOrDefault"):
         if name == "First":
-            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {l}[1] END", l=vals, err=lw.error(
+            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {v} END", l=vals, v=_enc.element(lw, vals, 1), err=lw.error(
                 "InvalidOperationException: Sequence contains no elements", call)), vt
-        return T("{l}[1]", l=vals), vt.null()
+        return _enc.element(lw, vals, 1), vt.null()
     return None
 
 
@@ -443,6 +455,9 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         r = linq(lw, x, t, name, call, scope)
         if r is not None:
             return r
+    r = _enc.method(lw, x, t, name, call, scope)
+    if r is not None:
+        return r
     args = _args(lw, call, scope)
     n = len(args)
     a0 = args[0][0] if args else None
@@ -477,8 +492,9 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
         if name == "Substring" and n in (1, 2):
             start = a0
             if n == 1:
-                return T("CASE WHEN {i} < 0 OR {i} > length({s}) THEN {err} ELSE substr({s}, {i} + 1) END",
-                         s=s, i=start, err=lw.error("ArgumentOutOfRangeException: Substring startIndex", call)), Ty.STRING
+                return _enc.let(lw, s, lambda s: T(
+                    "CASE WHEN {i} < 0 OR {i} > length({s}) THEN {err} ELSE substr({s}, {i} + 1) END",
+                    s=s, i=start, err=lw.error("ArgumentOutOfRangeException: Substring startIndex", call))), Ty.STRING
             return T("CASE WHEN {i} < 0 OR {n} < 0 OR {i} + {n} > length({s}) THEN {err} "
                      "ELSE substr({s}, {i} + 1, {n}) END", s=s, i=start, n=args[1][0],
                      err=lw.error("ArgumentOutOfRangeException: Substring index and length", call)), Ty.STRING
@@ -548,27 +564,36 @@ def method(lw, x, t: UType, name: str, call: A.Call, scope):
 def split(lw, s, call, args):
     """String.Split(char[, ...]) keeps empty entries; several separators split on any of them."""
     seps = []
+    drop_empty = False
     for a in call.args:
         if isinstance(a, (A.CharLiteral, A.StringLiteral)):
             seps.append(a.value)
         elif isinstance(a, A.New) and a.initializer is not None and all(
                 isinstance(x, (A.CharLiteral, A.StringLiteral)) for x in a.initializer.elements):
             seps.extend(x.value for x in a.initializer.elements)
+        elif (isinstance(a, A.Call) and not a.args and isinstance(a.func, A.MemberAccess)
+              and isinstance(a.func.member, A.Identifier) and a.func.member.name == "ToCharArray"
+              and isinstance(a.func.target, A.StringLiteral)):
+            seps.extend(a.func.target.value)          # ";,".ToCharArray(): each char separates
         elif isinstance(a, A.MemberAccess) and isinstance(a.member, A.Identifier) and a.member.name in (
                 "None", "RemoveEmptyEntries"):
-            if a.member.name == "RemoveEmptyEntries":
-                raise CannotRun("Split with StringSplitOptions.RemoveEmptyEntries is not supported by the engine", a)
+            drop_empty = drop_empty or a.member.name == "RemoveEmptyEntries"
         else:
             raise CannotRun("Split needs literal separators to run on the engine", a)
     if not seps:
         seps = [" "]
     if len(seps) == 1:
-        return T("string_split({s}, {p})", s=s, p=seps[0])
-    pattern = "|".join(re.escape(x) for x in seps)
-    return T("regexp_split_to_array({s}, {p})", s=s, p=pattern)
+        out = T("string_split({s}, {p})", s=s, p=seps[0])
+    else:
+        pattern = "|".join(re.escape(x) for x in seps)
+        out = T("regexp_split_to_array({s}, {p})", s=s, p=pattern)
+    return T("list_filter({l}, usqlrw_x -> usqlrw_x <> '')", l=out) if drop_empty else out
 
 
 def new(lw, e: A.New, scope):
+    r = _enc.new(lw, e, scope)
+    if r is not None:
+        return r
     t = e.type
     name = t.name if t is not None else ""
     if name in ("SQL.ARRAY", "SqlArray"):
@@ -631,8 +656,9 @@ def index(lw, e: A.Index, scope):
         raise CannotRun("indexing with several arguments is not supported by the engine", e)
     i, it = lw.expr(e.args[0], scope)
     if t.name == "array":
-        return T("CASE WHEN {i} < 0 OR {i} >= len({x}) THEN {err} ELSE {x}[{i} + 1] END", x=lw.deref(x, t, e, "[]"),
-                 i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e)), t.args[0]
+        return _enc.let(lw, lw.deref(x, t, e, "[]"), lambda x: T(
+            "CASE WHEN {i} < 0 OR {i} >= array_length({x}) THEN {err} ELSE {v} END", x=x, v=_enc.element(lw, x, T("{i} + 1", i=i)),
+            i=i, err=lw.error("IndexOutOfRangeException: index outside the array", e))), t.args[0]
     if t.name == "map":      # SqlMap's indexer gives null for a missing key (map-agg-u-sql.md)
         return T("{x}[{i}]", x=lw.deref(x, t, e, "[]"), i=i), t.args[1].null()
     if t.is_string:
@@ -641,8 +667,13 @@ def index(lw, e: A.Index, scope):
 
 
 def cast(lw, e: A.Cast, scope):
+    if _enc.is_kind_type(e.type):
+        return _enc.cast_kind(lw, e, scope)
     to = Ty.from_ast(e.type)
     x, t = lw.expr(e.operand, scope)
+    r = _enc.convert(lw, x, t, to, e)
+    if r is not None:
+        return r
     if t.name == "null":
         if not to.may_be_null:
             raise EngineError(f"null cannot be cast to the non-nullable type {to}", e)
@@ -685,7 +716,7 @@ def to_string(lw, x, t: UType, fmt: str | None = None, node=None) -> exp.Express
                      "ELSE CAST({x} AS VARCHAR) END", x=x)
         return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
     if t.name == "Guid":
-        return exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
+        return _enc.guid_format(x, fmt, node) if fmt else exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
     if t.name == "TimeSpan" and not fmt:      # [-][d.]hh:mm:ss[.fffffff]
         return T("CASE WHEN {x} < 0 THEN '-' ELSE '' END || "
                  "CASE WHEN abs({x}) >= 86400000000 THEN CAST(abs({x}) // 86400000000 AS VARCHAR) || '.' ELSE '' END || "
@@ -782,3 +813,13 @@ def dotnet_datetime_format(fmt: str, node=None) -> str:
             out.append("%%" if ch == "%" else ch)
             i += 1
     return "".join(out)
+
+
+# -- the members of exact encodings (Base64, UTF-8, BitConverter, decimal bits, ticks, Guid formats):
+#    their own module, asked first by the functions above
+from . import csharp_encoding as _enc  # noqa: E402
+
+_CLASSES.update(_enc.CLASSES)
+for _cls, _names in _enc.STATICS.items():
+    KNOWN_STATICS.setdefault(_cls, set()).update(_names)
+KNOWN_MEMBERS |= _enc.MEMBERS

@@ -145,7 +145,8 @@ def _member(n: A.MemberAccess, out, aliases=frozenset()):
         return                                  # @rowset.column
     if dotted is not None:
         if dotted.startswith(("System.Text.Encoding.", "Encoding.")):
-            if name not in _ENCODING_NAMES:
+            if name not in _ENCODING_NAMES and not (name in ("GetBytes", "GetString")
+                                                    and dotted.rsplit(".", 2)[-2] in _ENCODING_NAMES):
                 out.append(CannotRun(f"the encoding {dotted} is not supported by the engine", n))
             return
         if dotted.startswith(_ALLOWED_PREFIXES) or dotted.startswith("FILE."):
@@ -158,6 +159,10 @@ def _member(n: A.MemberAccess, out, aliases=frozenset()):
             return
         if head in aliases or dotted.split(".")[0] in aliases:
             return              # alias.column[.Member...] or lambda_parameter.Member: decided when lowering
+        from .csharp import _CLASSES
+        if dotted.split(".")[0] not in _CLASSES and all(
+                p in KNOWN_MEMBERS for p in dotted.split(".")[1:]):
+            return              # column.Member.Member (c.Ticks.ToString): decided when lowering
         if "." not in head:
             # alias.column, column.Member, or Class.Member of an unknown class: decided when lowering,
             # except members that are not in the subset at all

@@ -27,8 +27,8 @@ _ALIASES = {
     "Guid": "Guid", "System.Guid": "Guid",
     "SQL.ARRAY": "array", "SqlArray": "array", "SQL.MAP": "map", "SqlMap": "map",
 }
-_DUCK = {"int": "INTEGER", "long": "BIGINT", "short": "SMALLINT", "byte": "UTINYINT", "sbyte": "TINYINT",
-         "uint": "UINTEGER", "ulong": "UBIGINT", "ushort": "USMALLINT", "float": "FLOAT", "double": "DOUBLE",
+_DUCK = {"int": "INTEGER", "long": "BIGINT", "short": "SMALLINT", "byte": "TINYINT UNSIGNED", "sbyte": "TINYINT",
+         "uint": "INT UNSIGNED", "ulong": "BIGINT UNSIGNED", "ushort": "SMALLINT UNSIGNED", "float": "FLOAT", "double": "DOUBLE",
          "decimal": "DECIMAL(38,10)", "bool": "BOOLEAN", "string": "VARCHAR", "char": "VARCHAR",
          "DateTime": "TIMESTAMP", "Guid": "UUID", "null": "VARCHAR", "TimeSpan": "BIGINT"}
 # implicit numeric widening order (C# binary numeric promotion)

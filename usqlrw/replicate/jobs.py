@@ -55,6 +55,9 @@ class Write:
     location_display: str     # the same with {param} placeholders
     runs: bool = False        # no parameter names the location: each run of the DR copy stages its
                               # own file (run=TIMESTAMP), the import reads them all as a file set
+    rebuilt: bool = False     # the job emptied the table before (DROP, TRUNCATE, CREATE TABLE AS):
+                              # each import rebuilds it, so the write is replayed on every import
+                              # (its latest run), not once
 
 
 @dataclass
@@ -165,6 +168,7 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     edits: list = []
     imports: list = []     # import script statements (text), in job order
     ordinal = 0
+    emptied: set = set()   # tables the job dropped, truncated or created AS so far
 
     for stmt, ctx, depth in iter_statements(script.statements):
         k = stmt.kind
@@ -196,12 +200,15 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
             db, sch, nm = resolve_name(stmt.object, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
             plan.replays.append((stmt.span.line, "DROP TABLE", (db, sch, nm)))
+            emptied.add((db, sch, nm))
             continue
         if isinstance(stmt, (A.TruncateTable, A.AlterTableAddPartition, A.AlterTableDropPartition)):
             if not isinstance(stmt, A.TruncateTable) and not any(isinstance(v, A.Variable) for v in A.walk(stmt)):
                 continue   # static partitions are part of the catalog model and its sync
             db, sch, nm = resolve_name(stmt.table, ctx, "table")
             imports.append((stmt, ctx, _idempotent(src, stmt) + ";"))
+            if isinstance(stmt, A.TruncateTable) and not stmt.partitions:
+                emptied.add((db, sch, nm))
             plan.replays.append((stmt.span.line, "TRUNCATE TABLE" if isinstance(stmt, A.TruncateTable)
                                  else ("ALTER TABLE ADD PARTITION" if isinstance(stmt, A.AlterTableAddPartition)
                                        else "ALTER TABLE DROP PARTITION"),
@@ -302,9 +309,15 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
             f"{S.encode_expr(c.type, _as_target(c.type, S.quote_ident(sn)))} AS {S.quote_ident(c.name)}"
             for c, sn in zip(target, src_names))
         end = _stmt_end(src, stmt.span.end)
+        staged_from, landed = var, ""
+        if isinstance(stmt, A.Insert) and stmt.integrity is not None and stmt.partition is None:
+            landed = _landed(stmt, t, target, src_names, var, ordinal, src, nl, ind, (db, sch, nm), plan, where)
+            if landed:
+                staged_from = f"@usqlrw_landed_{ordinal}"
         export = (f"{nl}{ind}// usqlrw replicate: the same rows, staged for the secondary ({S.FORMAT}){nl}"
+                  f"{landed}"
                   f"{ind + stamp if stamp else ''}{ind}DECLARE {loc_var} string = {export_loc};{nl}"
-                  f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {var};{nl}"
+                  f"{ind}@usqlrw_staged_{ordinal} ={nl}{ind}    SELECT {enc}{nl}{ind}    FROM {staged_from};{nl}"
                   f"{ind}OUTPUT @usqlrw_staged_{ordinal}{nl}{ind}TO {loc_var}{nl}{ind}USING {S.OUTPUTTER};")
         edits.append(Edit(end, end, export, "export the written rows to the staging location"))
 
@@ -316,7 +329,9 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
                 integrity = " ".join(_text(src, stmt.integrity).split())
         w = Write(ordinal, stmt.span.line, "CREATE TABLE AS" if is_ctas else "INSERT", (db, sch, nm),
                   [Column(c.name, c.type) for c in target], bool(getattr(stmt, "columns", ())),
-                  label, integrity, loc, disp, runs)
+                  label, integrity, loc, disp, runs, rebuilt=not is_ctas and (db, sch, nm) in emptied)
+        if is_ctas:
+            emptied.add((db, sch, nm))
         plan.writes.append(w)
         imports.append((stmt, ctx, _import_block(w, stmt, src, nl, loc_var)))
 
@@ -325,6 +340,46 @@ def plan_job(path: str, script: A.Script, model: Model, config, name: str | None
     if imports:
         plan.import_script = _import_script(plan, script, declares, imports, nl, src)
     return plan
+
+
+def _landed(stmt, table, target, src_names, var, n, src, nl, ind, qname, plan, where) -> str:
+    """For an INSERT with ON INTEGRITY VIOLATION: the rows as they landed on the primary, to stage
+    instead of the rows as they were written, so the secondary's import puts each row in the
+    partition it is in on the primary, whatever partitions the secondary has by then.
+
+    Read right after the INSERT: a partition holds rows only if it exists, so a written row stayed
+    in its own partition exactly when the table now has rows with its partition values. IGNORE
+    stages those rows; MOVE TO PARTITION (...) stages the others with the label's values."""
+    part = list(getattr(table, "partitioned_by", None) or [])
+    by = {c.name.lower(): sn for c, sn in zip(target, src_names)}
+    if not part or any(p.lower() not in by for p in part):
+        plan.warnings.append(f"{where}: ON INTEGRITY VIOLATION: the partition columns are not all written, so "
+                             "the staged rows are the written rows and the import routes them again on the secondary")
+        return ""
+    types = {c.name.lower(): c.type for c in table.columns}
+    q = lambda x: S.quote_ident(x)  # noqa: E731
+    tname = ".".join(q(x) for x in qname)
+    keys = ", ".join(f"{q(p)} AS usqlrw_p{i}" for i, p in enumerate(part))
+    on = " AND ".join(f"usqlrw_r.{q(by[p.lower()])} == usqlrw_k.usqlrw_p{i}" for i, p in enumerate(part))
+    out = [f"{ind}// the rows as they landed (ON INTEGRITY VIOLATION): in their own partition when the table "
+           f"now has it, else {'not at all' if not isinstance(stmt.integrity.action, A.MoveViolation) else 'moved'}",
+           f"{ind}@usqlrw_parts_{n} ={nl}{ind}    SELECT DISTINCT {keys} FROM {tname};",
+           f"{ind}@usqlrw_kept_{n} ={nl}{ind}    SELECT usqlrw_r.* FROM {var} AS usqlrw_r{nl}"
+           f"{ind}    LEFT SEMIJOIN @usqlrw_parts_{n} AS usqlrw_k ON {on};"]
+    act = stmt.integrity.action
+    if isinstance(act, A.MoveViolation) and act.partition is not None:
+        moved = dict(zip((p.lower() for p in part), act.partition.values))
+        cols = []
+        for c, sn in zip(target, src_names):
+            v = moved.get(c.name.lower())
+            cols.append(f"usqlrw_r.{q(sn)}" if v is None else
+                        f"({types.get(c.name.lower(), c.type)}) ({_text(src, v)}) AS {q(sn)}")
+        out += [f"{ind}@usqlrw_landed_{n} ={nl}{ind}    SELECT * FROM @usqlrw_kept_{n}{nl}{ind}    UNION ALL{nl}"
+                f"{ind}    SELECT {', '.join(cols)} FROM {var} AS usqlrw_r{nl}"
+                f"{ind}    LEFT ANTISEMIJOIN @usqlrw_parts_{n} AS usqlrw_k ON {on};"]
+    else:
+        out += [f"{ind}@usqlrw_landed_{n} ={nl}{ind}    SELECT * FROM @usqlrw_kept_{n};"]
+    return nl.join(out) + nl
 
 
 def _idempotent(src: str, stmt) -> str:
@@ -412,7 +467,17 @@ def _import_block(w: Write, stmt, src: str, nl: str, loc_var: str) -> str:
     opt = f" {w.partition}" if w.partition else (f" {w.integrity}" if w.integrity else "")
     # idempotent: the rows of a staged file are inserted only if that file was never imported
     # (IMPORTED records it, in the same job, at the end of the script)
-    if w.runs:
+    if w.rebuilt:
+        # the table was emptied by this job (and is again by this import, before): the rows of the
+        # job's latest run, on every import
+        if w.runs:
+            picked = ", ".join(f"usqlrw_r.{S.quote_ident(c.name)}" for c in w.columns)
+            out.append(f"@usqlrw_latest_{n} ={nl}    SELECT MAX(usqlrw_run) AS usqlrw_m FROM @usqlrw_rows_{n};")
+            out.append(f"@usqlrw_new_{n} ={nl}    SELECT {picked} FROM @usqlrw_rows_{n} AS usqlrw_r{nl}"
+                       f"    INNER JOIN @usqlrw_latest_{n} AS usqlrw_l ON usqlrw_r.usqlrw_run == usqlrw_l.usqlrw_m;")
+        else:
+            out.append(f"@usqlrw_new_{n} ={nl}    SELECT * FROM @usqlrw_rows_{n};")
+    elif w.runs:
         head, tail = w.location.split("{usqlrw_run}")
         picked = ", ".join(f"usqlrw_r.{S.quote_ident(c.name)}" for c in w.columns)
         out.append(f"@usqlrw_keys_{n} ={nl}    SELECT DISTINCT usqlrw_run, {head}\" + usqlrw_run + \"{tail} AS Stage"
@@ -484,6 +549,12 @@ def _import_script(plan: JobPlan, script, declares, imports, nl, src) -> str:
 
 
 def _as_target(type_text: str, column: str) -> str:
-    """``column`` as the target column's type: a cast for a nullable value type (``decimal?``), so
-    a non-nullable source value (``decimal``) gets ``.Value``; other columns as they are."""
-    return f"(({type_text}) {column})" if type_text.strip().endswith("?") else column
+    """``column`` converted to the target column's type, as the INSERT converts it: a non-nullable
+    value into a nullable column (``decimal`` into ``decimal?``) gets ``.Value`` only after the
+    conversion, and a nullable or wider source value into a value-type column (a ``decimal?`` sum,
+    an ``int`` into a ``long``) is encoded as the column's type. Reference types (string, byte[],
+    SQL.ARRAY, SQL.MAP) are as they are."""
+    t = S.parse_type(type_text)
+    if t.base in S._REFERENCE or t.base in ("SQL.ARRAY", "SQL.MAP"):
+        return column
+    return f"(({t.text}) {column})"

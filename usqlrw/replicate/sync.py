@@ -302,6 +302,25 @@ def sync_script(model: Model, config, previous: Model | None = None, path: str =
                                          *([f"USE DATABASE {S.quote_ident(o.database)};"] if o.kind != "database" else []),
                                          _drop(o)]), o.key, "drop"))
 
+    # a database or schema the objects live in, which no given script creates (it was made long
+    # ago): the secondary needs it too, first
+    objs = list(model.objects.values())
+    prev = list(previous.objects.values()) if previous is not None else []
+    used = {(o.database, o.schema) for o in objs if o.kind != "database"}
+    used |= {tuple((o.context + ["", ""])[:2]) for o in objs if o.context}     # USE SCHEMA before it
+    dbs = {d for d, _ in used if d} - {o.database for o in objs if o.kind == "database"}
+    dbs -= {o.database for o in prev} | {"master"}
+    schemas = {(d, sch) for d, sch in used if d and sch and sch != "dbo"}
+    schemas -= {(o.database, o.name) for o in objs if o.kind == "schema"}
+    schemas -= {(o.database, o.schema) for o in prev}
+    implied = [(f"database:{db}", f"database {db}", f"CREATE DATABASE IF NOT EXISTS {S.quote_ident(db)};")
+               for db in sorted(dbs)]
+    implied += [(f"schema:{db}.{sch}", f"schema {db}.{sch}", f"CREATE SCHEMA IF NOT EXISTS {_q((db, sch))};")
+                for db, sch in sorted(schemas)]
+    for key, what, stmt in reversed(implied):
+        blocks.insert(0, (1, f"// create: {what} (its objects are replicated; no script given creates it)\n{stmt}",
+                          key, "create"))
+
     moved = {o.key: k for k, o in renamed.items()}
     for o in model.ordered():
         old = previous.objects.get(o.key) if previous is not None else None
