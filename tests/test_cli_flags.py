@@ -209,6 +209,7 @@ def test_quiet_silences_the_status_lines_of_replicate_submit_and_failover(tmp_pa
     p = subprocess.run(usqlrw + ["-q", "failover", "plan", "-c", EXAMPLE_CONFIG, "-o", str(plan), EXAMPLE],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "plan written" not in p.stderr
-    p = subprocess.run(usqlrw + ["failover", "apply", "-q", str(plan)], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(usqlrw + ["failover", "apply", "-q", "--accept-only", str(plan)], capture_output=True,
+                       text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "[ 1/" not in p.stderr and "steps done" in p.stdout

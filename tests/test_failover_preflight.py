@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from usqlrw.cli import cli
 from usqlrw.emulator import Emulator
 from usqlrw.failover import PlanError, apply_plan
-from usqlrw.failover.apply import _emulator_exists
 from usqlrw.failover.preflight import store_path
 from usqlrw.jobs.submit import RetryPolicy
 
@@ -54,7 +53,7 @@ def inputs(root: Path):
 
 
 def apply(tmp, emu):
-    return apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, store_exists=_emulator_exists(emu),
+    return apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01,    # its stores through the client
                       retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
 
 
@@ -85,15 +84,8 @@ def test_a_missing_input_stops_the_failover_before_any_job_is_submitted(drill):
     assert sorted((secondary / "out" / "totals.csv").read_text().splitlines()) == ['"apple",7', '"pear",5']
 
 
-def test_cli_reports_the_missing_inputs_with_exit_1(drill, monkeypatch):
+def test_cli_reports_the_missing_inputs_with_exit_1(drill):
     tmp, emu = drill
-    import usqlrw.failover.apply as ap
-    real = ap._apply
-
-    def with_store(*a, **kw):    # the CLI against this emulator, its store folders as the store client
-        kw["store_exists"] = _emulator_exists(emu)
-        return real(*a, **kw)
-    monkeypatch.setattr(ap, "_apply", with_store)
     r = CliRunner().invoke(cli, ["failover", "apply", str(tmp / "plan"), "--endpoint", emu.url],
                            catch_exceptions=False)
     assert r.exit_code == 1 and "/in/orders.csv" in r.stderr and "Traceback" not in r.stderr

@@ -1,5 +1,5 @@
 """The drill report in a real headless browser (Debian's chromium): a real drill of the bundled
-example (plan, then apply against the embedded emulator through the real SDK), its page rendered,
+example (`failover drill` against the embedded emulator, which runs every job, through the real SDK), its page rendered,
 screenshotted (kept as a test artifact) and its DOM read back.
 
 The screenshot's path is printed (pytest -s, or the captured output of a failure); with
@@ -91,11 +91,9 @@ class Dom(HTMLParser):
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory):
     d = tmp_path_factory.mktemp("drill")
-    shutil.copytree(ROOT / "examples" / "project", d / "project")
-    shutil.copy(ROOT / "examples" / "dr.toml", d / "dr.toml")
+    shutil.copytree(ROOT / "examples", d, dirs_exist_ok=True)
     usqlrw = [sys.executable, "-m", "usqlrw"]
-    for args in (["failover", "plan", "-c", "dr.toml", "-o", "plan", "project"],
-                 ["failover", "apply", "--max-parallel", "2", "plan"],      # the embedded emulator (a drill)
+    for args in (["failover", "drill", "-c", "dr.toml", "--out", "plan", "project"],   # the README's drill
                  ["failover", "report", "--html", "plan"]):
         p = subprocess.run(usqlrw + args, cwd=d, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, (args, p.stderr)

@@ -136,9 +136,12 @@ def plan_cmd(paths, config_path, out_dir, force, params, primary_down, records, 
 @dr_config_option(help="The DR config, when it is no longer where the plan says (it must be unchanged).")
 @click.option("--allow-changed-sources", is_flag=True,
               help="Run although a source script changed since the plan was made.")
+@click.option("--accept-only", is_flag=True,
+              help="The embedded emulator accepts the jobs and marks them succeeded without running them "
+                   "(a dry rehearsal of the submissions; by default it runs them).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, config_path,
-              allow_changed_sources, fmt):
+              allow_changed_sources, accept_only, fmt):
     """Carry out a plan, recording each step; run it again after a crash, Ctrl-C or a failed step
     and it resumes, never submitting a step's job twice. A step whose job ended Failed or Cancelled
     is submitted again as a new job (attempts are recorded) unless --no-retry.
@@ -171,7 +174,8 @@ def apply_cmd(plan_dir, until, endpoint, retry_failed, attempts, max_parallel, c
         with live:
             ok, report = apply_plan(plan_dir, endpoint=endpoint, until=until, progress=progress,
                                     retry_failed=retry_failed, attempts=attempts, max_parallel=max_parallel,
-                                    config_path=config_path, allow_changed_sources=allow_changed_sources)
+                                    config_path=config_path, allow_changed_sources=allow_changed_sources,
+                                    execute=not accept_only)
     except PlanError as e:
         _fail(str(e), e.code)
     except KeyboardInterrupt:

@@ -46,7 +46,7 @@ class _Stopped(Exception):
 def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = None, progress=None,
                poll_interval: float | None = None, retry=None, credentials=None, retry_failed: bool = True,
                attempts: int = 2, max_parallel: int = 1, config_path=None,
-               allow_changed_sources: bool = False, store_exists=None, execute: bool = False) -> tuple[bool, dict]:
+               allow_changed_sources: bool = False, store_exists=None, execute: bool = True) -> tuple[bool, dict]:
     """Carry the plan out; returns (ok, report). Holds the plan folder's lock throughout.
 
     Reruns resume: finished steps are skipped, a step whose submission was cut short is looked up
@@ -61,8 +61,9 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
     emulator at a URL that runs jobs, or Azure with credentials, through the ``azure-datalake-store``
     client (:func:`usqlrw.failover.preflight.endpoint_exists`).
 
-    ``execute``: the embedded emulator runs the jobs (``usqlrw failover drill``); by default it only
-    accepts them."""
+    ``execute``: the embedded emulator runs the jobs on its engine (the default); False: it only
+    accepts them and marks them succeeded (``--accept-only``), and the files-first check is skipped
+    (nothing reads the files)."""
     from ..lock import FolderLock, Locked
     d = _plan_dir(plan_dir)
     if not (d / "plan.json").exists():
@@ -81,7 +82,7 @@ def apply_plan(plan_dir, *, endpoint: str | None = None, until: str | None = Non
 
 
 def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credentials, retry_failed, attempts,
-           max_parallel, config_path, allow_changed_sources, store_exists=None, execute=False):
+           max_parallel, config_path, allow_changed_sources, store_exists=None, execute=True):
     from ..jobs.client import make_clients, resolve_endpoint
     from ..jobs.submit import Ledger, Outcome, RetryPolicy, Submitter, _enum, parse_param, prepare_request
 
@@ -104,8 +105,6 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
     if endpoint is None and config.emulator:
         endpoint = "emulator"
     try:
-        # the embedded emulator of `failover apply` alone accepts the jobs without running them (nothing
-        # put the jobs' inputs and staged rows on its stores); `failover drill` has it run them
         ep = resolve_endpoint(endpoint, state_file=plan.data.get("emulator_state") or str(d / "emulator.sqlite"),
                               execute=execute)
     except ValueError as e:
@@ -122,9 +121,7 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
         for acct, store in ((config.primary_analytics, config.primary_store),
                             (config.secondary_analytics, config.secondary_store)):
             ep.emulator.store.add_account(acct, store)
-        if store_exists is None and ep.emulator.execute:
-            store_exists = _emulator_exists(ep.emulator)
-    if store_exists is None:     # an emulator at a URL (over WebHDFS) or Azure: through the store client
+    if store_exists is None:     # an emulator (over WebHDFS) or Azure: through the store client
         from .preflight import endpoint_exists
         store_exists = endpoint_exists(ep, credentials)
     if store_exists is not None:
@@ -310,15 +307,3 @@ def _apply(d: Path, *, endpoint, until, progress, poll_interval, retry, credenti
 def _pub(s: dict) -> dict:
     return {k: s.get(k) for k in ("state", "attempt", "job_id", "result", "seconds", "error", "link", "started",
                                   "ended")}
-
-
-def _emulator_exists(emu):
-    """``store_exists`` over an emulator's store folders (a glob: ``*`` for file set parts)."""
-    import glob
-    import os
-
-    def exists(store, pattern):
-        root = emu.store_path(store)
-        hits = glob.glob(os.path.join(root, pattern.lstrip("/")))
-        return any(os.path.isfile(h) and os.path.realpath(h).startswith(root + os.sep) for h in hits)
-    return exists

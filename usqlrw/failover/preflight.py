@@ -121,8 +121,8 @@ def endpoint_exists(ep, credentials=None):
     token = getattr(credentials, "token", None)
     token = token.get("access_token") if isinstance(token, dict) else None
     token = token if isinstance(token, str) and token else os.environ.get(TOKEN_ENV) or None
-    if ep.emulator is not None:
-        return None
+    if ep.emulator is not None:       # embedded: it serves its stores over WebHDFS too
+        return client_exists(lambda name: open_store(name, ep, token=token)) if ep.emulator.execute else None
     if ep.url:
         if not _emulator_executes(ep.url, token or "emulator-placeholder-token"):
             return None

@@ -171,6 +171,7 @@ class _Builder:
         self.model = Model()
         self.rowsets: dict = {}   # the current script's rowset variables -> inferred columns
         self.env = None           # the current script's top-level DECLAREs (resolve.Environment)
+        self.pending: list = []   # ALTERs of tables not created yet: judged after every script
 
     def warn(self, where, msg):
         self.model.warnings.append(f"{where}: {msg}")
@@ -266,7 +267,7 @@ class _Builder:
         for k in set(gone):
             del self.model.objects[k]
 
-    def alter(self, path, stmt, ctx, src):
+    def alter(self, path, stmt, ctx, src, last: bool = False):
         on = stmt.table
         if on is None:
             return
@@ -274,7 +275,10 @@ class _Builder:
         t = self.model.table(db, sch, name)
         where = f"{path}:{stmt.span.line}"
         if t is None:
-            self.warn(where, f"{stmt.kind} of {db}.{sch}.{name}, a table no script creates")
+            if last:
+                self.warn(where, f"{stmt.kind} of {db}.{sch}.{name}, a table no script creates")
+            else:     # a job altering a table that a later script (its DDL, in name order) creates
+                self.pending.append((path, stmt, ctx, src))
             return
         if isinstance(stmt, A.AlterTableAddColumn):
             for c in stmt.columns:
@@ -342,4 +346,6 @@ def build_model(scripts, model: Model | None = None) -> Model:
                     b.rename(path, stmt, ctx)
             except (AttributeError, IndexError, StopIteration) as e:   # a tree shape not foreseen
                 b.warn(f"{path}:{stmt.span.line}", f"{k} not modelled ({type(e).__name__}: {e})")
+    for path, stmt, ctx, src in b.pending:     # ALTERs of tables no earlier script had created
+        b.alter(path, stmt, ctx, src, last=True)
     return b.model
