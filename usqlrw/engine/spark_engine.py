@@ -13,8 +13,8 @@
 Spark 4 runs in ANSI mode: a plain CAST of a bad value fails, so the lowering builds safe casts
 (``TRY_CAST``) where U-SQL yields null. One SparkSession per master is shared by every job of
 the process (starting one takes seconds); ``local[*]`` by default, any master by URL.
-The catalog (tables, views, routines) does not run on Spark yet: such scripts fail before
-they start, with the reason."""
+The catalog (tables, views, routines) is :mod:`usqlrw.engine.spark_catalog`: the same catalog
+as on DuckDB, its tables stored as Parquet segments in ``STORE/catalog/spark/warehouse``."""
 from __future__ import annotations
 
 import os
@@ -25,6 +25,9 @@ from .errors import CannotRun, JobFailed
 __all__ = ["SparkEngine", "session", "available"]
 
 _SESSIONS: dict = {}
+
+# DuckDB's unsigned integer types (which sqlglot keeps in Spark SQL) -> the Spark type holding them
+_UNSIGNED = {"UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINT": "BIGINT", "UBIGINT": "DECIMAL(20,0)"}
 
 
 def available() -> bool:
@@ -135,6 +138,8 @@ class _Cursor:
         self._it = None
 
     def fetchmany(self, n):
+        if self.df is None:
+            return []
         if self._it is None:
             self._it = self.df.toLocalIterator()
         out = []
@@ -145,10 +150,14 @@ class _Cursor:
         return out
 
     def fetchone(self):
+        if self.df is None:
+            return None
         rows = self.df.take(1)
         return tuple(rows[0]) if rows else None
 
     def fetchall(self):
+        if self.df is None:
+            return []
         return [tuple(r) for r in self.df.collect()]
 
 
@@ -156,14 +165,17 @@ class SparkEngine:
     dialect = "spark"
 
     def __init__(self, catalog_dir: str | None, root: str | None = None, master: str = "local[*]"):
-        if catalog_dir is not None:
-            raise CannotRun("the catalog (tables, views, routines, USE) is not supported on --engine spark yet; "
-                            "run this script on the default engine")
         self.root = root
-        self.persistent = False
+        self.persistent = catalog_dir is not None
         self.spark = session(master)
         self._views: list = []
         self._n = 0
+        self.warehouse = None
+        if catalog_dir is not None:
+            from .spark_catalog import SparkCatalog, Warehouse
+            self.catalog_class = SparkCatalog
+            self.warehouse = Warehouse(self, os.path.join(catalog_dir, "spark"))
+            self.con = self.warehouse.con
 
     # -- SQL generation ---------------------------------------------------------------------------
     def _fresh(self) -> str:
@@ -174,8 +186,20 @@ class SparkEngine:
         if isinstance(expr, str):
             return expr
         from sqlglot import exp
+        if isinstance(expr, exp.Table):         # a name (the catalog builds statements with it)
+            return expr.sql(dialect=self.dialect)
 
         def fix(node):
+            if isinstance(node, exp.Table) and self.warehouse is not None:
+                from .spark_catalog import _db_schema_name
+                key = _db_schema_name(node)
+                if key is not None and self.warehouse.exists(*key):
+                    view = exp.Table(this=exp.Identifier(this=self.table_view(*key), quoted=True))
+                    if node.alias:
+                        view.set("alias", node.args["alias"])
+                    return view
+            if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
+                return exp.DataType.build(_UNSIGNED[node.this.name], dialect="spark")
             if isinstance(node, exp.Anonymous):
                 name = node.name.lower()
                 if name == "read_csv":
@@ -185,6 +209,14 @@ class SparkEngine:
                     return twin(*node.expressions)
             return node
         return expr.copy().transform(fix, copy=False).sql(dialect=self.dialect)
+
+    def table_view(self, db_schema: str, name: str) -> str:
+        """A temporary view of a catalog table's rows as they are now."""
+        df = self.warehouse.frame(db_schema, name)
+        view = self._fresh()
+        df.createOrReplaceTempView(view)
+        self._views.append(view)
+        return view
 
     def _read_csv(self, call) -> str:
         """Registers Spark's CSV reader for a ``read_csv(files, key := value, ...)`` call."""
@@ -199,6 +231,16 @@ class SparkEngine:
     # -- running --------------------------------------------------------------------------------------
     def execute(self, expr, node=None, params=None):
         from sqlglot import exp
+        if self.warehouse is not None and not params:
+            from .spark_catalog import run_statement
+            try:
+                done = run_statement(self, expr, node)
+            except JobFailed:
+                raise
+            except Exception as e:
+                raise self.translate(e, node) from None
+            if done:
+                return _Cursor(None)
         if isinstance(expr, exp.Create) and expr.args.get("kind") == "TABLE" and expr.expression is not None:
             props = expr.args.get("properties")
             if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
@@ -260,15 +302,20 @@ class SparkEngine:
         return row[0] if row else None
 
     def begin(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.begin()
 
     def commit(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.commit()
 
     def rollback(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.rollback()
 
     def close(self):
+        if self.warehouse is not None:
+            self.warehouse.close()
         for v in self._views:
             try:
                 self.spark.catalog.dropTempView(v)

@@ -1,0 +1,276 @@
+"""The U-SQL catalog on Spark: the same :class:`~usqlrw.engine.catalog.Catalog` (the same checks,
+the same errors), with its tables stored as Parquet in a warehouse folder per catalog.
+
+``STORE/catalog/spark/`` holds ``catalog.duckdb`` (the catalog's rows, as on the DuckDB engine:
+databases, schemas, objects, partitions, plus ``spark_tables``: each table's Spark columns and its
+segments) and ``warehouse/<db.schema>/<table>/<segment>/``: folders of Parquet files, partitioned
+by the table's PARTITIONED BY columns. A segment is never changed once written: INSERT adds one,
+DELETE (TRUNCATE, DROP PARTITION) and ALTER TABLE write the table's new rows as one new segment.
+So a job is all or nothing as on DuckDB: the catalog's rows change inside one transaction; a failed
+job rolls them back and removes the segments it wrote, a job that succeeds removes the segments it
+replaced. Rows read by a statement are the segments listed when it is lowered (a snapshot)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+
+from .catalog import _META, Catalog
+
+__all__ = ["SparkCatalog", "Warehouse", "spark_type"]
+
+
+def spark_type(dtype) -> str:
+    """The Spark SQL text of a sqlglot DataType (DuckDB's unsigned integers widened)."""
+    from sqlglot import exp
+
+    from .spark_engine import _UNSIGNED
+
+    def fix(n):
+        if isinstance(n, exp.DataType) and n.this.name in _UNSIGNED:
+            return exp.DataType.build(_UNSIGNED[n.this.name], dialect="spark")
+        if isinstance(n, exp.DataType) and n.this.name in ("VARCHAR", "CHAR", "TEXT") and not n.expressions:
+            return exp.DataType.build("STRING", dialect="spark")
+        return n
+    return dtype.copy().transform(fix).sql(dialect="spark")
+
+
+class SparkCatalog(Catalog):
+    """The catalog whose rows live in the warehouse's DuckDB file (``engine.con``)."""
+
+    def ensure(self):
+        for stmt in _META.strip().split(";"):
+            if stmt.strip():
+                self.e.con.execute(stmt)
+        self.e.warehouse.ensure()
+
+
+def _has_data(folder: str) -> bool:
+    for _, _, files in os.walk(folder):
+        if any(not f.startswith(("_", ".")) for f in files):
+            return True
+    return False
+
+
+class Warehouse:
+    """The tables of one store's catalog: Parquet segments under ``folder/warehouse``."""
+
+    def __init__(self, engine, folder: str):
+        import duckdb
+        self.e = engine
+        self.folder = folder
+        os.makedirs(os.path.join(folder, "warehouse"), exist_ok=True)
+        self.con = duckdb.connect(os.path.join(folder, "catalog.duckdb"))
+        self.written: list = []         # segments this job wrote (removed if it fails)
+        self.replaced: list = []        # segments this job replaced (removed when it commits)
+
+    def ensure(self):
+        self.con.execute("CREATE TABLE IF NOT EXISTS usqlrw_meta.spark_tables (tbl VARCHAR, name VARCHAR, "
+                         "columns VARCHAR, segments VARCHAR, PRIMARY KEY (tbl, name))")
+
+    # -- the registry ----------------------------------------------------------------------------
+    def _row(self, db_schema, name):
+        rows = self.con.execute("SELECT columns, segments FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?",
+                                [db_schema, name]).fetchall()
+        return (json.loads(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def exists(self, db_schema, name) -> bool:
+        try:
+            return self._row(db_schema, name) is not None
+        except Exception:
+            return False
+
+    def _partition(self, db_schema, name) -> list:
+        rows = self.con.execute("SELECT extra FROM usqlrw_meta.objects WHERE db || '.' || sch = ? AND name = ? "
+                                "AND kind = 'table'", [db_schema, name]).fetchall()
+        return json.loads(rows[0][0] or "{}").get("partition", []) if rows else []
+
+    def _save(self, db_schema, name, columns, segments):
+        self.con.execute("DELETE FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?", [db_schema, name])
+        self.con.execute("INSERT INTO usqlrw_meta.spark_tables VALUES (?, ?, ?, ?)",
+                         [db_schema, name, json.dumps(columns), json.dumps(segments)])
+
+    # -- table changes -------------------------------------------------------------------------------
+    def create(self, db_schema, name, columns):
+        """``columns``: (name, Spark SQL type) in order."""
+        self._save(db_schema, name, [list(c) for c in columns], [])
+
+    def drop(self, db_schema, name):
+        row = self._row(db_schema, name)
+        if row is not None:
+            self.replaced.extend(row[1])
+            self.con.execute("DELETE FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?", [db_schema, name])
+
+    def drop_schema(self, db_schema):
+        for (name,) in self.con.execute("SELECT name FROM usqlrw_meta.spark_tables WHERE tbl = ?",
+                                        [db_schema]).fetchall():
+            self.drop(db_schema, name)
+
+    def frame(self, db_schema, name):
+        """The table's rows as a DataFrame (its segments as they are now)."""
+        columns, segments = self._row(db_schema, name)
+        ddl = ", ".join(f"`{c}` {t}" for c, t in columns)
+        names = [c for c, _ in columns]
+        spark = self.e.spark
+        if not segments:
+            return spark.createDataFrame([], ddl)
+        df = None
+        for seg in segments:
+            part = spark.read.schema(ddl).parquet(os.path.join(self.folder, "warehouse", seg)).select(*names)
+            df = part if df is None else df.unionAll(part)
+        return df
+
+    def columns(self, db_schema, name) -> list:
+        return self._row(db_schema, name)[0]
+
+    def _write(self, db_schema, name, df, columns) -> str | None:
+        """Writes ``df`` (the table's columns) as a new segment; None when it has no rows."""
+        from pyspark.sql import functions as F
+        df = df.toDF(*[c for c, _ in columns]).select(
+            *[F.col(f"`{c}`").cast(t).alias(c) for c, t in columns])
+        rel = os.path.join(_safe(db_schema), _safe(name), uuid.uuid4().hex)
+        path = os.path.join(self.folder, "warehouse", rel)
+        self.written.append(rel)
+        part = [c for c in self._partition(db_schema, name) if c in dict(columns)]
+        w = df.write.mode("errorifexists")
+        if part:
+            w = w.partitionBy(*part)
+        w.parquet(path)
+        if not _has_data(path):
+            shutil.rmtree(path, ignore_errors=True)
+            return None
+        return rel
+
+    def append(self, db_schema, name, df):
+        columns, segments = self._row(db_schema, name)
+        seg = self._write(db_schema, name, df, columns)
+        if seg is not None:
+            self._save(db_schema, name, columns, segments + [seg])
+
+    def replace(self, db_schema, name, df, columns=None):
+        """The table's rows become ``df`` (with ``columns`` when they change)."""
+        old_columns, segments = self._row(db_schema, name)
+        columns = columns or old_columns
+        seg = self._write(db_schema, name, df, columns)
+        self.replaced.extend(segments)
+        self._save(db_schema, name, columns, [seg] if seg is not None else [])
+
+    # -- the job's end -------------------------------------------------------------------------------
+    def begin(self):
+        self.con.execute("BEGIN TRANSACTION")
+
+    def commit(self):
+        self.con.execute("COMMIT")
+        self._remove(self.replaced)
+        self.written, self.replaced = [], []
+
+    def rollback(self):
+        try:
+            self.con.execute("ROLLBACK")
+        except Exception:
+            pass
+        self._remove(self.written)
+        self.written, self.replaced = [], []
+
+    def _remove(self, segments):
+        base = os.path.join(self.folder, "warehouse")
+        for rel in segments:
+            shutil.rmtree(os.path.join(base, rel), ignore_errors=True)
+            d = os.path.dirname(os.path.join(base, rel))
+            while d != base and d.startswith(base + os.sep):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    break
+                d = os.path.dirname(d)
+
+    def close(self):
+        self.con.close()
+
+
+def _safe(name: str) -> str:
+    from urllib.parse import quote
+    return quote(name, safe="") or "_"
+
+
+def _db_schema_name(table) -> tuple | None:
+    """(``db.schema``, name) of a catalog table reference of the lowering, None for other tables."""
+    db = table.args.get("db")
+    if db is None or table.args.get("catalog") is not None or not table.name:
+        return None
+    return db.name, table.name
+
+
+def run_statement(engine, expr, node):
+    """Runs a catalog statement of :class:`Catalog` on the warehouse; False when ``expr`` is not one."""
+    from sqlglot import exp
+    wh = engine.warehouse
+    if isinstance(expr, str):
+        import sqlglot
+        try:
+            expr = sqlglot.parse_one(expr, dialect="spark")
+        except sqlglot.errors.ParseError:
+            return False
+    if isinstance(expr, exp.Create) and expr.args.get("kind") == "SCHEMA":
+        return True
+    if isinstance(expr, exp.Drop) and expr.args.get("kind") in ("SCHEMA", "TABLE"):
+        t = expr.this if expr.this is not None else (expr.args.get("tables") or [None])[0]
+        if expr.args.get("kind") == "SCHEMA":
+            wh.drop_schema((t.args.get("db") or t.this).name if isinstance(t, exp.Table) else t.name)
+        else:
+            key = _db_schema_name(t)
+            if key is not None:
+                wh.drop(*key)
+        return True
+    if isinstance(expr, exp.Create) and expr.args.get("kind") == "TABLE" and isinstance(expr.this, exp.Schema) \
+            and expr.expression is None:
+        key = _db_schema_name(expr.this.this)
+        if key is None:
+            return False
+        wh.create(*key, [(cd.name, spark_type(cd.args["kind"])) for cd in expr.this.expressions])
+        return True
+    if isinstance(expr, exp.Insert) and isinstance(expr.this, exp.Table):
+        key = _db_schema_name(expr.this)
+        if key is None:
+            return False
+        wh.append(*key, engine._df(expr.expression, node))
+        return True
+    if isinstance(expr, exp.Delete):
+        key = _db_schema_name(expr.this)
+        if key is None:
+            return False
+        where = expr.args.get("where")
+        if where is None:
+            keep = exp.false()
+        else:
+            keep = exp.Not(this=exp.Paren(this=exp.func("coalesce", where.this, exp.false())))
+        view = engine.table_view(*key)
+        sel = exp.select("*").from_(exp.Table(this=exp.Identifier(this=view, quoted=True))).where(keep)
+        wh.replace(*key, engine._df(sel, node))
+        return True
+    if isinstance(expr, exp.Alter) and len(expr.args.get("actions") or []) == 1:
+        key = _db_schema_name(expr.this)
+        if key is None:
+            return False
+        act = expr.args["actions"][0]
+        columns = wh.columns(*key)
+        from pyspark.sql import functions as F
+        df = wh.frame(*key)
+        if isinstance(act, exp.ColumnDef):
+            t = spark_type(act.args["kind"])
+            default = next((c.args["kind"].this for c in act.args.get("constraints") or []
+                            if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint)), None)
+            value = F.expr(engine.sql(default)) if default is not None else F.lit(None)
+            df = df.withColumn(act.name, value.cast(t))
+            columns = columns + [[act.name, t]]
+        elif isinstance(act, exp.Drop) and act.args.get("kind") == "COLUMN":
+            gone = act.args["tables"][0].name
+            df = df.drop(gone)
+            columns = [c for c in columns if c[0] != gone]
+        else:
+            return False
+        wh.replace(*key, df, columns)
+        return True
+    return False
+
