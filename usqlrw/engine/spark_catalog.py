@@ -18,7 +18,7 @@ import uuid
 
 from .catalog import _META, Catalog
 
-__all__ = ["SparkCatalog", "Warehouse", "spark_type"]
+__all__ = ["SparkCatalog", "Warehouse", "spark_type", "open_catalog"]
 
 
 def spark_type(dtype) -> str:
@@ -45,6 +45,11 @@ class SparkCatalog(Catalog):
                 self.e.con.execute(stmt)
         self.e.warehouse.ensure()
 
+    def create_table(self, job, s):
+        # the warehouse writes the table's segments partitioned by these columns
+        self.e.warehouse.next_partition = [c.name for c in s.partitioned_by.columns] if s.partitioned_by else []
+        super().create_table(job, s)
+
 
 def _has_data(folder: str) -> bool:
     for _, _, files in os.walk(folder):
@@ -58,16 +63,18 @@ class Warehouse:
 
     def __init__(self, engine, folder: str):
         import duckdb
-        self.e = engine
+        self.e = engine         # what has ``spark`` (the engine, or the program's session holder)
         self.folder = folder
+        self.next_partition: list = []
         os.makedirs(os.path.join(folder, "warehouse"), exist_ok=True)
         self.con = duckdb.connect(os.path.join(folder, "catalog.duckdb"))
         self.written: list = []         # segments this job wrote (removed if it fails)
         self.replaced: list = []        # segments this job replaced (removed when it commits)
 
     def ensure(self):
+        self.con.execute("CREATE SCHEMA IF NOT EXISTS usqlrw_meta")
         self.con.execute("CREATE TABLE IF NOT EXISTS usqlrw_meta.spark_tables (tbl VARCHAR, name VARCHAR, "
-                         "columns VARCHAR, segments VARCHAR, PRIMARY KEY (tbl, name))")
+                         "columns VARCHAR, segments VARCHAR, partitioned VARCHAR, PRIMARY KEY (tbl, name))")
 
     # -- the registry ----------------------------------------------------------------------------
     def _row(self, db_schema, name):
@@ -82,19 +89,42 @@ class Warehouse:
             return False
 
     def _partition(self, db_schema, name) -> list:
-        rows = self.con.execute("SELECT extra FROM usqlrw_meta.objects WHERE db || '.' || sch = ? AND name = ? "
-                                "AND kind = 'table'", [db_schema, name]).fetchall()
-        return json.loads(rows[0][0] or "{}").get("partition", []) if rows else []
+        rows = self.con.execute("SELECT partitioned FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?",
+                                [db_schema, name]).fetchall()
+        return json.loads(rows[0][0] or "[]") if rows else []
 
-    def _save(self, db_schema, name, columns, segments):
+    def _save(self, db_schema, name, columns, segments, partition=None):
+        partition = self._partition(db_schema, name) if partition is None else partition
         self.con.execute("DELETE FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?", [db_schema, name])
-        self.con.execute("INSERT INTO usqlrw_meta.spark_tables VALUES (?, ?, ?, ?)",
-                         [db_schema, name, json.dumps(columns), json.dumps(segments)])
+        self.con.execute("INSERT INTO usqlrw_meta.spark_tables VALUES (?, ?, ?, ?, ?)",
+                         [db_schema, name, json.dumps(columns), json.dumps(segments), json.dumps(partition)])
 
     # -- table changes -------------------------------------------------------------------------------
-    def create(self, db_schema, name, columns):
-        """``columns``: (name, Spark SQL type) in order."""
-        self._save(db_schema, name, [list(c) for c in columns], [])
+    def create(self, db_schema, name, columns, partition=None, if_not_exists=False):
+        """``columns``: (name, Spark SQL type) in order; ``partition``: the PARTITIONED BY columns."""
+        if if_not_exists and self.exists(db_schema, name):
+            return
+        if partition is None:
+            partition, self.next_partition = self.next_partition, []
+        self._save(db_schema, name, [list(c) for c in columns], [], list(partition))
+
+    def add_column(self, db_schema, name, column, type_, default_sql=None):
+        """A new column: ``default_sql`` (Spark SQL) in the existing rows, else null."""
+        from pyspark.sql import functions as F
+        value = F.expr(default_sql) if default_sql is not None else F.lit(None)
+        df = self.frame(db_schema, name).withColumn(column, value.cast(type_))
+        self.replace(db_schema, name, df, self.columns(db_schema, name) + [[column, type_]])
+
+    def delete(self, db_schema, name, condition_sql=None):
+        """Removes the rows where ``condition_sql`` (Spark SQL over the table's columns) is true
+        (every row without one)."""
+        df = self.frame(db_schema, name)
+        df = df.where(f"NOT coalesce(({condition_sql}), false)") if condition_sql else df.limit(0)
+        self.replace(db_schema, name, df)
+
+    def drop_column(self, db_schema, name, column):
+        df = self.frame(db_schema, name).drop(column)
+        self.replace(db_schema, name, df, [c for c in self.columns(db_schema, name) if c[0] != column])
 
     def drop(self, db_schema, name):
         row = self._row(db_schema, name)
@@ -241,36 +271,39 @@ def run_statement(engine, expr, node):
         if key is None:
             return False
         where = expr.args.get("where")
-        if where is None:
-            keep = exp.false()
-        else:
-            keep = exp.Not(this=exp.Paren(this=exp.func("coalesce", where.this, exp.false())))
-        view = engine.table_view(*key)
-        sel = exp.select("*").from_(exp.Table(this=exp.Identifier(this=view, quoted=True))).where(keep)
-        wh.replace(*key, engine._df(sel, node))
+        wh.delete(*key, engine.sql(where.this) if where is not None else None)
         return True
     if isinstance(expr, exp.Alter) and len(expr.args.get("actions") or []) == 1:
         key = _db_schema_name(expr.this)
+        act = expr.args["actions"][0]
         if key is None:
             return False
-        act = expr.args["actions"][0]
-        columns = wh.columns(*key)
-        from pyspark.sql import functions as F
-        df = wh.frame(*key)
         if isinstance(act, exp.ColumnDef):
-            t = spark_type(act.args["kind"])
-            default = next((c.args["kind"].this for c in act.args.get("constraints") or []
-                            if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint)), None)
-            value = F.expr(engine.sql(default)) if default is not None else F.lit(None)
-            df = df.withColumn(act.name, value.cast(t))
-            columns = columns + [[act.name, t]]
-        elif isinstance(act, exp.Drop) and act.args.get("kind") == "COLUMN":
-            gone = act.args["tables"][0].name
-            df = df.drop(gone)
-            columns = [c for c in columns if c[0] != gone]
-        else:
-            return False
-        wh.replace(*key, df, columns)
-        return True
+            wh.add_column(*key, act.name, spark_type(act.args["kind"]), _default_sql(engine, act))
+            return True
+        if isinstance(act, exp.Drop) and act.args.get("kind") == "COLUMN":
+            wh.drop_column(*key, act.args["tables"][0].name)
+            return True
     return False
 
+
+def _default_sql(engine, coldef) -> str | None:
+    """The Spark SQL of a column definition's DEFAULT, None without one."""
+    from sqlglot import exp
+    default = next((c.args["kind"].this for c in coldef.args.get("constraints") or []
+                    if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint)), None)
+    return engine.sql(default) if default is not None else None
+
+
+class _Session:
+    def __init__(self, spark):
+        self.spark = spark
+
+
+def open_catalog(spark, store: str) -> Warehouse:
+    """The warehouse of ``STORE/catalog/spark`` for a transpiled program, its transaction begun:
+    ``commit()`` when the program is done, ``rollback()`` when it fails."""
+    wh = Warehouse(_Session(spark), os.path.join(os.path.abspath(store), "catalog", "spark"))
+    wh.ensure()
+    wh.begin()
+    return wh
