@@ -9,7 +9,27 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["read_csv", "write_output"]
+__all__ = ["read_csv", "write_output", "store_files", "TRANSPILE_ROOT"]
+
+#: the store's root in the paths a transpiled program's queries compare file names with
+TRANSPILE_ROOT = os.path.abspath(os.sep + "usqlrw-store")
+
+
+def store_files(store: str, *patterns: str) -> list:
+    """The files of store-relative paths and file sets (``*`` in a path), listed when the program
+    runs; a file set that matches no file fails as U-SQL's job does."""
+    import glob
+    out = []
+    for p in patterns:
+        full = os.path.join(store, p)
+        if "*" in p:
+            hit = sorted(f for f in glob.glob(full) if os.path.isfile(f))
+            if not hit:
+                raise FileNotFoundError(f"no input file matches the file set {p} in the store {store}")
+            out.extend(hit)
+        else:
+            out.append(full)
+    return out
 
 
 # the lowering's DuckDB reader types -> Spark types (numbers only: the rest is read as text)
@@ -20,11 +40,12 @@ _TYPES = {"INTEGER": "INT", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT", "TINYINT
 
 def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"', nullstr="",
              allow_quoted_nulls=False, encoding="utf-8", ignore_errors=False, new_line=None,
-             filename=False, **_ignored):
+             filename=False, store=None, **_ignored):
     """A DataFrame of the files' rows: ``columns`` are names (read as text) or (name, reader type)
     pairs, numbers converted here (a value that does not convert fails the job naming the column
-    and file); ``filename``: plus the file's path. Rows with another number of columns fail the job, or are skipped (``ignore_errors``,
-    U-SQL's ``silent: true``)."""
+    and file); ``filename``: plus the file's path (``store``: as :data:`TRANSPILE_ROOT` + its path
+    in the store). Rows with another number of columns fail the job, or are skipped
+    (``ignore_errors``, U-SQL's ``silent: true``)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
     columns = [c if isinstance(c, tuple) else (c, "VARCHAR") for c in columns]
@@ -53,14 +74,19 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
         for f in files:
             lines = spark.sparkContext.textFile(f, 1).zipWithIndex().filter(
                 lambda p, n=skip: p[1] >= n).map(lambda p: p[0])
-            frames.append(reader.csv(lines))
+            # (lines of an RDD have no input file name: each file's path is a constant)
+            frames.append(reader.csv(lines).withColumn("_usqlrw_file", F.lit(os.path.abspath(f))))
         df = frames[0]
         for d in frames[1:]:
             df = df.unionAll(d)
     else:
-        df = reader.csv(list(files))
+        df = reader.csv(list(files)).withColumn("_usqlrw_file", F.regexp_replace(
+            F.input_file_name(), "^file:(//)?", ""))
     if filename:
-        df = df.withColumn("filename", F.regexp_replace(F.input_file_name(), "^file:(//)?", ""))
+        df = df.withColumn("filename", F.col("_usqlrw_file"))
+        if store is not None:
+            df = df.withColumn("filename", F.concat(F.lit(TRANSPILE_ROOT), F.expr(
+                f"substring(filename, {len(os.path.abspath(store)) + 1})")))
     if ignore_errors:
         df = df.filter("_usqlrw_corrupt IS NULL")
     else:       # lazily, as DuckDB's strict reader: a file never read (pruned) never fails
@@ -79,8 +105,8 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
         df = df.withColumn(n, F.when(raw.isNotNull() & parsed.isNull(), F.raise_error(F.concat(
             F.lit('E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value "'), raw,
             F.lit(f'" of column {n} does not convert (input file '),
-            F.regexp_replace(F.input_file_name(), "^file:(//)?", ""), F.lit(")")))).otherwise(parsed))
-    return df
+            F.col("_usqlrw_file"), F.lit(")")))).otherwise(parsed))
+    return df.drop("_usqlrw_file")
 
 
 def write_output(df, path: str, columns, **options) -> None:
