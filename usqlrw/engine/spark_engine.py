@@ -96,6 +96,29 @@ def _epoch_us(x):
     return _fn("unix_micros", exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")))
 
 
+def _percentile(node, window=None):
+    """DuckDB's quantile_cont(x, p): Spark's percentile(x, p) (linear interpolation, as
+    PERCENTILE_CONT). quantile_disc(x, p), the smallest value whose cumulative distribution is at
+    least p, of x's type (Spark's percentile_disc gives a double): the ceil(p * n)th of the sorted
+    values (``window``: over the window of the call)."""
+    from sqlglot import exp
+    x, p = node.this, node.expression
+    if isinstance(node, exp.PercentileCont):
+        return _fn("percentile", x, p)
+
+    def over(e):
+        if window is None:
+            return e
+        w = window.copy()
+        w.set("this", e)
+        return w
+    values = _fn("array_sort", over(_fn("collect_list", x)))
+    n = over(exp.Count(this=x.copy()))
+    at = _fn("greatest", exp.Literal.number(1), exp.Cast(this=_fn("ceil", exp.Mul(this=exp.Paren(this=p), expression=n)),
+                                                          to=exp.DataType.build("INT")))
+    return _fn("try_element_at", values, at)
+
+
 # DuckDB functions of the lowering that Spark spells differently (what sqlglot does not translate)
 _TWINS = {
     "error": lambda m: _fn("raise_error", m),
@@ -123,6 +146,27 @@ def read_csv_args(call):
         else:
             kv[key] = v.name
     return files, names, kv
+
+
+def spark_twin(node, fix):
+    """What Spark runs for a node of the lowering that sqlglot does not translate (None: the node
+    as it is). A replaced node is not visited by ``transform``: its children are fixed here."""
+    from sqlglot import exp
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.PercentileDisc):
+        w = node.copy()
+        w.set("this", exp.Null())
+        q = node.this
+        return _percentile(type(q)(this=q.this.transform(fix), expression=q.expression.transform(fix)),
+                           w.transform(fix))
+    if isinstance(node, (exp.PercentileCont, exp.PercentileDisc)):
+        return _percentile(type(node)(this=node.this.transform(fix), expression=node.expression.transform(fix)))
+    if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
+        return exp.DataType.build(_UNSIGNED[node.this.name], dialect="spark")
+    if isinstance(node, exp.Anonymous):
+        twin = _TWINS.get(node.name.lower())
+        if twin is not None:
+            return twin(*[a.transform(fix) for a in node.expressions])
+    return None
 
 
 class _Where:
@@ -170,6 +214,7 @@ class SparkEngine:
         self.spark = session(master)
         self._views: list = []
         self._n = 0
+        self._inputs: dict = {}         # input file -> (columns, reader parameters), for error lines
         self.warehouse = None
         if catalog_dir is not None:
             from .spark_catalog import SparkCatalog, Warehouse
@@ -198,15 +243,11 @@ class SparkEngine:
                     if node.alias:
                         view.set("alias", node.args["alias"])
                     return view
-            if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
-                return exp.DataType.build(_UNSIGNED[node.this.name], dialect="spark")
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name == "read_csv":
-                    return exp.Table(this=exp.Identifier(this=self._read_csv(node), quoted=True))
-                twin = _TWINS.get(name)
-                if twin is not None:
-                    return twin(*node.expressions)
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "read_csv":
+                return exp.Table(this=exp.Identifier(this=self._read_csv(node), quoted=True))
+            twin = spark_twin(node, fix)
+            if twin is not None:
+                return twin
             return node
         return expr.copy().transform(fix, copy=False).sql(dialect=self.dialect)
 
@@ -223,6 +264,8 @@ class SparkEngine:
         files, names, kv = read_csv_args(call)
         from .spark_io import read_csv
         df = read_csv(self.spark, files, names, **kv)
+        for f in files:
+            self._inputs[os.path.abspath(f)] = (names, kv)
         name = self._fresh()
         df.createOrReplaceTempView(name)
         self._views.append(name)
@@ -280,12 +323,24 @@ class SparkEngine:
                 full = conv.group(2)
                 if self.root and full.startswith(self.root + os.sep):
                     text = text.replace(full, os.path.relpath(full, self.root))
+                line = self._line(full, conv.group(1), text)
+                if line is not None:
+                    text = text[:-1] + f", line {line})"
             err = JobFailed(text, node)
             if conv:        # the job points at the EXTRACT's column (as on DuckDB)
                 err.file, err.bad_column = conv.group(2), conv.group(1)
             return err
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
         return JobFailed(f"the job failed on Spark: {first}", node)
+
+    def _line(self, path, column, text):
+        """The line of the value that does not convert (as DuckDB's reader reports it)."""
+        from .spark_io import find_line
+        m = re.match(r'E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value "(.*)" of column', text)
+        read = self._inputs.get(path)
+        if m is None or read is None:
+            return None
+        return find_line(path, column, m.group(1), read[0], **read[1])
 
     def fetch(self, cursor, n: int, node=None) -> list:
         try:

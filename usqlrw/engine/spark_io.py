@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["read_csv", "write_output", "store_files", "TRANSPILE_ROOT"]
+__all__ = ["read_csv", "write_output", "store_files", "find_line", "TRANSPILE_ROOT"]
 
 #: the store's root in the paths a transpiled program's queries compare file names with
 TRANSPILE_ROOT = os.path.abspath(os.sep + "usqlrw-store")
@@ -32,6 +32,8 @@ def store_files(store: str, *patterns: str) -> list:
     return out
 
 
+_EMPTY = "\u0001usqlrw-quoted-empty\u0001"    # a quoted "" while Spark reads it
+
 # the lowering's DuckDB reader types -> Spark types (numbers only: the rest is read as text)
 _TYPES = {"INTEGER": "INT", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT", "TINYINT": "TINYINT",
           "UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINTEGER": "BIGINT", "UBIGINT": "DECIMAL(20,0)",
@@ -52,10 +54,13 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
     names = [n for n, _ in columns]
     schema = StructType([StructField(n, StringType(), True) for n in names] +
                         [StructField("_usqlrw_corrupt", StringType(), True)])
+    # Spark turns a field equal to nullValue into null after unquoting, so a quoted "" would be
+    # null too: it is read as a marker, turned back into "" below (U-SQL keeps "" apart from null)
+    keep_empty = not allow_quoted_nulls and nullstr == "" and bool(quote)
     opts = {
         "sep": delim, "header": "false", "quote": quote if quote else "\u0000",
         "escape": escape or "\\", "nullValue": nullstr,
-        "emptyValue": None if allow_quoted_nulls else "",
+        "emptyValue": _EMPTY if keep_empty else None if allow_quoted_nulls else "",
         "encoding": "UTF-16" if encoding == "utf-16" else "UTF-8",
         "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_usqlrw_corrupt",
         "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "multiLine": "false",
@@ -68,6 +73,9 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
     opts = {k: v for k, v in opts.items() if v is not None}
     reader = spark.read.options(**opts).schema(schema)
     skip = int(skip or 0)
+    # Spark's CSV reader skips empty lines; U-SQL reads one as a row (of one null field)
+    blank_rows = len(names) == 1 and opts["encoding"] == "UTF-8" and not new_line
+    blank = F.lit(None).cast("string")
     if skip:
         # Spark's reader has no skip: drop the first lines of each file, then parse the rest
         frames = []
@@ -76,12 +84,23 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
                 lambda p, n=skip: p[1] >= n).map(lambda p: p[0])
             # (lines of an RDD have no input file name: each file's path is a constant)
             frames.append(reader.csv(lines).withColumn("_usqlrw_file", F.lit(os.path.abspath(f))))
+            if blank_rows:
+                frames.append(lines.filter(lambda x: x.strip("\r") == "").map(lambda x: (x,)).toDF("v").select(
+                    blank.alias(names[0]), blank.alias("_usqlrw_corrupt"), F.lit(os.path.abspath(f)).alias("_usqlrw_file")))
         df = frames[0]
         for d in frames[1:]:
             df = df.unionAll(d)
     else:
         df = reader.csv(list(files)).withColumn("_usqlrw_file", F.regexp_replace(
             F.input_file_name(), "^file:(//)?", ""))
+        if blank_rows:
+            empty = spark.read.text(list(files)).where("value = '' OR value = '\r'").select(
+                blank.alias(names[0]), blank.alias("_usqlrw_corrupt"),
+                F.regexp_replace(F.input_file_name(), "^file:(//)?", "").alias("_usqlrw_file"))
+            df = df.unionAll(empty)
+    if keep_empty:
+        df = df.select(*[F.when(F.col(n) == _EMPTY, F.lit("")).otherwise(F.col(n)).alias(n) for n in names],
+                       "_usqlrw_corrupt", "_usqlrw_file")
     if filename:
         df = df.withColumn("filename", F.col("_usqlrw_file"))
         if store is not None:
@@ -107,6 +126,27 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
             F.lit(f'" of column {n} does not convert (input file '),
             F.col("_usqlrw_file"), F.lit(")")))).otherwise(parsed))
     return df.drop("_usqlrw_file")
+
+
+def find_line(path: str, column: str, value: str, columns, *, delim=",", skip=0, quote='"',
+              encoding="utf-8", **_ignored) -> int | None:
+    """The line of ``path`` whose field ``column`` is ``value`` (the first one), for the error of a
+    value that does not convert (Spark's reader does not know line numbers); None if not found."""
+    import csv
+    names = [c[0] if isinstance(c, tuple) else c for c in columns]
+    if column not in names or len(delim) != 1:
+        return None
+    i = names.index(column)
+    try:
+        with open(path, encoding="utf-16" if encoding == "utf-16" else "utf-8-sig", newline="") as f:
+            rows = csv.reader(f, delimiter=delim, quotechar=quote or None, quoting=csv.QUOTE_MINIMAL if quote
+                              else csv.QUOTE_NONE, doublequote=True)
+            for n, row in enumerate(rows):
+                if n >= int(skip or 0) and i < len(row) and row[i] == value:
+                    return rows.line_num
+    except (OSError, UnicodeError, csv.Error):
+        return None
+    return None
 
 
 def write_output(df, path: str, columns, **options) -> None:

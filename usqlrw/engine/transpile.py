@@ -101,7 +101,7 @@ class _Recorder:
 
     def sql(self, expr, pretty=True) -> str:
         from .spark_catalog import _db_schema_name
-        from .spark_engine import _TWINS, _UNSIGNED
+        from .spark_engine import spark_twin
         if isinstance(expr, str):
             return expr
         if isinstance(expr, exp.Table):
@@ -115,15 +115,11 @@ class _Recorder:
                     if node.alias:
                         view.set("alias", node.args["alias"])
                     return view
-            if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
-                return exp.DataType.build(_UNSIGNED[node.this.name], dialect="spark")
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name == "read_csv":
-                    return exp.Table(this=ident(self.out.reader(node)))
-                twin = _TWINS.get(name)
-                if twin is not None:
-                    return twin(*node.expressions)
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "read_csv":
+                return exp.Table(this=ident(self.out.reader(node)))
+            twin = spark_twin(node, fix)
+            if twin is not None:
+                return twin
             return node
         return expr.copy().transform(fix, copy=False).sql(dialect="spark", pretty=pretty)
 
