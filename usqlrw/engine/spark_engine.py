@@ -96,6 +96,22 @@ def _epoch_us(x):
     return _fn("unix_micros", exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")))
 
 
+def _map_explode(sel):
+    """(map, key alias, value alias) of the lowering's EXPLODE of a map, ``SELECT
+    unnest(map_keys(m)) AS k, unnest(map_values(m)) AS v`` (Spark: ``SELECT explode(m) AS (k, v)``)."""
+    from sqlglot import exp
+    items = sel.expressions
+    if len(items) != 2 or sel.args.get("from_") is not None or sel.args.get("from") is not None:
+        return None
+    if not all(isinstance(i, exp.Alias) and isinstance(i.this, exp.Explode) for i in items):
+        return None
+    k, v = items[0].this.this, items[1].this.this
+    if isinstance(k, exp.MapKeys) and isinstance(v, exp.Anonymous) and v.name.lower() == "map_values" \
+            and v.expressions and k.this == v.expressions[0]:
+        return k.this, items[0].args["alias"], items[1].args["alias"]
+    return None
+
+
 def _percentile(node, window=None):
     """DuckDB's quantile_cont(x, p): Spark's percentile(x, p) (linear interpolation, as
     PERCENTILE_CONT). quantile_disc(x, p), the smallest value whose cumulative distribution is at
@@ -158,6 +174,9 @@ def spark_twin(node, fix):
         q = node.this
         return _percentile(type(q)(this=q.this.transform(fix), expression=q.expression.transform(fix)),
                            w.transform(fix))
+    if isinstance(node, exp.Select) and _map_explode(node) is not None:
+        m, k, v = _map_explode(node)
+        return exp.select(exp.Aliases(this=exp.Explode(this=m.transform(fix)), expressions=[k.copy(), v.copy()]))
     if isinstance(node, (exp.PercentileCont, exp.PercentileDisc)):
         return _percentile(type(node)(this=node.this.transform(fix), expression=node.expression.transform(fix)))
     if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
