@@ -135,8 +135,23 @@ def _percentile(node, window=None):
     return _fn("try_element_at", values, at)
 
 
+def _printf(fmt, *args):
+    """printf('%.2f' or '%,.2f', x) of a rounded number: Spark's format_string refuses a DECIMAL
+    argument for %f; the decimal's own text (exact) or format_number (with grouping)."""
+    from sqlglot import exp
+    m = re.fullmatch(r"%(,?)\.(\d+)f", fmt.name) if isinstance(fmt, exp.Literal) and fmt.is_string else None
+    if m is None or len(args) != 1:
+        return _fn("printf", fmt, *args)
+    d = int(m.group(2))
+    x = exp.Cast(this=args[0], to=exp.DataType.build(f"DECIMAL(38,{d})"))
+    if m.group(1):
+        return _fn("format_number", x, exp.Literal.number(d))
+    return exp.Cast(this=x, to=exp.DataType.build("STRING"))
+
+
 # DuckDB functions of the lowering that Spark spells differently (what sqlglot does not translate)
 _TWINS = {
+    "printf": _printf,
     "error": lambda m: _fn("raise_error", m),
     "roundbankers": lambda x, d=None: _fn("bround", x, *([d] if d is not None else [])),
     "starts_with": lambda s, p: _fn("startswith", s, p),
