@@ -139,7 +139,13 @@ def _printf(fmt, *args):
     """printf('%.2f' or '%,.2f', x) of a rounded number: Spark's format_string refuses a DECIMAL
     argument for %f; the decimal's own text (exact) or format_number (with grouping)."""
     from sqlglot import exp
-    m = re.fullmatch(r"%(,?)\.(\d+)f", fmt.name) if isinstance(fmt, exp.Literal) and fmt.is_string else None
+    text = fmt.name if isinstance(fmt, exp.Literal) and fmt.is_string else ""
+    if re.fullmatch(r"%\.\d+G", text) and len(args) == 1:
+        # C's %G drops the fraction's trailing zeros, Java's keeps them
+        s = _fn("format_string", fmt, args[0])
+        s = _fn("regexp_replace", s, exp.Literal.string(r"(\.\d*?)0+(?=E|$)"), exp.Literal.string("$1"))
+        return _fn("regexp_replace", s, exp.Literal.string(r"\.(?=E|$)"), exp.Literal.string(""))
+    m = re.fullmatch(r"%(,?)\.(\d+)f", text)
     if m is None or len(args) != 1:
         return _fn("printf", fmt, *args)
     d = int(m.group(2))
