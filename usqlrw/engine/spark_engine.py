@@ -62,13 +62,22 @@ def session(master: str = "local[*]"):
     return s
 
 
+_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm", "%S": "ss", "%f": "SSSSSS",
+         "%p": "a"}
+# DuckDB's strptime reads %m, %d, %H, %I with one digit too; Java's MM, dd... need two (M, d... read
+# one or two where a separator ends the field)
+_ONE_OR_TWO = {"%m": "M", "%d": "d", "%H": "H", "%I": "h"}
+
+
 def _strftime_to_java(f: str) -> str:
     out = []
-    for a, b in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
-                 ("%S", "ss"), ("%f", "SSSSSS"), ("%p", "a")):
-        f = f.replace(a, "\x00" + b + "\x00")
-    for i, part in enumerate(f.split("\x00")):
-        out.append(part if i % 2 else ("'" + part + "'" if part else ""))
+    parts = re.split(r"(%[A-Za-z])", f)
+    for i, part in enumerate(parts):
+        if i % 2:
+            adjacent = (i + 2 < len(parts) and parts[i + 1] == "") or (i >= 2 and parts[i - 1] == "")
+            out.append(_ONE_OR_TWO[part] if part in _ONE_OR_TWO and not adjacent else _JAVA.get(part, part))
+        elif part:
+            out.append("'" + part.replace("'", "''") + "'")
     return "".join(out)
 
 
@@ -195,6 +204,10 @@ def spark_twin(node, fix):
         q = node.this
         return _percentile(type(q)(this=q.this.transform(fix), expression=q.expression.transform(fix)),
                            w.transform(fix))
+    if isinstance(node, exp.Div):
+        # DuckDB's / gives a DOUBLE (integers and decimals alike); Spark's keeps DECIMAL
+        return exp.Div(this=exp.Cast(this=node.this.transform(fix), to=exp.DataType.build("DOUBLE")),
+                       expression=node.expression.transform(fix))
     if isinstance(node, exp.Select) and _map_explode(node) is not None:
         m, k, v = _map_explode(node)
         return exp.select(exp.Aliases(this=exp.Explode(this=m.transform(fix)), expressions=[k.copy(), v.copy()]))
