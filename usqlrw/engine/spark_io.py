@@ -85,7 +85,8 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
             # (lines of an RDD have no input file name: each file's path is a constant)
             frames.append(reader.csv(lines).withColumn("_usqlrw_file", F.lit(os.path.abspath(f))))
             if blank_rows:
-                frames.append(lines.filter(lambda x: x.strip("\r") == "").map(lambda x: (x,)).toDF("v").select(
+                blanks = spark.createDataFrame(lines.filter(lambda x: x.strip("\r") == "").map(lambda x: (x,)), "v STRING")
+                frames.append(blanks.select(
                     blank.alias(names[0]), blank.alias("_usqlrw_corrupt"), F.lit(os.path.abspath(f)).alias("_usqlrw_file")))
         df = frames[0]
         for d in frames[1:]:
