@@ -68,3 +68,21 @@ def test_alter_and_ctas_rewrite_the_rows(tmp_path, spark_session):
     assert (store / "r.csv").read_bytes() == (b"1,0,0001-01-01T00:00:00.0000000\r\n"
                                               b"2,0,0001-01-01T00:00:00.0000000\r\n"
                                               b"3,30,2020-01-02T00:00:00.0000000\r\n")
+
+
+def test_a_damaged_registry_is_refused_and_nothing_outside_is_touched(tmp_path, spark_session):
+    import duckdb
+    store = tmp_path / "store"
+    store.mkdir()
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "f").write_text("x")
+    _run("CREATE TABLE T (a int, INDEX i CLUSTERED (a) DISTRIBUTED BY HASH (a));\n"
+         "INSERT INTO T VALUES (1);\n", store, spark_session)
+    con = duckdb.connect(str(store / "catalog" / "spark" / "catalog.duckdb"))
+    con.execute("UPDATE usqlrw_meta.spark_tables SET segments = '[\"../../../keep\"]'")
+    con.close()
+    with pytest.raises(JobFailed) as ei:
+        _run("DROP TABLE T;\n", store, spark_session)
+    assert "the Spark catalog's entry of the table master.dbo.T is damaged" in str(ei.value)
+    assert "\n" not in str(ei.value) and (keep / "f").read_text() == "x"

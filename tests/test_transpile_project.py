@@ -65,6 +65,10 @@ def test_the_example_project_transpiles_whole(tmp_path):
     assert [(t.line, t.column) for t in alone.todos] == [(1, 1), (8, 10), (11, 8)]    # USE, the TVF, @stats
     assert "the database Telemetry does not exist" in alone.todos[0].message
     assert "TODO(usqlrw)" in alone.text and "#   | USE DATABASE Telemetry" in alone.text
+    # the Spark SQL form leaves the catalog's tables and file sets as marked TODOs
+    sql = transpile(open(os.path.join(EXAMPLES, "ddl.usql")).read(), "spark-sql", "ddl.usql")
+    assert [t.line for t in sql.todos] == [6, 28] and sql.todos[0].message == "the catalog is transpiled --to pyspark only"
+    assert "-- TODO(usqlrw): the catalog is transpiled --to pyspark only (ddl.usql:6:1)" in sql.text
 
 
 def test_cli_compiles_scripts_in_order_against_one_catalog(tmp_path):

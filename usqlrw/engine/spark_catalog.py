@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 
 from .catalog import _META, Catalog
+from .errors import JobFailed
 
 __all__ = ["SparkCatalog", "Warehouse", "spark_type", "open_catalog"]
 
@@ -66,8 +68,12 @@ class Warehouse:
         self.e = engine         # what has ``spark`` (the engine, or the program's session holder)
         self.folder = folder
         self.next_partition: list = []
-        os.makedirs(os.path.join(folder, "warehouse"), exist_ok=True)
-        self.con = duckdb.connect(os.path.join(folder, "catalog.duckdb"))
+        try:
+            os.makedirs(os.path.join(folder, "warehouse"), exist_ok=True)
+            self.con = duckdb.connect(os.path.join(folder, "catalog.duckdb"))
+        except (OSError, duckdb.Error) as e:
+            raise JobFailed(f"cannot open the Spark catalog {os.path.join(folder, 'catalog.duckdb')}: "
+                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         self.written: list = []         # segments this job wrote (removed if it fails)
         self.replaced: list = []        # segments this job replaced (removed when it commits)
 
@@ -80,7 +86,26 @@ class Warehouse:
     def _row(self, db_schema, name):
         rows = self.con.execute("SELECT columns, segments FROM usqlrw_meta.spark_tables WHERE tbl = ? AND name = ?",
                                 [db_schema, name]).fetchall()
-        return (json.loads(rows[0][0]), json.loads(rows[0][1])) if rows else None
+        if not rows:
+            return None
+        return self._checked(db_schema, name, rows[0][0], rows[0][1])
+
+    def _checked(self, db_schema, name, columns, segments):
+        """A table's row of the registry, read back from disk: checked before it is trusted (its
+        segments are folders of this table in the warehouse, nowhere else)."""
+        try:
+            cols, segs = json.loads(columns), json.loads(segments)
+            ok = (isinstance(cols, list) and all(isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c)
+                                                 for c in cols)
+                  and isinstance(segs, list) and all(isinstance(g, str) and _SEGMENT.fullmatch(g) and
+                                                     g.startswith(os.path.join(_safe(db_schema), _safe(name)) + os.sep)
+                                                     for g in segs))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise JobFailed(f"the Spark catalog's entry of the table {db_schema}.{name} is damaged "
+                            f"({os.path.join(self.folder, 'catalog.duckdb')})")
+        return cols, segs
 
     def exists(self, db_schema, name) -> bool:
         try:
@@ -219,9 +244,14 @@ class Warehouse:
         self.con.close()
 
 
+_SEGMENT = re.compile(r"[^/\\]+[/\\][^/\\]+[/\\][0-9a-f]{32}")
+
+
 def _safe(name: str) -> str:
+    """A folder name for a catalog name (never ``.``, ``..`` or empty)."""
     from urllib.parse import quote
-    return quote(name, safe="") or "_"
+    q = quote(name, safe="")
+    return "%2E" + q[1:] if q.startswith(".") else q or "_"
 
 
 def _db_schema_name(table) -> tuple | None:
