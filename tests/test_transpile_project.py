@@ -67,7 +67,7 @@ def test_the_example_project_transpiles_whole(tmp_path):
     assert "TODO(usqlrw)" in alone.text and "#   | USE DATABASE Telemetry" in alone.text
     # the Spark SQL form leaves the catalog's tables and file sets as marked TODOs
     sql = transpile(open(os.path.join(EXAMPLES, "ddl.usql")).read(), "spark-sql", "ddl.usql")
-    assert [t.line for t in sql.todos] == [6, 28] and sql.todos[0].message == "the catalog is transpiled --to pyspark only"
+    assert [t.line for t in sql.todos] == [6, 30] and sql.todos[0].message == "the catalog is transpiled --to pyspark only"
     assert "-- TODO(usqlrw): the catalog is transpiled --to pyspark only (ddl.usql:6:1)" in sql.text
 
 
