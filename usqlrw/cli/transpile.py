@@ -84,4 +84,5 @@ def transpile(scripts, to, out, params):
             click.echo(f"{os.path.join(out, name + ext)}: cannot write: {e.strerror}", err=True)
             continue
         info(f"{path}: {os.path.join(out, name + ext)}" + (f" ({len(r.todos)} TODO)" if r.todos else ""))
+    model.close()
     sys.exit(1 if failed else 0)

@@ -20,18 +20,19 @@ import uuid
 from .catalog import _META, Catalog
 from .errors import JobFailed
 
-__all__ = ["SparkCatalog", "Warehouse", "spark_type", "open_catalog"]
+__all__ = ["SparkCatalog", "Warehouse", "spark_type", "open_catalog", "UNSIGNED"]
+
+#: DuckDB's unsigned integer types (which sqlglot keeps in Spark SQL) -> the Spark type holding them
+UNSIGNED = {"UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINT": "BIGINT", "UBIGINT": "DECIMAL(20,0)"}
 
 
 def spark_type(dtype) -> str:
     """The Spark SQL text of a sqlglot DataType (DuckDB's unsigned integers widened)."""
     from sqlglot import exp
 
-    from .spark_engine import _UNSIGNED
-
     def fix(n):
-        if isinstance(n, exp.DataType) and n.this.name in _UNSIGNED:
-            return exp.DataType.build(_UNSIGNED[n.this.name], dialect="spark")
+        if isinstance(n, exp.DataType) and n.this.name in UNSIGNED:
+            return exp.DataType.build(UNSIGNED[n.this.name], dialect="spark")
         if isinstance(n, exp.DataType) and n.this.name in ("VARCHAR", "CHAR", "TEXT") and not n.expressions:
             return exp.DataType.build("STRING", dialect="spark")
         return n

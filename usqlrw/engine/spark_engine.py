@@ -26,8 +26,6 @@ __all__ = ["SparkEngine", "session", "available"]
 
 _SESSIONS: dict = {}
 
-# DuckDB's unsigned integer types (which sqlglot keeps in Spark SQL) -> the Spark type holding them
-_UNSIGNED = {"UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINT": "BIGINT", "UBIGINT": "DECIMAL(20,0)"}
 
 
 def available() -> bool:
@@ -213,8 +211,10 @@ def spark_twin(node, fix):
         return exp.select(exp.Aliases(this=exp.Explode(this=m.transform(fix)), expressions=[k.copy(), v.copy()]))
     if isinstance(node, (exp.PercentileCont, exp.PercentileDisc)):
         return _percentile(type(node)(this=node.this.transform(fix), expression=node.expression.transform(fix)))
-    if isinstance(node, exp.DataType) and node.this.name in _UNSIGNED:
-        return exp.DataType.build(_UNSIGNED[node.this.name], dialect="spark")
+    if isinstance(node, exp.DataType):
+        from .spark_catalog import UNSIGNED
+        if node.this.name in UNSIGNED:
+            return exp.DataType.build(UNSIGNED[node.this.name], dialect="spark")
     if isinstance(node, exp.Anonymous):
         twin = _TWINS.get(node.name.lower())
         if twin is not None:
