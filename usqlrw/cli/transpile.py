@@ -1,6 +1,7 @@
 """``usqlrw transpile --to pyspark|spark-sql [-o DIR] [-p NAME=VALUE]... SCRIPT...``: each U-SQL
 script as a PySpark program (``NAME.py``) or a Spark SQL script (``NAME.sql``), written to DIR
-(or to standard output for one script without -o). What cannot be lowered is a ``TODO(usqlrw)``
+(or to standard output for one script without -o), compiled in order against one catalog model
+(:class:`usqlrw.engine.transpile.CatalogModel`). What cannot be lowered is a ``TODO(usqlrw)``
 in the program and a ``path:line:col: TODO: reason`` line on standard error. Exit status: 0 when
 every script was transpiled whole, 1 when one has a TODO or an error, 2 on usage errors."""
 from __future__ import annotations
@@ -27,10 +28,12 @@ from .run import _params
 def transpile(scripts, to, out, params):
     """Write U-SQL scripts as PySpark programs or Spark SQL scripts (the lowering of `usqlrw run`).
 
-    Comments and names are kept; user C#, UDOs, extensions and (for now) the catalog and file
-    sets become clearly marked TODOs quoting the U-SQL, listed on standard error (exit 1).
+    Comments and names are kept; user C#, UDOs and extensions become clearly marked TODOs quoting
+    the U-SQL, listed on standard error (exit 1). The scripts are compiled in the order given
+    against one catalog: a script sees the tables, views and routines an earlier one created.
     """
     from ..engine import EngineError
+    from ..engine.transpile import CatalogModel
     from ..engine.transpile import transpile as do
     from ..source import decode
     p = _params(params)
@@ -39,11 +42,12 @@ def transpile(scripts, to, out, params):
     ext = ".py" if to == "pyspark" else ".sql"
     failed = 0
     names: set = set()
+    model = CatalogModel()
     for path in scripts:
         try:
             with open(path, "rb") as f:
                 text = decode(f.read()).text
-            r = do(text, to, path, p)
+            r = do(text, to, path, p, model)
         except OSError as e:
             failed += 1
             click.echo(f"{path}: cannot read the script: {e.strerror}", err=True)
@@ -80,4 +84,5 @@ def transpile(scripts, to, out, params):
             click.echo(f"{os.path.join(out, name + ext)}: cannot write: {e.strerror}", err=True)
             continue
         info(f"{path}: {os.path.join(out, name + ext)}" + (f" ({len(r.todos)} TODO)" if r.todos else ""))
+    model.close()
     sys.exit(1 if failed else 0)

@@ -370,9 +370,8 @@ def property(lw, x, t: UType, name: str, node):
             return T("date_trunc('day', {x})", x=x), Ty.DATETIME
         if name == "Ticks":
             return T("(epoch_us({x}) + 62135596800000000) * 10", x=x), Ty.LONG
-    if t.name in ("array", "map") and name == "Count":      # len() takes no MAP on DuckDB
-        return T("CAST(" + ("len" if t.name == "array" else "cardinality") + "({x}) AS INTEGER)",
-                 x=lw.deref(x, t, node, "Count")), Ty.INT
+    if t.name in ("array", "map") and name == "Count":
+        return T("CAST({n} AS INTEGER)", n=_size(lw.deref(x, t, node, "Count"), t.name == "map")), Ty.INT
     if t.name == "map" and name in ("Keys", "Values"):
         return T("map_keys({x})" if name == "Keys" else "map_values({x})", x=x), UType(
             "array", True, (t.args[0] if name == "Keys" else t.args[1],))
@@ -429,24 +428,30 @@ def linq(lw, x, t: UType, name: str, call: A.Call, scope):
     if name in ("Select", "Where"):
         return vals, UType("array", True, (vt,))
     if name == "Count":
-        return T("CAST(len({l}) AS INTEGER)", l=vals), Ty.INT
+        return T("CAST({n} AS INTEGER)", n=_size(vals)), Ty.INT
     if name == "Any":
-        return T("len({l}) > 0", l=vals), Ty.BOOL
+        return T("{n} > 0", n=_size(vals)), Ty.BOOL
     if name == "All":
-        return T("len({l}) = 0", l=vals), Ty.BOOL
+        return T("{n} = 0", n=_size(vals)), Ty.BOOL
     if name in ("Min", "Max", "Sum", "Average"):
         empty = lw.error(f"InvalidOperationException: {name} of an empty sequence", call)
         fn = {"Min": "list_min", "Max": "list_max", "Sum": "list_sum", "Average": "list_avg"}[name]
         rt = Ty.DOUBLE if name == "Average" else vt
         if name == "Sum":
             return exp.Cast(this=T("coalesce(list_sum({l}), 0)", l=vals), to=exp.DataType.build(vt.sql())), vt
-        return T("CASE WHEN len({l}) = 0 THEN {err} ELSE " + fn + "({l}) END", l=vals, err=empty), rt
+        return T("CASE WHEN {n} = 0 THEN {err} ELSE " + fn + "({l}) END", n=_size(vals), l=vals, err=empty), rt
     if name in ("First", "FirstOrDefault"):
         if name == "First":
-            return T("CASE WHEN len({l}) = 0 THEN {err} ELSE {v} END", l=vals, v=_enc.element(lw, vals, 1), err=lw.error(
+            return T("CASE WHEN {n} = 0 THEN {err} ELSE {v} END", n=_size(vals), v=_enc.element(lw, vals, 1), err=lw.error(
                 "InvalidOperationException: Sequence contains no elements", call)), vt
         return _enc.element(lw, vals, 1), vt.null()
     return None
+
+
+def _size(x, is_map: bool = False) -> exp.Expression:
+    """The number of elements of a list (or a map): ``array_length``/``cardinality`` on DuckDB,
+    ``size``/``cardinality`` on Spark (whose ``length`` takes only text)."""
+    return exp.Anonymous(this="cardinality", expressions=[x]) if is_map else exp.ArraySize(this=x)
 
 
 def method(lw, x, t: UType, name: str, call: A.Call, scope):

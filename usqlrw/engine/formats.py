@@ -214,9 +214,11 @@ def extract(lw, q: A.Extract) -> Rowset:
         raise CannotRun("several FROM sources with file set columns are not supported by the engine", q)
     data_cols = [(n, t, node) for n, t, node in cols if n not in virtual and n not in filefn]
     files = lw.job.input_files(globs, q, [p for _, p in pieces])
-    if filefn and len(files) > _PER_FILE_LIMIT:
-        raise CannotRun(f"FILE.* columns over more than {_PER_FILE_LIMIT} files are not supported by the engine", q)
-    if (virtual or filefn) and len(files) <= _PER_FILE_LIMIT:
+    later = getattr(lw.job, "files_at_run_time", False)      # a transpiled program lists the files itself
+    if filefn and (len(files) > _PER_FILE_LIMIT or later):
+        raise CannotRun(f"FILE.* columns over more than {_PER_FILE_LIMIT} files are not supported by the engine"
+                        if not later else "FILE.* columns of a file set are not transpiled", q)
+    if (virtual or filefn) and len(files) <= _PER_FILE_LIMIT and not later:
         # one branch per file with its virtual columns as constants: a filter on them is folded
         # by the optimizer and the files it excludes are never read (partition elimination)
         rx = re.compile(regexes[0])

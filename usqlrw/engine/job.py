@@ -32,7 +32,7 @@ class Job:
         self.rowsets: dict = {}
         self.ctx = Context()
         self.lw = Lowerer(self)
-        self.catalog = Catalog(engine)
+        self.catalog = getattr(engine, "catalog_class", Catalog)(engine)
         self.outputs: list = []         # (temp path, final path)
         self.written: set = set()
         self.readers: dict = {}         # input file -> the EXTRACT that reads it (for errors)

@@ -13,8 +13,8 @@
 Spark 4 runs in ANSI mode: a plain CAST of a bad value fails, so the lowering builds safe casts
 (``TRY_CAST``) where U-SQL yields null. One SparkSession per master is shared by every job of
 the process (starting one takes seconds); ``local[*]`` by default, any master by URL.
-The catalog (tables, views, routines) does not run on Spark yet: such scripts fail before
-they start, with the reason."""
+The catalog (tables, views, routines) is :mod:`usqlrw.engine.spark_catalog`: the same catalog
+as on DuckDB, its tables stored as Parquet segments in ``STORE/catalog/spark/warehouse``."""
 from __future__ import annotations
 
 import os
@@ -25,6 +25,7 @@ from .errors import CannotRun, JobFailed
 __all__ = ["SparkEngine", "session", "available"]
 
 _SESSIONS: dict = {}
+
 
 
 def available() -> bool:
@@ -59,13 +60,22 @@ def session(master: str = "local[*]"):
     return s
 
 
+_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm", "%S": "ss", "%f": "SSSSSS",
+         "%p": "a"}
+# DuckDB's strptime reads %m, %d, %H, %I with one digit too; Java's MM, dd... need two (M, d... read
+# one or two where a separator ends the field)
+_ONE_OR_TWO = {"%m": "M", "%d": "d", "%H": "H", "%I": "h"}
+
+
 def _strftime_to_java(f: str) -> str:
     out = []
-    for a, b in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
-                 ("%S", "ss"), ("%f", "SSSSSS"), ("%p", "a")):
-        f = f.replace(a, "\x00" + b + "\x00")
-    for i, part in enumerate(f.split("\x00")):
-        out.append(part if i % 2 else ("'" + part + "'" if part else ""))
+    parts = re.split(r"(%[A-Za-z])", f)
+    for i, part in enumerate(parts):
+        if i % 2:
+            adjacent = (i + 2 < len(parts) and parts[i + 1] == "") or (i >= 2 and parts[i - 1] == "")
+            out.append(_ONE_OR_TWO[part] if part in _ONE_OR_TWO and not adjacent else _JAVA.get(part, part))
+        elif part:
+            out.append("'" + part.replace("'", "''") + "'")
     return "".join(out)
 
 
@@ -93,8 +103,68 @@ def _epoch_us(x):
     return _fn("unix_micros", exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")))
 
 
+def _map_explode(sel):
+    """(map, key alias, value alias) of the lowering's EXPLODE of a map, ``SELECT
+    unnest(map_keys(m)) AS k, unnest(map_values(m)) AS v`` (Spark: ``SELECT explode(m) AS (k, v)``)."""
+    from sqlglot import exp
+    items = sel.expressions
+    if len(items) != 2 or sel.args.get("from_") is not None or sel.args.get("from") is not None:
+        return None
+    if not all(isinstance(i, exp.Alias) and isinstance(i.this, exp.Explode) for i in items):
+        return None
+    k, v = items[0].this.this, items[1].this.this
+    if isinstance(k, exp.MapKeys) and isinstance(v, exp.Anonymous) and v.name.lower() == "map_values" \
+            and v.expressions and k.this == v.expressions[0]:
+        return k.this, items[0].args["alias"], items[1].args["alias"]
+    return None
+
+
+def _percentile(node, window=None):
+    """DuckDB's quantile_cont(x, p): Spark's percentile(x, p) (linear interpolation, as
+    PERCENTILE_CONT). quantile_disc(x, p), the smallest value whose cumulative distribution is at
+    least p, of x's type (Spark's percentile_disc gives a double): the ceil(p * n)th of the sorted
+    values (``window``: over the window of the call)."""
+    from sqlglot import exp
+    x, p = node.this, node.expression
+    if isinstance(node, exp.PercentileCont):
+        return _fn("percentile", x, p)
+
+    def over(e):
+        if window is None:
+            return e
+        w = window.copy()
+        w.set("this", e)
+        return w
+    values = _fn("array_sort", over(_fn("collect_list", x)))
+    n = over(exp.Count(this=x.copy()))
+    at = _fn("greatest", exp.Literal.number(1), exp.Cast(this=_fn("ceil", exp.Mul(this=exp.Paren(this=p), expression=n)),
+                                                          to=exp.DataType.build("INT")))
+    return _fn("try_element_at", values, at)
+
+
+def _printf(fmt, *args):
+    """printf('%.2f' or '%,.2f', x) of a rounded number: Spark's format_string refuses a DECIMAL
+    argument for %f; the decimal's own text (exact) or format_number (with grouping)."""
+    from sqlglot import exp
+    text = fmt.name if isinstance(fmt, exp.Literal) and fmt.is_string else ""
+    if re.fullmatch(r"%\.\d+G", text) and len(args) == 1:
+        # C's %G drops the fraction's trailing zeros, Java's keeps them
+        s = _fn("format_string", fmt, args[0])
+        s = _fn("regexp_replace", s, exp.Literal.string(r"(\.\d*?)0+(?=E|$)"), exp.Literal.string("$1"))
+        return _fn("regexp_replace", s, exp.Literal.string(r"\.(?=E|$)"), exp.Literal.string(""))
+    m = re.fullmatch(r"%(,?)\.(\d+)f", text)
+    if m is None or len(args) != 1:
+        return _fn("printf", fmt, *args)
+    d = int(m.group(2))
+    x = exp.Cast(this=args[0], to=exp.DataType.build(f"DECIMAL(38,{d})"))
+    if m.group(1):
+        return _fn("format_number", x, exp.Literal.number(d))
+    return exp.Cast(this=x, to=exp.DataType.build("STRING"))
+
+
 # DuckDB functions of the lowering that Spark spells differently (what sqlglot does not translate)
 _TWINS = {
+    "printf": _printf,
     "error": lambda m: _fn("raise_error", m),
     "roundbankers": lambda x, d=None: _fn("bround", x, *([d] if d is not None else [])),
     "starts_with": lambda s, p: _fn("startswith", s, p),
@@ -122,6 +192,36 @@ def read_csv_args(call):
     return files, names, kv
 
 
+def spark_twin(node, fix):
+    """What Spark runs for a node of the lowering that sqlglot does not translate (None: the node
+    as it is). A replaced node is not visited by ``transform``: its children are fixed here."""
+    from sqlglot import exp
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.PercentileDisc):
+        w = node.copy()
+        w.set("this", exp.Null())
+        q = node.this
+        return _percentile(type(q)(this=q.this.transform(fix), expression=q.expression.transform(fix)),
+                           w.transform(fix))
+    if isinstance(node, exp.Div):
+        # DuckDB's / gives a DOUBLE (integers and decimals alike); Spark's keeps DECIMAL
+        return exp.Div(this=exp.Cast(this=node.this.transform(fix), to=exp.DataType.build("DOUBLE")),
+                       expression=node.expression.transform(fix))
+    if isinstance(node, exp.Select) and _map_explode(node) is not None:
+        m, k, v = _map_explode(node)
+        return exp.select(exp.Aliases(this=exp.Explode(this=m.transform(fix)), expressions=[k.copy(), v.copy()]))
+    if isinstance(node, (exp.PercentileCont, exp.PercentileDisc)):
+        return _percentile(type(node)(this=node.this.transform(fix), expression=node.expression.transform(fix)))
+    if isinstance(node, exp.DataType):
+        from .spark_catalog import UNSIGNED
+        if node.this.name in UNSIGNED:
+            return exp.DataType.build(UNSIGNED[node.this.name], dialect="spark")
+    if isinstance(node, exp.Anonymous):
+        twin = _TWINS.get(node.name.lower())
+        if twin is not None:
+            return twin(*[a.transform(fix) for a in node.expressions])
+    return None
+
+
 class _Where:
     def __init__(self, line, column):
         self.line, self.column = line, column
@@ -135,6 +235,8 @@ class _Cursor:
         self._it = None
 
     def fetchmany(self, n):
+        if self.df is None:
+            return []
         if self._it is None:
             self._it = self.df.toLocalIterator()
         out = []
@@ -145,10 +247,14 @@ class _Cursor:
         return out
 
     def fetchone(self):
+        if self.df is None:
+            return None
         rows = self.df.take(1)
         return tuple(rows[0]) if rows else None
 
     def fetchall(self):
+        if self.df is None:
+            return []
         return [tuple(r) for r in self.df.collect()]
 
 
@@ -156,14 +262,18 @@ class SparkEngine:
     dialect = "spark"
 
     def __init__(self, catalog_dir: str | None, root: str | None = None, master: str = "local[*]"):
-        if catalog_dir is not None:
-            raise CannotRun("the catalog (tables, views, routines, USE) is not supported on --engine spark yet; "
-                            "run this script on the default engine")
         self.root = root
-        self.persistent = False
+        self.persistent = catalog_dir is not None
         self.spark = session(master)
         self._views: list = []
         self._n = 0
+        self._inputs: dict = {}         # input file -> (columns, reader parameters), for error lines
+        self.warehouse = None
+        if catalog_dir is not None:
+            from .spark_catalog import SparkCatalog, Warehouse
+            self.catalog_class = SparkCatalog
+            self.warehouse = Warehouse(self, os.path.join(catalog_dir, "spark"))
+            self.con = self.warehouse.con
 
     # -- SQL generation ---------------------------------------------------------------------------
     def _fresh(self) -> str:
@@ -174,23 +284,41 @@ class SparkEngine:
         if isinstance(expr, str):
             return expr
         from sqlglot import exp
+        if isinstance(expr, exp.Table):         # a name (the catalog builds statements with it)
+            return expr.sql(dialect=self.dialect)
 
         def fix(node):
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name == "read_csv":
-                    return exp.Table(this=exp.Identifier(this=self._read_csv(node), quoted=True))
-                twin = _TWINS.get(name)
-                if twin is not None:
-                    return twin(*node.expressions)
+            if isinstance(node, exp.Table) and self.warehouse is not None:
+                from .spark_catalog import _db_schema_name
+                key = _db_schema_name(node)
+                if key is not None and self.warehouse.exists(*key):
+                    view = exp.Table(this=exp.Identifier(this=self.table_view(*key), quoted=True))
+                    if node.alias:
+                        view.set("alias", node.args["alias"])
+                    return view
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "read_csv":
+                return exp.Table(this=exp.Identifier(this=self._read_csv(node), quoted=True))
+            twin = spark_twin(node, fix)
+            if twin is not None:
+                return twin
             return node
         return expr.copy().transform(fix, copy=False).sql(dialect=self.dialect)
+
+    def table_view(self, db_schema: str, name: str) -> str:
+        """A temporary view of a catalog table's rows as they are now."""
+        df = self.warehouse.frame(db_schema, name)
+        view = self._fresh()
+        df.createOrReplaceTempView(view)
+        self._views.append(view)
+        return view
 
     def _read_csv(self, call) -> str:
         """Registers Spark's CSV reader for a ``read_csv(files, key := value, ...)`` call."""
         files, names, kv = read_csv_args(call)
         from .spark_io import read_csv
         df = read_csv(self.spark, files, names, **kv)
+        for f in files:
+            self._inputs[os.path.abspath(f)] = (names, kv)
         name = self._fresh()
         df.createOrReplaceTempView(name)
         self._views.append(name)
@@ -199,6 +327,16 @@ class SparkEngine:
     # -- running --------------------------------------------------------------------------------------
     def execute(self, expr, node=None, params=None):
         from sqlglot import exp
+        if self.warehouse is not None and not params:
+            from .spark_catalog import run_statement
+            try:
+                done = run_statement(self, expr, node)
+            except JobFailed:
+                raise
+            except Exception as e:
+                raise self.translate(e, node) from None
+            if done:
+                return _Cursor(None)
         if isinstance(expr, exp.Create) and expr.args.get("kind") == "TABLE" and expr.expression is not None:
             props = expr.args.get("properties")
             if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
@@ -238,12 +376,24 @@ class SparkEngine:
                 full = conv.group(2)
                 if self.root and full.startswith(self.root + os.sep):
                     text = text.replace(full, os.path.relpath(full, self.root))
+                line = self._line(full, conv.group(1), text)
+                if line is not None:
+                    text = text[:-1] + f", line {line})"
             err = JobFailed(text, node)
             if conv:        # the job points at the EXTRACT's column (as on DuckDB)
                 err.file, err.bad_column = conv.group(2), conv.group(1)
             return err
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
         return JobFailed(f"the job failed on Spark: {first}", node)
+
+    def _line(self, path, column, text):
+        """The line of the value that does not convert (as DuckDB's reader reports it)."""
+        from .spark_io import find_line
+        m = re.match(r'E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value "(.*)" of column', text)
+        read = self._inputs.get(path)
+        if m is None or read is None:
+            return None
+        return find_line(path, column, m.group(1), read[0], **read[1])
 
     def fetch(self, cursor, n: int, node=None) -> list:
         try:
@@ -260,15 +410,20 @@ class SparkEngine:
         return row[0] if row else None
 
     def begin(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.begin()
 
     def commit(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.commit()
 
     def rollback(self):
-        pass
+        if self.warehouse is not None:
+            self.warehouse.rollback()
 
     def close(self):
+        if self.warehouse is not None:
+            self.warehouse.close()
         for v in self._views:
             try:
                 self.spark.catalog.dropTempView(v)

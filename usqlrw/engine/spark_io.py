@@ -9,8 +9,30 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["read_csv", "write_output"]
+__all__ = ["read_csv", "write_output", "store_files", "find_line", "TRANSPILE_ROOT"]
 
+#: the store's root in the paths a transpiled program's queries compare file names with
+TRANSPILE_ROOT = os.path.abspath(os.sep + "usqlrw-store")
+
+
+def store_files(store: str, *patterns: str) -> list:
+    """The files of store-relative paths and file sets (``*`` in a path), listed when the program
+    runs; a file set that matches no file fails as U-SQL's job does."""
+    import glob
+    out = []
+    for p in patterns:
+        full = os.path.join(store, p)
+        if "*" in p:
+            hit = sorted(f for f in glob.glob(full) if os.path.isfile(f))
+            if not hit:
+                raise FileNotFoundError(f"no input file matches the file set {p} in the store {store}")
+            out.extend(hit)
+        else:
+            out.append(full)
+    return out
+
+
+_EMPTY = "\u0001usqlrw-quoted-empty\u0001"    # a quoted "" while Spark reads it
 
 # the lowering's DuckDB reader types -> Spark types (numbers only: the rest is read as text)
 _TYPES = {"INTEGER": "INT", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT", "TINYINT": "TINYINT",
@@ -20,21 +42,25 @@ _TYPES = {"INTEGER": "INT", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT", "TINYINT
 
 def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"', nullstr="",
              allow_quoted_nulls=False, encoding="utf-8", ignore_errors=False, new_line=None,
-             filename=False, **_ignored):
+             filename=False, store=None, **_ignored):
     """A DataFrame of the files' rows: ``columns`` are names (read as text) or (name, reader type)
     pairs, numbers converted here (a value that does not convert fails the job naming the column
-    and file); ``filename``: plus the file's path. Rows with another number of columns fail the job, or are skipped (``ignore_errors``,
-    U-SQL's ``silent: true``)."""
+    and file); ``filename``: plus the file's path (``store``: as :data:`TRANSPILE_ROOT` + its path
+    in the store). Rows with another number of columns fail the job, or are skipped
+    (``ignore_errors``, U-SQL's ``silent: true``)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
     columns = [c if isinstance(c, tuple) else (c, "VARCHAR") for c in columns]
     names = [n for n, _ in columns]
     schema = StructType([StructField(n, StringType(), True) for n in names] +
                         [StructField("_usqlrw_corrupt", StringType(), True)])
+    # Spark turns a field equal to nullValue into null after unquoting, so a quoted "" would be
+    # null too: it is read as a marker, turned back into "" below (U-SQL keeps "" apart from null)
+    keep_empty = not allow_quoted_nulls and nullstr == "" and bool(quote)
     opts = {
         "sep": delim, "header": "false", "quote": quote if quote else "\u0000",
         "escape": escape or "\\", "nullValue": nullstr,
-        "emptyValue": None if allow_quoted_nulls else "",
+        "emptyValue": _EMPTY if keep_empty else None if allow_quoted_nulls else "",
         "encoding": "UTF-16" if encoding == "utf-16" else "UTF-8",
         "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_usqlrw_corrupt",
         "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "multiLine": "false",
@@ -47,20 +73,40 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
     opts = {k: v for k, v in opts.items() if v is not None}
     reader = spark.read.options(**opts).schema(schema)
     skip = int(skip or 0)
+    # Spark's CSV reader skips empty lines; U-SQL reads one as a row (of one null field)
+    blank_rows = len(names) == 1 and opts["encoding"] == "UTF-8" and not new_line
+    blank = F.lit(None).cast("string")
     if skip:
         # Spark's reader has no skip: drop the first lines of each file, then parse the rest
         frames = []
         for f in files:
             lines = spark.sparkContext.textFile(f, 1).zipWithIndex().filter(
                 lambda p, n=skip: p[1] >= n).map(lambda p: p[0])
-            frames.append(reader.csv(lines))
+            # (lines of an RDD have no input file name: each file's path is a constant)
+            frames.append(reader.csv(lines).withColumn("_usqlrw_file", F.lit(os.path.abspath(f))))
+            if blank_rows:
+                blanks = spark.createDataFrame(lines.filter(lambda x: x.strip("\r") == "").map(lambda x: (x,)), "v STRING")
+                frames.append(blanks.select(
+                    blank.alias(names[0]), blank.alias("_usqlrw_corrupt"), F.lit(os.path.abspath(f)).alias("_usqlrw_file")))
         df = frames[0]
         for d in frames[1:]:
             df = df.unionAll(d)
     else:
-        df = reader.csv(list(files))
+        df = reader.csv(list(files)).withColumn("_usqlrw_file", F.regexp_replace(
+            F.input_file_name(), "^file:(//)?", ""))
+        if blank_rows:
+            empty = spark.read.text(list(files)).where("value = '' OR value = '\r'").select(
+                blank.alias(names[0]), blank.alias("_usqlrw_corrupt"),
+                F.regexp_replace(F.input_file_name(), "^file:(//)?", "").alias("_usqlrw_file"))
+            df = df.unionAll(empty)
+    if keep_empty:
+        df = df.select(*[F.when(F.col(n) == _EMPTY, F.lit("")).otherwise(F.col(n)).alias(n) for n in names],
+                       "_usqlrw_corrupt", "_usqlrw_file")
     if filename:
-        df = df.withColumn("filename", F.regexp_replace(F.input_file_name(), "^file:(//)?", ""))
+        df = df.withColumn("filename", F.col("_usqlrw_file"))
+        if store is not None:
+            df = df.withColumn("filename", F.concat(F.lit(TRANSPILE_ROOT), F.expr(
+                f"substring(filename, {len(os.path.abspath(store)) + 1})")))
     if ignore_errors:
         df = df.filter("_usqlrw_corrupt IS NULL")
     else:       # lazily, as DuckDB's strict reader: a file never read (pruned) never fails
@@ -79,8 +125,29 @@ def read_csv(spark, files, columns, *, delim=",", skip=0, quote='"', escape='"',
         df = df.withColumn(n, F.when(raw.isNotNull() & parsed.isNull(), F.raise_error(F.concat(
             F.lit('E_RUNTIME_USER_EXTRACT_COLUMN_CONVERSION: the value "'), raw,
             F.lit(f'" of column {n} does not convert (input file '),
-            F.regexp_replace(F.input_file_name(), "^file:(//)?", ""), F.lit(")")))).otherwise(parsed))
-    return df
+            F.col("_usqlrw_file"), F.lit(")")))).otherwise(parsed))
+    return df.drop("_usqlrw_file")
+
+
+def find_line(path: str, column: str, value: str, columns, *, delim=",", skip=0, quote='"',
+              encoding="utf-8", **_ignored) -> int | None:
+    """The line of ``path`` whose field ``column`` is ``value`` (the first one), for the error of a
+    value that does not convert (Spark's reader does not know line numbers); None if not found."""
+    import csv
+    names = [c[0] if isinstance(c, tuple) else c for c in columns]
+    if column not in names or len(delim) != 1:
+        return None
+    i = names.index(column)
+    try:
+        with open(path, encoding="utf-16" if encoding == "utf-16" else "utf-8-sig", newline="") as f:
+            rows = csv.reader(f, delimiter=delim, quotechar=quote or None, quoting=csv.QUOTE_MINIMAL if quote
+                              else csv.QUOTE_NONE, doublequote=True)
+            for n, row in enumerate(rows):
+                if n >= int(skip or 0) and i < len(row) and row[i] == value:
+                    return rows.line_num
+    except (OSError, UnicodeError, csv.Error):
+        return None
+    return None
 
 
 def write_output(df, path: str, columns, **options) -> None:

@@ -11,8 +11,16 @@ Each rowset becomes a temporary view named after its variable, each EXTRACT a ca
 :func:`~usqlrw.engine.spark_io.write_output` (one file in U-SQL's format). Constants (DECLARE,
 file paths, IF conditions) are folded when the program is written, as ADLA folds them at compile
 time. The script's comments are kept before the statement they precede. What cannot be lowered
-(user C#, UDOs, extensions, the catalog for now) becomes a ``TODO(usqlrw)`` comment at its place
-with the original U-SQL text: never a silent drop."""
+(user C#, UDOs, extensions) becomes a ``TODO(usqlrw)`` comment at its place with the original
+U-SQL text: never a silent drop.
+
+The catalog (PySpark only): a program is compiled against a catalog, as ADLA compiles a job
+against the account's: :class:`CatalogModel` holds the definitions the scripts transpiled before
+made (``usqlrw transpile`` shares one across the scripts of a command, in their order). Views,
+table-valued functions and procedures are compiled into the programs that use them; tables are
+the warehouse of :mod:`usqlrw.engine.spark_catalog` (``STORE/catalog/spark``, Parquet), which the
+program changes (``catalog.create``, ``append``, ``delete``...) in one transaction committed at
+its end. File sets are listed when the program runs (:func:`~usqlrw.engine.spark_io.store_files`)."""
 from __future__ import annotations
 
 import os
@@ -25,9 +33,9 @@ from .job import Job
 from .rowset import Rowset
 from .sqlbuild import col, exp, ident
 
-__all__ = ["transpile", "Transpiled", "Todo"]
+__all__ = ["transpile", "Transpiled", "Todo", "CatalogModel"]
 
-_ROOT = os.path.abspath(os.sep + "usqlrw-store")     # stands for the program's STORE while lowering
+from .spark_io import TRANSPILE_ROOT as _ROOT      # stands for the program's STORE while lowering
 
 
 @dataclass
@@ -43,30 +51,75 @@ class Transpiled:
     todos: list = field(default_factory=list)
 
 
-class _Recorder:
-    """The engine the lowering talks to while a program is written: constants are evaluated on
-    an in-memory DuckDB; queries are generated as Spark SQL; readers become program lines."""
-    dialect = "spark"
-    persistent = False
+class CatalogModel:
+    """The catalog programs are compiled against: the catalog's rows (databases, schemas, tables'
+    columns and partitions, views, routines, types) in an in-memory DuckDB, without table rows.
+    One model serves the scripts of one ``usqlrw transpile`` in order: a later script sees what an
+    earlier one created."""
 
-    def __init__(self, out):
+    def __init__(self):
+        from .catalog import _META
         from .duckdb_engine import DuckDBEngine
         self.duck = DuckDBEngine(None)
+        for stmt in _META.strip().split(";"):
+            if stmt.strip():
+                self.duck.con.execute(stmt)
+
+    def close(self):
+        self.duck.close()
+
+
+def _compile_catalog():
+    from .catalog import Catalog
+
+    class _CompileCatalog(Catalog):
+        def ensure(self):
+            pass
+
+        def create_table(self, job, s):
+            self.e.next_table = ([c.name for c in s.partitioned_by.columns] if s.partitioned_by else [],
+                                 bool(s.if_not_exists))
+            super().create_table(job, s)
+    return _CompileCatalog
+
+
+class _Recorder:
+    """The engine the lowering talks to while a program is written: constants are evaluated on
+    an in-memory DuckDB (which also holds the catalog model); queries are generated as Spark SQL;
+    readers, table reads and table changes become program lines."""
+    dialect = "spark"
+    persistent = True
+
+    def __init__(self, out, model: CatalogModel):
+        self.duck = model.duck
+        self.con = self.duck.con
+        self.catalog_class = _compile_catalog()
         self.out = out
         self.root = _ROOT
         self._n = 0
+        self.next_table = ([], False)
 
     def sql(self, expr, pretty=True) -> str:
-        from .spark_engine import _TWINS
+        from .spark_catalog import _db_schema_name
+        from .spark_engine import spark_twin
+        if isinstance(expr, str):
+            return expr
+        if isinstance(expr, exp.Table):
+            return expr.sql(dialect="spark")
 
         def fix(node):
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name == "read_csv":
-                    return exp.Table(this=ident(self.out.reader(node)))
-                twin = _TWINS.get(name)
-                if twin is not None:
-                    return twin(*node.expressions)
+            if isinstance(node, exp.Table):
+                key = _db_schema_name(node)
+                if key is not None:
+                    view = exp.Table(this=ident(self.out.table(*key, node)))
+                    if node.alias:
+                        view.set("alias", node.args["alias"])
+                    return view
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "read_csv":
+                return exp.Table(this=ident(self.out.reader(node)))
+            twin = spark_twin(node, fix)
+            if twin is not None:
+                return twin
             return node
         return expr.copy().transform(fix, copy=False).sql(dialect="spark", pretty=pretty)
 
@@ -74,7 +127,51 @@ class _Recorder:
         return self.duck.scalar(expr, node)
 
     def execute(self, expr, node=None, params=None):
-        raise CannotRun("this statement is not transpiled yet", node)
+        """A change of the catalog (from :class:`~usqlrw.engine.catalog.Catalog`): a program line."""
+        import sqlglot
+
+        from .spark_catalog import _db_schema_name, _default_sql, spark_type
+        if isinstance(expr, str):
+            expr = sqlglot.parse_one(expr, dialect="spark")
+        kind = expr.args.get("kind")
+        if isinstance(expr, exp.Create) and kind == "SCHEMA":
+            return None
+        if self.out.to != "pyspark":
+            raise CannotRun("the catalog is transpiled --to pyspark only", node)
+        line = None
+        if isinstance(expr, exp.Drop) and kind == "SCHEMA":
+            t = (expr.args.get("tables") or [expr.this])[0]
+            line = f"catalog.drop_schema({(t.args.get('db') or t.this).name!r})"
+        elif isinstance(expr, exp.Drop) and kind == "TABLE":
+            key = _db_schema_name((expr.args.get("tables") or [expr.this])[0])
+            line = f"catalog.drop({key[0]!r}, {key[1]!r})"
+        elif isinstance(expr, exp.Create) and kind == "TABLE" and isinstance(expr.this, exp.Schema):
+            key = _db_schema_name(expr.this.this)
+            cols = [(cd.name, spark_type(cd.args["kind"])) for cd in expr.this.expressions]
+            part, if_not_exists = self.next_table
+            line = (f"catalog.create({key[0]!r}, {key[1]!r}, {cols!r},\n"
+                    f"               partition={part!r}, if_not_exists={if_not_exists!r})")
+        elif isinstance(expr, exp.Insert):
+            key = _db_schema_name(expr.this)
+            line = f"catalog.append({key[0]!r}, {key[1]!r}, spark.sql({_pystr(self.sql(expr.expression))}))"
+        elif isinstance(expr, exp.Delete):
+            key = _db_schema_name(expr.this)
+            where = expr.args.get("where")
+            cond = f", {self.sql(where.this, pretty=False)!r}" if where is not None else ""
+            line = f"catalog.delete({key[0]!r}, {key[1]!r}{cond})"
+        elif isinstance(expr, exp.Alter) and len(expr.args.get("actions") or []) == 1:
+            key = _db_schema_name(expr.this)
+            act = expr.args["actions"][0]
+            if isinstance(act, exp.ColumnDef):
+                line = (f"catalog.add_column({key[0]!r}, {key[1]!r}, {act.name!r}, {spark_type(act.args['kind'])!r}, "
+                        f"{_default_sql(self, act)!r})")
+            elif isinstance(act, exp.Drop):
+                line = f"catalog.drop_column({key[0]!r}, {key[1]!r}, {act.args['tables'][0].name!r})"
+        if line is None:
+            raise CannotRun("this statement is not transpiled yet", node)
+        self.out.lines.append(line)
+        self.out.uses_catalog = True
+        return None
 
     def begin(self):
         pass
@@ -82,7 +179,7 @@ class _Recorder:
     commit = rollback = begin
 
     def close(self):
-        self.duck.close()
+        pass
 
 
 def _store_path(path: str) -> str:
@@ -103,6 +200,16 @@ class _Program:
         self.lines: list = []
         self._views: set = set()
         self._n = 0
+        self.uses_catalog = False
+
+    def table(self, db_schema: str, name: str, node=None) -> str:
+        """A view of a catalog table's rows as they are at this point of the program."""
+        if self.to != "pyspark":
+            raise CannotRun("the catalog is transpiled --to pyspark only", node)
+        view = self.view(f"{db_schema}_{name}")
+        self.lines.append(f"catalog.frame({db_schema!r}, {name!r}).createOrReplaceTempView({view!r})")
+        self.uses_catalog = True
+        return view
 
     def view(self, hint: str) -> str:
         name = re.sub(r"\W", "_", hint.lstrip("@")) or "v"
@@ -121,10 +228,17 @@ class _Program:
         name = self.view(f"_extract{self._n}")
         paths = [_store_path(f) for f in files]
         if self.to == "pyspark":
-            args = ", ".join(f"{k}={v!r}" for k, v in sorted(kv.items()))
-            self.lines.append(f"read_csv(spark, [{', '.join(f'os.path.join(STORE, {p!r})' for p in paths)}], "
-                              f"{names!r}, {args}).createOrReplaceTempView({name!r})")
+            if kv.get("filename"):
+                kv["store"] = "STORE"
+            args = ", ".join(f"{k}={v!r}" if k != "store" else "store=STORE" for k, v in sorted(kv.items()))
+            if any("*" in p for p in paths):
+                where = f"store_files(STORE, {', '.join(repr(p) for p in paths)})"
+            else:
+                where = f"[{', '.join(f'os.path.join(STORE, {p!r})' for p in paths)}]"
+            self.lines.append(f"read_csv(spark, {where}, {names!r}, {args}).createOrReplaceTempView({name!r})")
         else:
+            if any("*" in p for p in paths):
+                raise CannotRun("a file set ({...} or {*} in the path) is transpiled --to pyspark only")
             opts = {"sep": kv.get("delim", ","), "header": "false", "quote": kv.get("quote", '"') or "\u0000",
                     "escape": kv.get("escape") or "\\", "nullValue": kv.get("nullstr", ""),
                     "mode": "DROPMALFORMED" if kv.get("ignore_errors") else "FAILFAST",
@@ -141,15 +255,19 @@ class _Program:
 class _TranspileJob(Job):
     """The run's Job, with statements written out instead of executed."""
 
-    def __init__(self, script, prog: _Program, params=None, path=None):
+    def __init__(self, script, prog, params=None, path=None, model=None):
         from .store import Store
+        if not isinstance(prog, _Program):      # a routine's body: type(job)(script, store, engine, ...)
+            store, engine = prog, params
+            self.prog = engine.out
+            super().__init__(script, store, engine, {}, path)
+            return
         self.prog = prog
-        engine = _Recorder(prog)
+        engine = _Recorder(prog, model)
         super().__init__(script, Store(_ROOT), engine, params, path)
 
     def input_files(self, globs, node, patterns=None) -> list:
-        if any("*" in g for g in globs):
-            raise CannotRun("a file set ({...} or {*} in the path) is not transpiled yet", node)
+        self.files_at_run_time = any("*" in g for g in globs)
         for f in globs:
             self.readers.setdefault(f, node)
         return list(globs)
@@ -193,20 +311,21 @@ class _TranspileJob(Job):
                 f"OPTIONS (sep '{opts.delimiter}', header '{str(opts.header).lower()}', "
                 f"quoteAll '{str(opts.quoting).lower()}')\n{sql};")
 
-    def _no_catalog(self, s):
-        raise CannotRun(f"{s.kind}: the catalog (tables, views, routines) is not transpiled yet", s)
+    def _compiled(self, s, why="compiled into the programs that use it"):
+        """A view, routine or type (or a partition): kept in the catalog model the programs are
+        compiled against, nothing to do when this one runs."""
+        mark = len(self.prog.lines)
+        getattr(Job, "s_" + type(s).__name__)(self, s)
+        del self.prog.lines[mark:]
+        c = "#" if self.prog.to == "pyspark" else "--"
+        src = self.script.source.text if self.script.source is not None else ""
+        first = src[s.span.start:s.span.end].splitlines()[0].strip() if src else s.kind
+        self.prog.lines.append(f"{c} {first}: {why}")
 
-    s_CreateDatabase = s_CreateSchema = s_CreateTable = s_Insert = s_TruncateTable = s_Drop = _no_catalog
-    s_CreateView = s_AlterTableAddColumn = s_AlterTableDropColumn = _no_catalog
-    s_AlterTableAddPartition = s_AlterTableDropPartition = s_CreateFunction = s_CreateProcedure = _no_catalog
-    s_CreateType = s_ProcedureCall = s_UseDatabase = s_UseSchema = _no_catalog
+    s_CreateView = s_CreateFunction = s_CreateProcedure = s_CreateType = _compiled
 
-    def table_rowset(self, name):
-        raise CannotRun(f"the table {name.written if hasattr(name, 'written') else name}: the catalog is not "
-                        "transpiled yet", name)
-
-    def call_tvf(self, node):
-        raise CannotRun("a table-valued function: the catalog is not transpiled yet", node)
+    def s_AlterTableAddPartition(self, s):
+        self._compiled(s, "the partitions are checked when the programs that insert are written")
 
 
 def _comments(text: str) -> list:
@@ -230,13 +349,14 @@ def _header(to: str, source: str) -> list:
         return ["#!/usr/bin/env python3"] + head + [
             "# Run: spark-submit PROGRAM.py [STORE]  or  python PROGRAM.py [STORE]",
             "# STORE: the folder that stands for the job's default Data Lake Store (default: the current one).",
-            "# Needs pyspark, and usqlrw for U-SQL's file formats (usqlrw.engine.spark_io).",
+            "# Needs pyspark, and usqlrw for U-SQL's file formats and the catalog's tables (spark_io, spark_catalog).",
             "import os",
             "import sys",
             "",
             "from pyspark.sql import SparkSession",
             "",
-            "from usqlrw.engine.spark_io import read_csv, write_output",
+            "from usqlrw.engine.spark_catalog import open_catalog",
+            "from usqlrw.engine.spark_io import read_csv, store_files, write_output",
             "",
             "",
             "def main(spark, STORE):",
@@ -245,8 +365,11 @@ def _header(to: str, source: str) -> list:
                    "SET spark.sql.timestampType=TIMESTAMP_NTZ;", ""]
 
 
-def transpile(text: str, to: str = "pyspark", path: str | None = None, params: dict | None = None) -> Transpiled:
-    """The program for one U-SQL script. Raises EngineError on a syntax error."""
+def transpile(text: str, to: str = "pyspark", path: str | None = None, params: dict | None = None,
+              catalog: CatalogModel | None = None) -> Transpiled:
+    """The program for one U-SQL script, compiled against ``catalog`` (a new, empty one by
+    default: then only the script's own catalog objects are known). Raises EngineError on a
+    syntax error."""
     from ..errors import USqlSyntaxError
     from ..parser import parse
     if to not in ("pyspark", "spark-sql"):
@@ -256,7 +379,8 @@ def transpile(text: str, to: str = "pyspark", path: str | None = None, params: d
     except USqlSyntaxError as e:
         raise EngineError(e.message, path=path, span=e) from None
     prog = _Program(to)
-    job = _TranspileJob(script, prog, params, path)
+    model = catalog if catalog is not None else CatalogModel()
+    job = _TranspileJob(script, prog, params, path, model)
     c = "#" if to == "pyspark" else "--"
     todos: list = []
     prog.lines.extend(_header(to, path or "<script>"))
@@ -274,6 +398,8 @@ def transpile(text: str, to: str = "pyspark", path: str | None = None, params: d
             try:
                 job.statements([s])
             except EngineError as e:
+                if e.span is None:
+                    e.span = s.span
                 del prog.lines[mark:]
                 todos.append(Todo(e.line, e.column, e.message))
                 prog.lines.append(f"{c} TODO(usqlrw): {e.message} ({path or '<script>'}:{e.line}:{e.column})")
@@ -283,7 +409,8 @@ def transpile(text: str, to: str = "pyspark", path: str | None = None, params: d
             prog.lines.append("")
             prog.lines.extend(f"{c} {x}".rstrip() for x in tail)
     finally:
-        job.engine.close()
+        if catalog is None:
+            model.close()
     if to == "pyspark":
         head = len(_header(to, path or "<script>"))
         body = prog.lines[head:]
@@ -291,6 +418,9 @@ def transpile(text: str, to: str = "pyspark", path: str | None = None, params: d
             del body[0]
         if not any(x.strip() and not x.lstrip().startswith("#") for x in body):
             body.append("pass")
+        if prog.uses_catalog:       # the catalog's changes: all or nothing
+            body = (["catalog = open_catalog(spark, STORE)", "try:"] + [("    " + x) if x else "" for x in body] +
+                    ["except BaseException:", "    catalog.rollback()", "    raise", "catalog.commit()"])
         prog.lines[head:] = [("    " + x) if x else "" for x in body]
         prog.lines += [
             "", "",
@@ -299,6 +429,7 @@ def transpile(text: str, to: str = "pyspark", path: str | None = None, params: d
             '               .config("spark.sql.session.timeZone", "UTC")',
             '               .config("spark.sql.timestampType", "TIMESTAMP_NTZ")',
             '               .config("spark.sql.ansi.enabled", "true")',
+            '               .config("spark.ui.showConsoleProgress", "false")',
             "               .getOrCreate())",
             "    try:",
             '        main(session, os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "."))',
