@@ -523,8 +523,9 @@ class Builder:
                     parts.append(None)
                 prev_dot = True
         name = ".".join(p.name for p in parts if p is not None)
-        text = "".join(x.value for x in c)
-        return A.Type(_span(c), name, tuple(parts), args, nullable, rank, text)
+        text = "".join("global::" if x.type == "GLOBAL_ALIAS" else x.value for x in c)
+        return A.Type(_span(c), name, tuple(parts), args, nullable, rank, text,
+                      c[0].type == "GLOBAL_ALIAS")
 
     # -- script and statements --
 
@@ -727,6 +728,20 @@ class Builder:
         if t.type == "NAME" and t.value in CSHARP_RESERVED and t.value not in _CSHARP_EXPRESSION_WORDS:
             raise _csharp_reserved(t)
         return A.Name(tok_span(t), token_node(t))
+
+    def option_hint_args(self, c):
+        """A hint on columns: SKEWFACTOR(Query) = 0.5, PARTITION(F) = (PARTITIONCOUNT = 1000)."""
+        c = [x for x in c if x is not None]
+        head = c[0]
+        name = head if isinstance(head, A.Identifier) else A.Identifier(tok_span(head), head.value, False)
+        eq = next((i for i, x in enumerate(c) if type(x) is Token and x.value == "="), len(c))
+        after = _nodes(c[eq + 1:])
+        hints = tuple(x for x in after if isinstance(x, A.OptionHint))
+        value = None if hints or not after else after[0]
+        return A.OptionHint(_span(c), name, value, tuple(_nodes(c[1:eq])), hints)
+
+    def global_name(self, c):
+        return A.GlobalName(_span(c), token_node(c[1]))
 
     def generic_name(self, c):
         return A.GenericName(_span(c), token_node(c[0]), _type_args(c[1]))

@@ -687,6 +687,7 @@ _TERMINAL_WORDS = {
     "OUTER_UNION": "OUTER UNION", "APPLY_OPERATOR": "CROSS APPLY or OUTER APPLY",
     "NULLS_HANDLING": "INCLUDE NULLS or EXCLUDE NULLS", "ADDITIONAL_FILES": "ADDITIONAL_FILES",
     "STATEMENT_BLOCK": "a { ... } lambda body", "LINQ_DIRECTION": "ascending or descending",
+    "GLOBAL_ALIAS": "global::",
     "$END": "the end of the script",
 }
 # Shown first when they are among the expected tokens; the rest follow alphabetically.
@@ -712,7 +713,7 @@ def _describe_expected(names, terminals) -> list[str]:
     starters = {"a number", "a string", "a verbatim string", "a character literal", "a cast",
                 "'new'", "'typeof'", "'default'", "'true'", "'false'", "'null'", "'!'", "'~'", "'-'",
                 "'+'", "TRUE", "FALSE", "NULL", "lambda parameters", "a @@system variable", "CASE",
-                "NOT", "'from'"}
+                "NOT", "'from'", "global::"}
     if {"a number", "a string", "an identifier"} <= words:
         words = (words - starters - {"an identifier", "a [quoted identifier]", "a @variable", "'('"}) | {"an expression"}
     # After an operand every operator is possible: say so once.
