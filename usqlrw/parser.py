@@ -760,6 +760,17 @@ def _keywords() -> frozenset:
 
 
 _WORD_BEFORE = re.compile(r"(?<![@\w.])(?!\d)(\w+)\s*$")
+_STRING_OR_COMMENT = re.compile(r'@"(?:[^"]|"")*"|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|(//[^\n]*|/\*[\s\S]*?\*/)')
+
+
+def _in_comment(text: str, offset: int) -> bool:
+    """Whether ``offset`` is inside a // or /* */ comment (strings may hold "//": adl://...)."""
+    for m in _STRING_OR_COMMENT.finditer(text):
+        if m.start() > offset:
+            break
+        if offset < m.end():
+            return m.group(1) is not None
+    return False
 
 
 #: Keywords that are rarely names: typed in lower case just before an error, they are the cause.
@@ -782,7 +793,8 @@ def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
     if m:
         word = m.group(1)
         mis_cased = word.islower() or (len(word) > 1 and word[0].isupper() and word[1:].islower())
-        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
+        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS \
+                and not _in_comment(text, m.start(1)):   # "// cluster by" is no keyword
             return m.start(1), word
     return None
 
