@@ -91,6 +91,9 @@ def _all_keywords() -> frozenset:
 
 
 _DASH_COMMENT = "comments are // or /* */ in U-SQL (-- is T-SQL)"
+# Quotes of word processors, as pasted into scripts from documents; the straight quotes to write.
+_TYPOGRAPHIC_QUOTES = {"\u201c": '"..."', "\u201d": '"..."', "\u201e": '"..."',
+                       "\u2018": "'.'", "\u2019": "'.'"}
 
 
 def _glued_message(word: str, strict: bool = False):
@@ -1209,12 +1212,19 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             msg = _DASH_COMMENT
         elif ch == '"' or rest == '@"':
             msg = "unterminated string literal"
+            eol = text.find("\n", offset)
+            curly = re.search("[\u201c\u201d]", text[offset:eol if eol >= 0 else len(text)])
+            if curly:   # "Heisenberg” (text pasted from a document)
+                msg += f" (the {curly.group()} at column {col + curly.start()} is a typographic quote; close with \")"
         elif rest == "/*":
             msg = "unterminated /* comment"
         elif ch == "'":
             msg = "invalid character literal"
         elif ch == "[":
             msg = "unterminated [quoted identifier]"
+        elif ch in _TYPOGRAPHIC_QUOTES:
+            msg = (f"unexpected character {ch!r}: a typographic quote; U-SQL strings are written in "
+                   f"straight quotes {_TYPOGRAPHIC_QUOTES[ch]}")
         else:
             msg = f"unexpected character {ch!r}"
     elif isinstance(e, UnexpectedEOF):
