@@ -716,7 +716,7 @@ def _describe_expected(names, terminals) -> list[str]:
     starters = {"a number", "a string", "a verbatim string", "a character literal", "a cast",
                 "'new'", "'typeof'", "'default'", "'true'", "'false'", "'null'", "'!'", "'~'", "'-'",
                 "'+'", "TRUE", "FALSE", "NULL", "lambda parameters", "a @@system variable", "CASE",
-                "NOT", "'from'", "global::"}
+                "NOT", "'from'", "global::", "PARTITION"}   # PARTITION.EXISTS(...)
     if {"a number", "a string", "an identifier"} <= words:
         words = (words - starters - {"an identifier", "a [quoted identifier]", "a @variable", "'('"}) | {"an expression"}
     # After an operand every operator is possible: say so once.
@@ -989,6 +989,11 @@ _TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
 _TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
 
 
+_QUERY_WORDS = frozenset({"SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE"})
+# The text of a DECLARE up to its "=": DECLARE @max int = SELECT MAX(v) FROM @t;
+_DECLARE_EQ = re.compile(r"(?<![\w@])DECLARE\s+(?:EXTERNAL\s+)?(?:CONST\s+)?@\w+[^;=@]*=\s*$")
+
+
 def _usql_hint(e, text: str, tok, names):
     """(offset, message) for a mistake that has U-SQL words of its own, else None."""
     offset = tok.start_pos if tok.type != "$END" else len(text.rstrip())
@@ -1013,6 +1018,9 @@ def _usql_hint(e, text: str, tok, names):
     if prev_word == "UPDATE" and v != "STATISTICS" and _STATEMENT_START.search(text, 0, prev.start(1)):
         return prev.start(1), ("U-SQL has no UPDATE (only UPDATE STATISTICS): tables are rebuilt, not edited "
                                "(SELECT the changed rows and INSERT them into a new table)")
+    if v in _QUERY_WORDS and _DECLARE_EQ.search(text, 0, offset):
+        return offset, (f"DECLARE gives a variable a scalar value, not a query: assign the query to a "
+                        f"rowset (@rows = {v} ...)")
     if v == "SELECT" and "SELECT" not in names and before.endswith("("):
         return offset, ("U-SQL has no subqueries in expressions: join the rowsets instead "
                         "(JOIN, SEMIJOIN, ANTISEMIJOIN)")
