@@ -989,6 +989,8 @@ _TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
 _TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
 
 
+# <insert your DB name>, <ADLA account>: a template's blank where a name belongs.
+_PLACEHOLDER = re.compile(r"<[A-Za-z][\w .'-]{0,60}>")
 _QUERY_WORDS = frozenset({"SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE"})
 # The text of a DECLARE up to its "=": DECLARE @max int = SELECT MAX(v) FROM @t;
 _DECLARE_EQ = re.compile(r"(?<![\w@])DECLARE\s+(?:EXTERNAL\s+)?(?:CONST\s+)?@\w+[^;=@]*=\s*$")
@@ -1010,6 +1012,9 @@ def _usql_hint(e, text: str, tok, names):
         k = _misspelled_keyword(text, prev.start(1), prev_word, offset)
         if k is not None:
             return prev.start(1), f"unexpected identifier '{prev_word}' (did you mean {k}?)"
+    if v == "<" and "NAME" in names and (ph := _PLACEHOLDER.match(text, offset)):
+        return offset, (f"{ph.group()} is a placeholder (from a document or template): write the name "
+                        f"it stands for")
     if v == "<" and text.startswith("<>", offset):
         return offset, "U-SQL has no <>: compare with != (C# syntax)"
     if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
