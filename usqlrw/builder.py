@@ -660,6 +660,27 @@ class Builder:
         db = _first(n, A.DistributedBy) or (idx.distributed_by if idx else None)
         return replace(node, span=_span(c), partitioned_by=pb, distributed_by=db)
 
+    def table_index(self, c):
+        _check_one_of_each(_flat(c))
+        return fill(A.TableIndex, c, "table_index")
+
+    def bucketed_partition(self, c):
+        """PARTITIONED BY BUCKETS (cols) HASH (cols) INTO n: the PARTITIONED BY (cols) and the
+        DISTRIBUTED BY HASH (cols) INTO n of today's syntax, each with the span of its words."""
+        c = [x for x in c if x is not None]
+        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        if name.value != "BUCKETS":
+            raise _error_at(name, f"unexpected identifier '{name.value}'; expected '(', BUCKETS, DIRECT, "
+                                  f"HASH, RANGE, ROUND ROBIN")
+        close = c.index(name) + 3          # NAME "(" ident_list ")"
+        columns = tuple(x for x in _flat(c[:close + 1]) if isinstance(x, A.Identifier))
+        partitioned = A.PartitionedBy(_span(c[:close + 1]), columns)
+        rest = [x for x in c[close + 1:] if x is not None]
+        scheme = _first(rest, A.Node)
+        buckets = [x for x in rest if isinstance(x, A.Node) and x is not scheme]
+        distributed = A.DistributedBy(_span(rest), scheme, buckets[0] if buckets else None)
+        return _seq(c, [partitioned, distributed])
+
     def create_table(self, c):
         return self._create_table(c)
 
@@ -1268,6 +1289,19 @@ def _package(self, c):
     return node
 
 
+def _check_one_of_each(nodes) -> None:
+    """A table has one PARTITIONED BY (columns) and one distribution (DISTRIBUTED BY, or the old
+    PARTITIONED BY HASH|...), wherever they are written."""
+    seen: dict = {}
+    for x in sorted((x for x in nodes if isinstance(x, (A.PartitionedBy, A.DistributedBy))),
+                    key=lambda x: x.span.start):
+        if type(x) in seen:
+            what = "PARTITIONED BY (columns)" if isinstance(x, A.PartitionedBy) else \
+                "distribution (DISTRIBUTED BY, or the old PARTITIONED BY HASH|RANGE|...)"
+            raise _error_at_node(x, f"a table has one {what}; the first is at line {seen[type(x)].span.line}")
+        seen[type(x)] = x
+
+
 def _check_create_table(c) -> None:
     """create-table-u-sql-creating-a-table-with-schema.md and ...-from-a-query.md:
     one INDEX; an INDEX needs a distribution (DISTRIBUTED BY, or PARTITIONED BY HASH|... in a
@@ -1281,6 +1315,7 @@ def _check_create_table(c) -> None:
     parts = [x for x in n if isinstance(x, (A.PartitionedBy, A.DistributedBy))]
     if index is not None:
         parts += [x for x in (index.partitioned_by, index.distributed_by) if x is not None]
+    _check_one_of_each(parts)
     for d in parts:
         if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
                 and len(d.scheme.columns) > 1:
