@@ -380,7 +380,10 @@ def _types_in(t: Token, start: int) -> tuple:
 
     def one():
         nonlocal k
-        _, a, b, name = toks[k]
+        kind, a, b, name = toks[k]
+        if kind != 1:   # (SQL.ARRAY<>) x, List<,int>: a type argument is missing
+            at = A.Identifier(_sub_span(t, a, min(len(v), max(b, a + 1))), "", False)
+            raise _error_at_node(at, "expected a type name" + (" between < and >" if kind == 3 else ""))
         k += 1
         args: tuple = ()
         end = b
