@@ -37,9 +37,11 @@ def test_lambda_bodies_still_nest_four_deep_with_strings_and_comments():
 
 @pytest.mark.parametrize("text, line, col, message", [
     ("@a = SELECT (SQL.ARRAY<>) null AS x FROM @t;", 1, 24, "expected a type name between < and >"),
+    ('@a = EXTRACT Acct.Db.dbo.Rows.Old.* FROM "/x.csv" USING Extractors.Csv();', 1, 14,
+     "a table type's name has at most 4 parts (account.database.schema.type): Db.dbo.RowType.*"),
     ("@a = SELECT new SQL.ARRAY<string>{\"a\"} AS x, (SQL.MAP<>) null AS m FROM @t;", 1, 55,
      "expected a type name between < and >"),
 ])
-def test_a_cast_to_a_generic_type_without_arguments_is_a_syntax_error(text, line, col, message):
+def test_malformed_type_names_are_syntax_errors(text, line, col, message):
     e = _error(text)
     assert (e.line, e.column, e.message) == (line, col, message)

@@ -603,8 +603,12 @@ class Builder:
 
     def table_type_columns(self, c):
         parts = tuple(_nodes(c))
-        name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
-                                       A.Action.REFERENCE)
+        try:
+            name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
+                                           A.Action.REFERENCE)
+        except ValueError:   # Db.dbo.T.x.y.*: more parts than a catalog name has
+            raise _error_at_node(parts[0], "a table type's name has at most 4 parts "
+                                           "(account.database.schema.type): Db.dbo.RowType.*") from None
         return A.TableTypeColumns(_span(c), name)
 
     def column_ref(self, c):
