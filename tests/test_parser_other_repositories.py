@@ -37,6 +37,7 @@ def test_lambda_bodies_still_nest_four_deep_with_strings_and_comments():
 
 @pytest.mark.parametrize("text, line, col, message", [
     ("@a = SELECT (SQL.ARRAY<>) null AS x FROM @t;", 1, 24, "expected a type name between < and >"),
+    ("@a = SELECT (SQL.ARRAY<SQL.ARRAY<string>) null AS x FROM @t;", 1, 41, "expected > to close the type arguments"),
     ('@a = EXTRACT Acct.Db.dbo.Rows.Old.* FROM "/x.csv" USING Extractors.Csv();', 1, 14,
      "a table type's name has at most 4 parts (account.database.schema.type): Db.dbo.RowType.*"),
     ("@a = SELECT new SQL.ARRAY<string>{\"a\"} AS x, (SQL.MAP<>) null AS m FROM @t;", 1, 55,

@@ -393,6 +393,10 @@ def _types_in(t: Token, start: int) -> tuple:
             while toks[k][0] == 4:
                 k += 1
                 lst.append(one())
+            if toks[k][0] != 3:    # (SQL.ARRAY<SQL.ARRAY<string>) x: a '>' short
+                x = toks[k][1] if toks[k][0] else len(v) - 1    # at the cast's ')'
+                at = A.Identifier(_sub_span(t, x, x + 1), "", False)
+                raise _error_at_node(at, "expected > to close the type arguments")
             end = toks[k][2]       # '>'
             k += 1
             args = tuple(lst)
