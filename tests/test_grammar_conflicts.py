@@ -33,6 +33,9 @@ KNOWN_CONFLICTS = {
     ("QMARK", "type : QUOTED_ID __type_star_N"),
     ("QMARK", "type : QUOTED_ID __type_star_N TYPEARGS"),
 }
+# The same two readings for a type written with C#'s global alias: global::System.Int32?
+KNOWN_CONFLICTS |= {(t, r.replace("type : ", "type : GLOBAL_ALIAS ")) for t, r in KNOWN_CONFLICTS
+                    if r.startswith("type : ")}
 
 
 def grammar_conflicts() -> set[tuple[str, str]]:

@@ -389,6 +389,7 @@ class Type(Node):
     nullable: bool = False
     array_rank: int = 0
     text: str = field(default="", metadata={"not_child": True})
+    global_alias: bool = False     # written global::Name
 
 
 @_nd
@@ -444,6 +445,12 @@ class NullLiteral(Expr):
 @_nd
 class Name(Expr):
     """A bare column or member name in an expression."""
+    ident: Identifier | None = None
+
+
+@_nd
+class GlobalName(Expr):
+    """A name in C#'s global namespace: ``global::System`` (in ``global::System.DateTime.Parse(s)``)."""
     ident: Identifier | None = None
 
 
@@ -798,8 +805,12 @@ class OffsetFetch(Clause):
 
 @_nd
 class OptionHint(Node):
+    """``name [= value]``, ``name(args) [= value]`` or ``name(args) = (hint, ...)``:
+    ``ROWCOUNT = 500``, ``SKEWFACTOR(Query) = 0.5``, ``PARTITION(F) = (PARTITIONCOUNT = 1000)``."""
     name: Identifier | None = None
     value: Expr | None = None
+    args: tuple[Expr, ...] = ()
+    hints: tuple["OptionHint", ...] = ()
 
 
 @_nd

@@ -380,7 +380,10 @@ def _types_in(t: Token, start: int) -> tuple:
 
     def one():
         nonlocal k
-        _, a, b, name = toks[k]
+        kind, a, b, name = toks[k]
+        if kind != 1:   # (SQL.ARRAY<>) x, List<,int>: a type argument is missing
+            at = A.Identifier(_sub_span(t, a, min(len(v), max(b, a + 1))), "", False)
+            raise _error_at_node(at, "expected a type name" + (" between < and >" if kind == 3 else ""))
         k += 1
         args: tuple = ()
         end = b
@@ -390,6 +393,10 @@ def _types_in(t: Token, start: int) -> tuple:
             while toks[k][0] == 4:
                 k += 1
                 lst.append(one())
+            if toks[k][0] != 3:    # (SQL.ARRAY<SQL.ARRAY<string>) x: a '>' short
+                x = toks[k][1] if toks[k][0] else len(v) - 1    # at the cast's ')'
+                at = A.Identifier(_sub_span(t, x, x + 1), "", False)
+                raise _error_at_node(at, "expected > to close the type arguments")
             end = toks[k][2]       # '>'
             k += 1
             args = tuple(lst)
@@ -523,8 +530,9 @@ class Builder:
                     parts.append(None)
                 prev_dot = True
         name = ".".join(p.name for p in parts if p is not None)
-        text = "".join(x.value for x in c)
-        return A.Type(_span(c), name, tuple(parts), args, nullable, rank, text)
+        text = "".join("global::" if x.type == "GLOBAL_ALIAS" else x.value for x in c)
+        return A.Type(_span(c), name, tuple(parts), args, nullable, rank, text,
+                      c[0].type == "GLOBAL_ALIAS")
 
     # -- script and statements --
 
@@ -599,8 +607,12 @@ class Builder:
 
     def table_type_columns(self, c):
         parts = tuple(_nodes(c))
-        name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
-                                       A.Action.REFERENCE)
+        try:
+            name = A.ObjectName.from_parts(span_of(parts[0], parts[-1]), parts, A.ObjectKind.TYPE,
+                                           A.Action.REFERENCE)
+        except ValueError:   # Db.dbo.T.x.y.*: more parts than a catalog name has
+            raise _error_at_node(parts[0], "a table type's name has at most 4 parts "
+                                           "(account.database.schema.type): Db.dbo.RowType.*") from None
         return A.TableTypeColumns(_span(c), name)
 
     def column_ref(self, c):
@@ -658,6 +670,27 @@ class Builder:
         pb = _first(n, A.PartitionedBy) or (idx.partitioned_by if idx else None)
         db = _first(n, A.DistributedBy) or (idx.distributed_by if idx else None)
         return replace(node, span=_span(c), partitioned_by=pb, distributed_by=db)
+
+    def table_index(self, c):
+        _check_one_of_each(_flat(c))
+        return fill(A.TableIndex, c, "table_index")
+
+    def bucketed_partition(self, c):
+        """PARTITIONED BY BUCKETS (cols) HASH (cols) INTO n: the PARTITIONED BY (cols) and the
+        DISTRIBUTED BY HASH (cols) INTO n of today's syntax, each with the span of its words."""
+        c = [x for x in c if x is not None]
+        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        if name.value != "BUCKETS":
+            raise _error_at(name, f"unexpected identifier '{name.value}'; expected '(', BUCKETS, DIRECT, "
+                                  f"HASH, RANGE, ROUND ROBIN")
+        close = c.index(name) + 3          # NAME "(" ident_list ")"
+        columns = tuple(x for x in _flat(c[:close + 1]) if isinstance(x, A.Identifier))
+        partitioned = A.PartitionedBy(_span(c[:close + 1]), columns)
+        rest = [x for x in c[close + 1:] if x is not None]
+        scheme = _first(rest, A.Node)
+        buckets = [x for x in rest if isinstance(x, A.Node) and x is not scheme]
+        distributed = A.DistributedBy(_span(rest), scheme, buckets[0] if buckets else None)
+        return _seq(c, [partitioned, distributed])
 
     def create_table(self, c):
         return self._create_table(c)
@@ -727,6 +760,20 @@ class Builder:
         if t.type == "NAME" and t.value in CSHARP_RESERVED and t.value not in _CSHARP_EXPRESSION_WORDS:
             raise _csharp_reserved(t)
         return A.Name(tok_span(t), token_node(t))
+
+    def option_hint_args(self, c):
+        """A hint on columns: SKEWFACTOR(Query) = 0.5, PARTITION(F) = (PARTITIONCOUNT = 1000)."""
+        c = [x for x in c if x is not None]
+        head = c[0]
+        name = head if isinstance(head, A.Identifier) else A.Identifier(tok_span(head), head.value, False)
+        eq = next((i for i, x in enumerate(c) if type(x) is Token and x.value == "="), len(c))
+        after = _nodes(c[eq + 1:])
+        hints = tuple(x for x in after if isinstance(x, A.OptionHint))
+        value = None if hints or not after else after[0]
+        return A.OptionHint(_span(c), name, value, tuple(_nodes(c[1:eq])), hints)
+
+    def global_name(self, c):
+        return A.GlobalName(_span(c), token_node(c[1]))
 
     def generic_name(self, c):
         return A.GenericName(_span(c), token_node(c[0]), _type_args(c[1]))
@@ -1253,6 +1300,19 @@ def _package(self, c):
     return node
 
 
+def _check_one_of_each(nodes) -> None:
+    """A table has one PARTITIONED BY (columns) and one distribution (DISTRIBUTED BY, or the old
+    PARTITIONED BY HASH|...), wherever they are written."""
+    seen: dict = {}
+    for x in sorted((x for x in nodes if isinstance(x, (A.PartitionedBy, A.DistributedBy))),
+                    key=lambda x: x.span.start):
+        if type(x) in seen:
+            what = "PARTITIONED BY (columns)" if isinstance(x, A.PartitionedBy) else \
+                "distribution (DISTRIBUTED BY, or the old PARTITIONED BY HASH|RANGE|...)"
+            raise _error_at_node(x, f"a table has one {what}; the first is at line {seen[type(x)].span.line}")
+        seen[type(x)] = x
+
+
 def _check_create_table(c) -> None:
     """create-table-u-sql-creating-a-table-with-schema.md and ...-from-a-query.md:
     one INDEX; an INDEX needs a distribution (DISTRIBUTED BY, or PARTITIONED BY HASH|... in a
@@ -1266,6 +1326,7 @@ def _check_create_table(c) -> None:
     parts = [x for x in n if isinstance(x, (A.PartitionedBy, A.DistributedBy))]
     if index is not None:
         parts += [x for x in (index.partitioned_by, index.distributed_by) if x is not None]
+    _check_one_of_each(parts)
     for d in parts:
         if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
                 and len(d.scheme.columns) > 1:

@@ -91,6 +91,9 @@ def _all_keywords() -> frozenset:
 
 
 _DASH_COMMENT = "comments are // or /* */ in U-SQL (-- is T-SQL)"
+# Quotes of word processors, as pasted into scripts from documents; the straight quotes to write.
+_TYPOGRAPHIC_QUOTES = {"\u201c": '"..."', "\u201d": '"..."', "\u201e": '"..."',
+                       "\u2018": "'.'", "\u2019": "'.'"}
 
 
 def _glued_message(word: str, strict: bool = False):
@@ -687,6 +690,7 @@ _TERMINAL_WORDS = {
     "OUTER_UNION": "OUTER UNION", "APPLY_OPERATOR": "CROSS APPLY or OUTER APPLY",
     "NULLS_HANDLING": "INCLUDE NULLS or EXCLUDE NULLS", "ADDITIONAL_FILES": "ADDITIONAL_FILES",
     "STATEMENT_BLOCK": "a { ... } lambda body", "LINQ_DIRECTION": "ascending or descending",
+    "GLOBAL_ALIAS": "global::",
     "$END": "the end of the script",
 }
 # Shown first when they are among the expected tokens; the rest follow alphabetically.
@@ -712,7 +716,7 @@ def _describe_expected(names, terminals) -> list[str]:
     starters = {"a number", "a string", "a verbatim string", "a character literal", "a cast",
                 "'new'", "'typeof'", "'default'", "'true'", "'false'", "'null'", "'!'", "'~'", "'-'",
                 "'+'", "TRUE", "FALSE", "NULL", "lambda parameters", "a @@system variable", "CASE",
-                "NOT", "'from'"}
+                "NOT", "'from'", "global::", "PARTITION"}   # PARTITION.EXISTS(...)
     if {"a number", "a string", "an identifier"} <= words:
         words = (words - starters - {"an identifier", "a [quoted identifier]", "a @variable", "'('"}) | {"an expression"}
     # After an operand every operator is possible: say so once.
@@ -759,6 +763,17 @@ def _keywords() -> frozenset:
 
 
 _WORD_BEFORE = re.compile(r"(?<![@\w.])(?!\d)(\w+)\s*$")
+_STRING_OR_COMMENT = re.compile(r'@"(?:[^"]|"")*"|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|(//[^\n]*|/\*[\s\S]*?\*/)')
+
+
+def _in_comment(text: str, offset: int) -> bool:
+    """Whether ``offset`` is inside a // or /* */ comment (strings may hold "//": adl://...)."""
+    for m in _STRING_OR_COMMENT.finditer(text):
+        if m.start() > offset:
+            break
+        if offset < m.end():
+            return m.group(1) is not None
+    return False
 
 
 #: Keywords that are rarely names: typed in lower case just before an error, they are the cause.
@@ -781,7 +796,8 @@ def _lowercase_keyword(text: str, tok, expected_names=()) -> tuple | None:
     if m:
         word = m.group(1)
         mis_cased = word.islower() or (len(word) > 1 and word[0].isupper() and word[1:].islower())
-        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS:
+        if mis_cased and word.upper() in _STRONG_KEYWORDS and word not in _CSHARP_WORDS \
+                and not _in_comment(text, m.start(1)):   # "// cluster by" is no keyword
             return m.start(1), word
     return None
 
@@ -973,6 +989,13 @@ _TOP = re.compile(r"\bSELECT\s+(?:ALL\s+|DISTINCT\s+)?(TOP)\b[^;]*$")
 _TOP_COUNT = re.compile(r"\s*[(\d]")   # TOP n, TOP (n): not a column named TOP
 
 
+# <insert your DB name>, <ADLA account>: a template's blank where a name belongs.
+_PLACEHOLDER = re.compile(r"<[A-Za-z][\w .'-]{0,60}>")
+_QUERY_WORDS = frozenset({"SELECT", "EXTRACT", "PROCESS", "REDUCE", "COMBINE"})
+# The text of a DECLARE up to its "=": DECLARE @max int = SELECT MAX(v) FROM @t;
+_DECLARE_EQ = re.compile(r"(?<![\w@])DECLARE\s+(?:EXTERNAL\s+)?(?:CONST\s+)?@\w+[^;=@]*=\s*$")
+
+
 def _usql_hint(e, text: str, tok, names):
     """(offset, message) for a mistake that has U-SQL words of its own, else None."""
     offset = tok.start_pos if tok.type != "$END" else len(text.rstrip())
@@ -989,6 +1012,9 @@ def _usql_hint(e, text: str, tok, names):
         k = _misspelled_keyword(text, prev.start(1), prev_word, offset)
         if k is not None:
             return prev.start(1), f"unexpected identifier '{prev_word}' (did you mean {k}?)"
+    if v == "<" and "NAME" in names and (ph := _PLACEHOLDER.match(text, offset)):
+        return offset, (f"{ph.group()} is a placeholder (from a document or template): write the name "
+                        f"it stands for")
     if v == "<" and text.startswith("<>", offset):
         return offset, "U-SQL has no <>: compare with != (C# syntax)"
     if prev_word == "DELETE" and _STATEMENT_START.search(text, 0, prev.start(1)):
@@ -997,6 +1023,9 @@ def _usql_hint(e, text: str, tok, names):
     if prev_word == "UPDATE" and v != "STATISTICS" and _STATEMENT_START.search(text, 0, prev.start(1)):
         return prev.start(1), ("U-SQL has no UPDATE (only UPDATE STATISTICS): tables are rebuilt, not edited "
                                "(SELECT the changed rows and INSERT them into a new table)")
+    if v in _QUERY_WORDS and _DECLARE_EQ.search(text, 0, offset):
+        return offset, (f"DECLARE gives a variable a scalar value, not a query: assign the query to a "
+                        f"rowset (@rows = {v} ...)")
     if v == "SELECT" and "SELECT" not in names and before.endswith("("):
         return offset, ("U-SQL has no subqueries in expressions: join the rowsets instead "
                         "(JOIN, SEMIJOIN, ANTISEMIJOIN)")
@@ -1196,12 +1225,19 @@ def _syntax_error(e, text: str, path) -> USqlSyntaxError:
             msg = _DASH_COMMENT
         elif ch == '"' or rest == '@"':
             msg = "unterminated string literal"
+            eol = text.find("\n", offset)
+            curly = re.search("[\u201c\u201d]", text[offset:eol if eol >= 0 else len(text)])
+            if curly:   # "Heisenberg” (text pasted from a document)
+                msg += f" (the {curly.group()} at column {col + curly.start()} is a typographic quote; close with \")"
         elif rest == "/*":
             msg = "unterminated /* comment"
         elif ch == "'":
             msg = "invalid character literal"
         elif ch == "[":
             msg = "unterminated [quoted identifier]"
+        elif ch in _TYPOGRAPHIC_QUOTES:
+            msg = (f"unexpected character {ch!r}: a typographic quote; U-SQL strings are written in "
+                   f"straight quotes {_TYPOGRAPHIC_QUOTES[ch]}")
         else:
             msg = f"unexpected character {ch!r}"
     elif isinstance(e, UnexpectedEOF):

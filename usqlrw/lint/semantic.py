@@ -85,7 +85,10 @@ class _Analysis:
     def statement(self, s, scope: _Scope):
         if isinstance(s, A.Declare):
             self.uses(s.value, scope)
-            self.define_scalar(s.variable, scope)
+            # DECLARE EXTERNAL gives a default that an earlier DECLARE overrides (how a submission
+            # passes parameters, declare-variables-u-sql.md): not a second declaration.
+            if not (s.external and s.variable.name in scope.scalars):
+                self.define_scalar(s.variable, scope)
             if s.external:
                 scope.unused_ok.add(s.variable.name)
         elif isinstance(s, A.RowsetAssignment):
