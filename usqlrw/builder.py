@@ -16,10 +16,13 @@ import typing
 from dataclasses import fields, replace
 from types import UnionType
 
-from lark import Token, Tree
 
 from . import ast as A
 from .source import Span
+from .tokens import Token
+
+# A child that is a ``str`` is a token: usqlrw.tokens.Token from the parser's own loop, Lark's
+# Token when Lark's loop runs (error messages, tests); both carry the same attributes.
 
 # Tokens that carry a value (everything else is a keyword or punctuation).
 VALUE_TOKENS = frozenset({
@@ -52,12 +55,12 @@ _make_span = _span_maker()
 
 
 def span_of(first, last) -> Span:
-    if type(first) is Token:
+    if isinstance(first, str):
         start, line, col = first.start_pos, first.line, first.column
     else:
         s = first.span
         start, line, col = s.start, s.line, s.column
-    if type(last) is Token:
+    if isinstance(last, str):
         end, eline, ecol = last.end_pos, last.end_line, last.end_column
     else:
         s = last.span
@@ -132,7 +135,7 @@ def _flat(c) -> list:
 
 
 def _kw(c) -> set:
-    return {x.value for x in c if isinstance(x, Token) and x.type not in VALUE_TOKENS}
+    return {x.value for x in c if isinstance(x, str) and x.type not in VALUE_TOKENS}
 
 
 def _first(c, cls):
@@ -144,7 +147,7 @@ def _first(c, cls):
 
 def _tok(c, type_):
     for x in c:
-        if isinstance(x, Token) and x.type == type_:
+        if isinstance(x, str) and x.type == type_:
             return x
     return None
 
@@ -273,7 +276,7 @@ def fill(cls, c, rule: str = ""):
             xs = (x,)
         for x in xs:
             tx = type(x)
-            if tx is Token:
+            if isinstance(x, str):
                 if x.type in VALUE_TOKENS:
                     x = token_node(x)
                     tx = type(x)
@@ -450,12 +453,21 @@ _LIST_RULES = ("statement_list", "column_definitions", "ident_list", "parameters
                "arguments")
 
 
+class _Inlined:
+    """The value of an inlined ``_rule`` (Lark's Tree for it): the parent's child filter splices
+    its ``children`` in."""
+    __slots__ = ("data", "children")
+
+    def __init__(self, data, children):
+        self.data, self.children = data, children
+
+
 class Builder:
     """The transformer handed to Lark. Method names are grammar aliases."""
 
     def __default__(self, rule, c, _meta):
         if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
-            return Tree(rule, c)
+            return _Inlined(rule, c)
         cls = _CLASSES.get(rule)
         if cls is None:
             cls = _CLASSES[rule] = A.node_class(rule)
@@ -495,7 +507,7 @@ class Builder:
         try:
             return A.ObjectName.from_parts(_span(c), tuple(parts))
         except ValueError as e:
-            raise _error_at(c[0] if isinstance(c[0], Token) else _tok_of(c[0]),
+            raise _error_at(c[0] if isinstance(c[0], str) else _tok_of(c[0]),
                             f"a catalog name has at most 4 parts (account.database.schema.object): {e}") from None
 
     def dotted_name(self, c):
@@ -587,7 +599,7 @@ class Builder:
     # -- queries --
 
     def extract(self, c):
-        i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
+        i = next(k for k, x in enumerate(c) if isinstance(x, str) and x.value == "FROM")
         cols = tuple(_nodes(c[:i]))
         _check_builtin_columns(cols, "an EXTRACT column")
         rest = _nodes(c[i:])
@@ -604,15 +616,15 @@ class Builder:
         return A.TableTypeColumns(_span(c), name)
 
     def column_ref(self, c):
-        n = [token_node(x) if type(x) is Token and x.type == "VARIABLE" else x for x in c]
+        n = [token_node(x) if isinstance(x, str) and x.type == "VARIABLE" else x for x in c]
         n = _nodes(n)
         if len(n) == 2:
             return A.ColumnRef(_span(c), n[0], n[1])
         return A.ColumnRef(_span(c), None, n[0])
 
     def select_list(self, c):
-        return _seq(c, [token_node(x) if type(x) is Token and x.type == "STAR" else x
-                        for x in c if not (type(x) is Token and x.type != "STAR")])
+        return _seq(c, [token_node(x) if isinstance(x, str) and x.type == "STAR" else x
+                        for x in c if not (isinstance(x, str) and x.type != "STAR")])
 
     def star(self, c):
         return A.Star(_span(c))
@@ -677,7 +689,7 @@ class Builder:
         guard = _first(n, A.Keyword)
         ident = _first(n, A.Identifier)
         table = _first(n, A.ObjectName)
-        inc = c[-1] if isinstance(c[-1], Token) and c[-1].value in ("ON", "OFF") and len(c) > 5 \
+        inc = c[-1] if isinstance(c[-1], str) and c[-1].value in ("ON", "OFF") and len(c) > 5 \
             and c[-2].value == "=" else None
         return _roled(A.UpdateStatistics(_span(c), guard, ident, table,
                                          keyword_node(inc) if inc is not None else None))
@@ -692,7 +704,7 @@ class Builder:
 
     def credential_option(self, c):
         n = _nodes(c)
-        return A.CredentialOption(_span(c), token_node(c[0]) if type(c[0]) is Token else n[0], n[-1])
+        return A.CredentialOption(_span(c), token_node(c[0]) if isinstance(c[0], str) else n[0], n[-1])
 
     def data_source_option(self, c):
         return A.DataSourceOption(_span(c), token_node(c[0]), _nodes(c)[-1])
@@ -776,7 +788,7 @@ class Builder:
         star = False
         items = []
         for x in c:
-            if type(x) is Token:
+            if isinstance(x, str):
                 if x.type == "STAR":
                     star = True
                 elif x.value in ("DISTINCT", "ALL"):
@@ -814,7 +826,7 @@ class Builder:
         typ = _first(n, A.Type)
         args = next((tuple(x) for x in c if isinstance(x, tuple)), ())
         init = _first(n, A.Initializer)
-        array = any(type(x) is Token and x.type == "ARRAY_BRACKETS" for x in c[1:2])
+        array = any(isinstance(x, str) and x.type == "ARRAY_BRACKETS" for x in c[1:2])
         return A.New(_span(c), typ, array, args, init)
 
     def linq_orderby(self, c):
@@ -826,7 +838,7 @@ class Builder:
     def linq_from(self, c):
         n = _nodes(c)
         typ = _first(n, A.Type)
-        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        name = next(x for x in c if isinstance(x, str) and x.type == "NAME")
         return A.LinqFrom(_span(c), typ, token_node(name), n[-1])
 
     def linq_let(self, c):
@@ -853,7 +865,7 @@ class Builder:
         else:
             params = (A.LambdaParameter(tok_span(t), p, ""),)
         body = c[-1]
-        if isinstance(body, Token):
+        if isinstance(body, str):
             body = A.CSharpBlock(tok_span(body), body.value)
         return A.Lambda(_span(c), params, body)
 
@@ -1017,7 +1029,7 @@ def arrange(c: list) -> A.Node:
     pending_not = None
     for x in c:
         if expect_operand:
-            if isinstance(x, Token):
+            if isinstance(x, str):
                 if x.type == "CAST":
                     ops.append(_Op(_CAST_PREC, True, x, (), prefix=True))
                 else:
@@ -1063,7 +1075,7 @@ def arrange(c: list) -> A.Node:
 def _if(self, c):
     """IF ... THEN ... [ELSEIF ... THEN ...]* [ELSE ...] END."""
     n = _nodes(c)
-    first_then = next(k for k, x in enumerate(c) if type(x) is Token and x.value == "THEN")
+    first_then = next(k for k, x in enumerate(c) if isinstance(x, str) and x.value == "THEN")
     stmts = tuple(c[first_then + 1]) if first_then + 1 < len(c) and isinstance(c[first_then + 1], tuple) else ()
     first = A.IfBranch(span_of(c[0], _edge(c[:first_then + 2], -1)), n[0], stmts)
     branches = [first] + [x for x in n if isinstance(x, A.IfBranch)]
@@ -1112,7 +1124,7 @@ def _error_after(end: int, message):
 def _check_operators(c) -> None:
     """comparison-operators-u-sql.md, not-equal-to-u-sql.md: U-SQL's operators are C#'s: != not <>."""
     for x in c:
-        if type(x) is Token and x.value == "<>":
+        if isinstance(x, str) and x.value == "<>":
             raise _error_at(x, "U-SQL has no <>: compare with != (C# syntax)")
 
 
@@ -1270,7 +1282,7 @@ def _check_create_table(c) -> None:
         if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
                 and len(d.scheme.columns) > 1:
             raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
-    as_query = any(type(x) is Token and x.value == "AS" for x in n)
+    as_query = any(isinstance(x, str) and x.value == "AS" for x in n)
     cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
     _check_builtin_columns(cols, "a table column")
     if as_query:
@@ -1279,7 +1291,7 @@ def _check_create_table(c) -> None:
                                           "(the query gives them): write (INDEX name CLUSTERED (c) "
                                           "DISTRIBUTED BY ...) AS query")
         if index is None:
-            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            as_tok = next(x for x in n if isinstance(x, str) and x.value == "AS")
             raise _error_at(as_tok, "CREATE TABLE ... AS query needs its INDEX and distribution first: "
                                     "(INDEX name CLUSTERED (c) DISTRIBUTED BY HASH (c)) AS query")
     if index is None and parts:
@@ -1287,7 +1299,7 @@ def _check_create_table(c) -> None:
                                        "inside the parentheses: INDEX name CLUSTERED (c)")
     if index is not None and not any(isinstance(d, A.DistributedBy) for d in parts):
         if as_query:   # ( INDEX ... ) AS query: the distribution belongs before AS
-            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            as_tok = next(x for x in n if isinstance(x, str) and x.value == "AS")
             raise _error_at(as_tok, "a table with an INDEX needs its distribution before AS: "
                                     "PARTITIONED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
         e = _error_after(_span(c).end, "a table with an INDEX needs its distribution: "

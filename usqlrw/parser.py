@@ -1,14 +1,13 @@
-"""U-SQL text to typed AST: Lark LALR(1) with the contextual lexer, built once per process.
+"""U-SQL text to typed AST: an LALR(1) driver and contextual lexer over usqlrw's own tables.
 
-The parse tables are cached in the user's cache directory (``$USQLRW_CACHE_DIR``, else
-``$XDG_CACHE_HOME/usqlrw``, else ``~/.cache/usqlrw``), keyed by a hash of the grammar and of the
-Lark, Python and usqlrw versions, so a stale cache is never loaded. Syntax errors become
-:class:`USqlSyntaxError` with the line, the column and a message in U-SQL terms.
-
-Parsing does not go through ``Lark.parse``: :func:`_drive` runs Lark's LALR tables and the typed-AST
-callbacks (usqlrw.builder) in one loop with a faster contextual lexer inlined; both give exactly
-Lark's results (tests/test_parser_lexer.py), and Lark's own lexer and error machinery take over
-for anything unusual. benchmarks/README.md has the figures.
+The tables (usqlrw/tables.py) come from Lark's LALR analysis of grammar/usql.lark, computed once and
+kept in the user's cache directory (``$USQLRW_CACHE_DIR``, else ``$XDG_CACHE_HOME/usqlrw``, else
+``~/.cache/usqlrw``) as plain marshal data keyed by a hash of the grammar and the Lark version; a
+valid script parses with no Lark import (:func:`_drive_fast`). Syntax errors become
+:class:`USqlSyntaxError` with the line, the column and a message in U-SQL terms: for those the
+script is parsed again by Lark's tables and loop (:func:`_drive`, the slow path, with Lark's own
+cache), whose exceptions the messages are built from. Both give exactly Lark's results
+(tests/test_parser_lexer.py). benchmarks/README.md has the figures.
 """
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from .ast import Comment, Script
 from .errors import USqlSyntaxError
 from .keywords import grammar_keywords, grammar_path
 from .source import DecodeError, Source, decode, line_col
+from .tokens import Token
 
 __all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
 
@@ -126,10 +126,7 @@ def _glued_error(prev, tok) -> USqlSyntaxError:
 @functools.lru_cache(maxsize=None)
 def _reserved_terminals() -> dict:
     """reserved keyword -> its terminal name."""
-    from .builder import reserved_words
-    reserved = reserved_words()
-    return {t.pattern.value: t.name for t in get_parser().terminals
-            if t.pattern.type == "str" and t.pattern.value in reserved}
+    return _runtime().reserved
 
 
 def _misplaced_keyword(value: str, prev):
@@ -371,6 +368,265 @@ def _drive(p, text: str):
         ctr.char_pos, ctr.line, ctr.line_start_pos = pos, line, line_start
         e.interactive_parser = InteractiveParser(lalr, state, thread)
         raise
+
+
+# -- the fast path: usqlrw's own tables, no Lark ------------------------------------------------
+#
+# The same loop as _drive, over the plain tables of usqlrw.tables (loaded from the cache with no
+# Lark import): the actions are integers (a shift or goto to state n is n, a reduction by rule r is
+# ~r), the callbacks are the Builder's methods wrapped as Lark's ParseTreeBuilder wraps them, and
+# tokens are usqlrw.tokens.Token. A token Lark's contextual lexer would give differently is lexed
+# as it does, with the state's own lexer (its terminals in Lark's order). Anything that is not a
+# valid script raises _Fallback: the script is then parsed again by _drive, whose Lark exceptions
+# feed the error messages, so errors are worded exactly as before.
+
+class _Fallback(Exception):
+    """The fast path met an error: Lark's loop parses the text again and words it."""
+
+
+def _callback(builder, name: str, expand1: bool, filt):
+    f = getattr(builder, name, None)
+    if f is None:
+        default = builder.__default__
+
+        def f(c, name=name):
+            return default(name, c, None)
+    if expand1:
+        inner = f
+
+        def f(c, inner=inner):
+            return c[0] if len(c) == 1 else inner(c)
+    if filt is not None:
+        built = f
+
+        def f(children, built=built, filt=filt):   # Lark's ChildFilterLALR_NoPlaceholders
+            filtered = []
+            for i, splice in filt:
+                if splice:
+                    if filtered:
+                        filtered += children[i].children
+                    else:
+                        filtered = children[i].children
+                else:
+                    filtered.append(children[i])
+            return built(filtered)
+    return f
+
+
+class _Runtime:
+    """The loaded tables made ready for _drive_fast (once per process)."""
+
+    def __init__(self, data: dict):
+        from .builder import Builder
+        builder = Builder()
+        self.states = data["states"]
+        self.start, self.end = data["start"], data["end"]
+        rules = []
+        for size, name, origin, expand1, alias, filt, first in data["rules"]:
+            if size == 1 and not first.startswith("_") and ((expand1 and alias is None) or alias == "operation"):
+                rules.append((0, None, origin))   # `?rule: x`, an operation of one operand: x's value
+            else:
+                rules.append((size, _callback(builder, name, expand1, filt), origin))
+        self.rules = rules
+        self.terminals = data["terminals"]
+        regex = {n: v[2] for n, v in self.terminals.items()}
+        flags = data["flags"]
+        ws = data["ws"]
+        ws_rx = regex[ws]
+        self.ws_chars = frozenset(_first_chars(ws_rx, flags) or ())
+        if not self.ws_chars:  # pragma: no cover - the grammar's WS is a character class
+            raise AssertionError("WS must start with a known set of characters")
+        self.skip = re.compile(ws_rx, flags).match
+        self.dispatch = _Dispatch([(n, regex[n], _first_chars(regex[n], flags))
+                                   for n in data["root"] if n != ws], flags)
+        self.keywords = data["keywords"]
+        self.ignore = frozenset(data["ignore"])
+        self.comment_types = frozenset(data["callbacks"])
+        self.regex, self.flags = regex, flags
+        self.lexer_specs, self.state_lexer = data["lexers"], data["state_lexer"]
+        self.lexers: dict = {}
+        reserved = _reserved_words()
+        self.reserved = {v: n for n, (kind, v, _) in self.terminals.items() if kind == "str" and v in reserved}
+
+    def state_lexer_for(self, state: int):
+        """(match, {terminal: {text: keyword terminal}}) of Lark's lexer for ``state``."""
+        i = self.state_lexer[state]
+        lx = self.lexers.get(i)
+        if lx is None:
+            names, unless = self.lexer_specs[i]
+            alts = "|".join(f"(?P<{n}>{self.regex[n]})" for n in names)
+            lx = self.lexers[i] = (re.compile(alts, self.flags).match, unless)
+        return lx
+
+
+def _reserved_words() -> frozenset:
+    from .keywords import reserved_words
+    return reserved_words()
+
+
+_runtime_obj = None
+
+
+def _runtime() -> _Runtime:
+    global _runtime_obj
+    if _runtime_obj is None:
+        with _lock:
+            if _runtime_obj is None:
+                from . import tables
+                paused = gc.isenabled()   # loading makes a large graph and no garbage
+                if paused:
+                    gc.disable()
+                try:
+                    _runtime_obj = _Runtime(tables.load())
+                finally:
+                    if paused:
+                        gc.enable()
+    return _runtime_obj
+
+
+def _state_token(rt: _Runtime, state: int, text: str, pos: int, line: int, line_start: int, comments):
+    """The next token as Lark's lexer for ``state`` gives it (ignored tokens skipped, comments
+    kept): (token or None at the end, pos, line, line_start); _Fallback where it gives none."""
+    match, unless = rt.state_lexer_for(state)
+    end = len(text)
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            raise _Fallback()
+        value, kind = m.group(), m.lastgroup
+        if kind in unless:
+            kind = unless[kind].get(value, kind)
+        start = pos
+        col = start - line_start + 1
+        sline = line
+        pos = m.end()
+        if "\n" in value:
+            line += value.count("\n")
+            line_start = start + value.rindex("\n") + 1
+        if kind in rt.ignore:
+            if kind in rt.comment_types:
+                comments.append(Token(kind, value, start, sline, col, line, pos - line_start + 1, pos))
+            continue
+        return Token(kind, value, start, sline, col, line, pos - line_start + 1, pos), pos, line, line_start
+    return None, pos, line, line_start
+
+
+def _drive_fast(rt: _Runtime, text: str, comments: list):
+    """Lex and parse ``text`` in one loop over usqlrw's own tables; returns what the start
+    rule's callback returns. Raises _Fallback where the script is not valid."""
+    table, rules = rt.states, rt.rules
+    dispatch, ws_chars, keywords, skip = rt.dispatch, rt.ws_chars, rt.keywords, rt.skip
+    ignore, comment_types, reserved = rt.ignore, rt.comment_types, rt.reserved
+    states = [rt.start]
+    values: list = []
+    new_str = str.__new__
+    end = len(text)
+    pos, line, line_start = 0, 1, 0
+    last = None
+    while True:
+        # -- the next token --
+        row = table[states[-1]]
+        if pos >= end:
+            break
+        ch = text[pos]
+        if ch in ws_chars:
+            start = skip(text, pos).end()
+            if "\n" in text[pos:start]:
+                line += text.count("\n", pos, start)
+                line_start = text.rindex("\n", pos, start) + 1
+            pos = start
+            if pos >= end:
+                break
+            ch = text[pos]
+        m = dispatch[ch](text, pos)
+        kind = None
+        if m is not None:
+            kind = m.lastgroup
+            value = m.group()
+            if kind == "NAME":
+                kw = keywords.get(value)
+                if kw is not None and kw in row:
+                    kind = kw
+                elif "NAME" not in row:
+                    kind = None
+                elif kw is not None and value in reserved and (
+                        last is None or last.value not in (".", "?.")):
+                    kind = reserved[value]   # a reserved word where a name may stand (WholeWords)
+            elif kind not in row and kind not in ignore:
+                kind = None
+        if kind is not None:
+            start = pos
+            token = new_str(Token, value)
+            token.type = kind
+            token.value = value
+            token.start_pos = start
+            token.line = line
+            token.column = start - line_start + 1
+            pos = m.end()
+            if "\n" in value:
+                line += value.count("\n")
+                line_start = start + value.rindex("\n") + 1
+            token.end_line = line
+            token.end_column = pos - line_start + 1
+            token.end_pos = pos
+            if kind in ignore:
+                if kind in comment_types:
+                    comments.append(token)
+                continue
+            if last is not None and last.end_pos == start and _glued(last, token):
+                raise _glued_error(last, token)
+        else:  # Lark's lexer for this state decides
+            token, pos, line, line_start = _state_token(rt, states[-1], text, pos, line, line_start, comments)
+            if token is None:
+                break
+            kind = token.type
+            if _glued(last, token):
+                raise _glued_error(last, token)
+            if kind == "NAME" and token.value in reserved and (last is None or last.value not in (".", "?.")):
+                kind = token.type = reserved[token.value]
+        last = token
+        # -- fed to the parser: reduce as needed, then shift --
+        while True:
+            act = row.get(kind)
+            if act is None:
+                raise _Fallback()
+            if act >= 0:
+                states.append(act)
+                values.append(token)
+                break
+            size, cb, origin = rules[~act]
+            if cb is None:
+                del states[-1]
+            else:
+                if size:
+                    s = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    s = []
+                values.append(cb(s))
+            row = table[states[-1]]
+            states.append(row[origin])
+            row = table[states[-1]]
+    end_state = rt.end
+    while True:
+        act = table[states[-1]].get("$END")
+        if act is None or act >= 0:
+            raise _Fallback()
+        size, cb, origin = rules[~act]
+        if cb is None:
+            del states[-1]
+        else:
+            if size:
+                s = values[-size:]
+                del states[-size:]
+                del values[-size:]
+            else:
+                s = []
+            values.append(cb(s))
+        states.append(table[states[-1]][origin])
+        if states[-1] == end_state:
+            return values[-1]
 
 
 # -- a faster contextual lexer -------------------------------------------------------------------
@@ -618,20 +874,40 @@ def parse(data: bytes | str, path: str | None = None) -> Script:
 
 
 def parse_source(src: Source, path: str | None = None) -> Script:
-    from lark.exceptions import UnexpectedInput, VisitError
     from dataclasses import replace
-    p = get_parser()
-    _local.comments = comments = []
+    rt = _runtime()
+    comments: list = []
     # The tree only grows while it is built: no cycle to collect, so the collector is paused
     # (it would walk the growing tree again and again: a third of a 5 MB parse).
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        script = _drive(p, src.text)
+        script = _drive_fast(rt, src.text, comments)
+    except _Fallback:   # not a valid script: Lark's loop finds the same error and words it
+        comments = []
+        script = _slow_parse(src, path, comments)
+    except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
+        raise _builder_error(e, src.text, path) from None
+    except RecursionError:
+        raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
+    finally:
+        if paused:
+            gc.enable()
+    from .builder import tok_span
+    return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
+
+
+def _slow_parse(src: Source, path, comments: list):
+    """The parse by Lark's tables and loop (_drive): the same result as _drive_fast, and for an
+    invalid script Lark's exception, worded by _syntax_error."""
+    from lark.exceptions import UnexpectedInput, VisitError
+    _local.comments = comments
+    try:
+        return _drive(get_parser(), src.text)
     except UnexpectedInput as e:
         raise _syntax_error(e, src.text, path) from None
-    except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
+    except USqlSyntaxError as e:
         raise _builder_error(e, src.text, path) from None
     except VisitError as e:
         inner = e.orig_exc
@@ -642,10 +918,6 @@ def parse_source(src: Source, path: str | None = None) -> Script:
         raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
     finally:
         _local.comments = None
-        if paused:
-            gc.enable()
-    from .builder import tok_span
-    return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 
 
 _SPACE_AND_COMMENTS = re.compile(r"(?:\s|//[^\n]*|/\*[\s\S]*?\*/)*")

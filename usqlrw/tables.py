@@ -1,0 +1,257 @@
+"""The parser's tables as plain data, built once from Lark's LALR analysis and kept in the cache.
+
+usqlrw parses with its own LALR(1) driver and contextual lexer (usqlrw/parser.py) over tables that
+Lark computes from ``grammar/usql.lark``. :func:`build` asks Lark for them once (the only place that
+imports Lark to parse) and turns them into plain data: dicts, lists, tuples, strings and integers,
+written with :mod:`marshal` (no pickle, no code) to the user's cache directory
+(``$USQLRW_CACHE_DIR``, else ``$XDG_CACHE_HOME/usqlrw``, else ``~/.cache/usqlrw``) under a name
+keyed by a hash of the grammar, the Lark version and :data:`SCHEMA`. :func:`load` reads that file
+with no Lark import; a file that is not exactly what it should be (magic, checksum, schema, key,
+shape) is rebuilt, never trusted.
+
+What the tables hold (:func:`build`, one dict):
+
+``states``
+    one dict per parser state: symbol name -> action; an action ``>= 0`` shifts (or, for a rule
+    name, goes) to that state, an action ``< 0`` reduces by rule ``~action``.
+``rules``
+    per rule: (size, callback name, origin name, expand1, alias, child filter, first symbol name);
+    the child filter is None or the (index, splice) pairs of Lark's child filter (``_rule``
+    children spliced into their parent).
+``start``, ``end``
+    the start state and the state after the whole script.
+``terminals``
+    name -> (pattern kind ``"str"`` or ``"re"``, pattern value, regular expression).
+``root``, ``keywords``, ``ignore``, ``callbacks``, ``ws``, ``flags``
+    the whole grammar's lexer: its terminals in Lark's order, keyword text -> keyword terminal (what
+    an identifier becomes where the keyword is expected), the ignored terminals, the ignored ones
+    with a callback (comments), the whitespace terminal, the regular-expression flags.
+``lexers``, ``state_lexer``
+    Lark's contextual lexers (one per set of accepted terminals): the terminals in the order Lark
+    tries them and the keyword maps of their identifiers; and each state's lexer.
+"""
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import re
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+from .keywords import grammar_path
+
+__all__ = ["SCHEMA", "load", "build", "table_key", "cache_dir", "TablesError"]
+
+#: Bumped whenever the layout of the tables changes: an older file is then rebuilt.
+SCHEMA = 1
+_MAGIC = b"usqlrw parse tables\n"
+
+
+class TablesError(ValueError):
+    """A tables file that is not what it should be."""
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("USQLRW_CACHE_DIR")
+    if d:
+        return Path(d)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "usqlrw"
+
+
+_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
+
+
+def lark_version() -> str:
+    """The installed Lark's version, read from its ``__init__.py`` (no import)."""
+    import importlib.util
+    spec = importlib.util.find_spec("lark")
+    if spec is None or not spec.origin:
+        return "none"
+    try:
+        m = _VERSION.search(Path(spec.origin).read_text(encoding="utf-8"))
+    except OSError:
+        return "unknown"
+    return m.group(1) if m else "unknown"
+
+
+def table_key(grammar_text: str) -> str:
+    """The tables' key: a hash of the grammar, the Lark version and the schema."""
+    return hashlib.sha256("\0".join((grammar_text, lark_version(), str(SCHEMA))).encode()
+                          ).hexdigest()[:24]
+
+
+def _path(key: str) -> Path:
+    return cache_dir() / f"usql-{key}.tables"
+
+
+def load() -> dict:
+    """The tables: from the cache when a valid file is there, else built (and cached)."""
+    text = grammar_path().read_text(encoding="utf-8")
+    key = table_key(text)
+    path = _path(key)
+    try:
+        return decode(path.read_bytes(), key)
+    except (OSError, TablesError):
+        pass
+    data = build(text, key)
+    try:
+        save(path, data)
+    except OSError:   # an unwritable cache: built again next time
+        pass
+    return data
+
+
+def encode(data: dict) -> bytes:
+    payload = marshal.dumps(data)
+    return _MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload
+
+
+def decode(raw: bytes, key: str) -> dict:
+    """The tables in ``raw``, checked; raises :class:`TablesError` for anything else."""
+    head = len(_MAGIC)
+    if not raw.startswith(_MAGIC) or len(raw) < head + 4:
+        raise TablesError("not a usqlrw tables file")
+    payload = raw[head + 4:]
+    if zlib.crc32(payload) != int.from_bytes(raw[head:head + 4], "big"):
+        raise TablesError("checksum mismatch")
+    try:
+        data = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError) as e:
+        raise TablesError(f"unreadable: {e}") from None
+    _check(data, key)
+    return data
+
+
+_SHAPE = {"schema": int, "key": str, "lark": str, "start": int, "end": int, "states": list,
+          "rules": list, "terminals": dict, "root": tuple, "keywords": dict, "ignore": tuple,
+          "callbacks": tuple, "ws": str, "flags": int, "lexers": list, "state_lexer": list}
+
+
+def _check(data, key: str) -> None:
+    if not isinstance(data, dict):
+        raise TablesError("not a table dict")
+    for name, kind in _SHAPE.items():
+        if type(data.get(name)) is not kind:
+            raise TablesError(f"{name}: missing or not a {kind.__name__}")
+    if data["schema"] != SCHEMA or data["key"] != key:
+        raise TablesError("built for another grammar, Lark or schema")
+    n = len(data["states"])
+    if not (0 <= data["start"] < n and 0 <= data["end"] < n) or len(data["state_lexer"]) != n:
+        raise TablesError("states out of range")
+    if any(type(r) is not dict for r in data["states"]) or \
+            any(type(r) is not tuple or len(r) != 7 for r in data["rules"]):
+        raise TablesError("malformed state or rule")
+    if any(type(i) is not int or not 0 <= i < len(data["lexers"]) for i in data["state_lexer"]):
+        raise TablesError("state lexer out of range")
+    terms = data["terminals"]
+    if any(n not in terms for n in data["root"]) or data["ws"] not in terms:
+        raise TablesError("unknown terminal")
+
+
+def save(path: Path, data: dict) -> None:
+    """Write the tables atomically (a reader sees the old file or the whole new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(encode(data))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def build(grammar_text: str | None = None, key: str | None = None) -> dict:
+    """The tables, from Lark's LALR analysis of the grammar (the slow path: imports Lark)."""
+    import lark
+    from lark.parsers.lalr_analysis import Shift
+
+    if grammar_text is None:
+        grammar_text = grammar_path().read_text(encoding="utf-8")
+    lk = lark.Lark(grammar_text, parser="lalr", lexer="contextual", start="script",
+                   keep_all_tokens=True, maybe_placeholders=False,
+                   lexer_callbacks={"LINE_COMMENT": _no_op, "BLOCK_COMMENT": _no_op})
+    table = lk.parser.parser._parse_table
+    rules: list = []
+    rule_index: dict = {}
+
+    def rule_code(rule) -> int:
+        i = rule_index.get(rule)
+        if i is None:
+            i = rule_index[rule] = len(rules)
+            rules.append(_rule(rule))
+        return ~i
+
+    states = [None] * len(table.states)
+    for state, actions in table.states.items():
+        row = {}
+        for name, (action, arg) in actions.items():
+            row[str(name)] = arg if action is Shift else rule_code(arg)
+        states[state] = row
+    if any(r is None for r in states):   # pragma: no cover - Lark numbers its states 0..n-1
+        raise TablesError("Lark's states are not numbered 0..n-1")
+
+    contextual = lk.parser.lexer
+    root = contextual.root_lexer
+    root.scanner   # builds the scanner and the keyword callbacks
+    keywords: dict = {}
+    for tname, cb in root.callback.items():
+        if type(cb).__name__ == "UnlessCallback":
+            if tname != "NAME":   # the fast lexer knows keywords only as identifiers' texts
+                raise TablesError(f"terminal {tname} has keywords of its own")
+            keywords = {t.pattern.value: t.name for t in cb.scanner.terminals}
+    lexers: list = []
+    by_id: dict = {}
+    state_lexer = [0] * len(states)
+    for state, lx in contextual.lexers.items():
+        i = by_id.get(id(lx))
+        if i is None:
+            lx.scanner
+            unless = {tn: {t.pattern.value: t.name for t in cb.scanner.terminals}
+                      for tn, cb in lx.callback.items() if type(cb).__name__ == "UnlessCallback"}
+            i = by_id[id(lx)] = len(lexers)
+            lexers.append((tuple(t.name for t in lx.scanner.terminals), unless))
+        state_lexer[state] = i
+    return {
+        "schema": SCHEMA, "key": key or table_key(grammar_text), "lark": lark.__version__,
+        "start": table.start_states["script"], "end": table.end_states["script"],
+        "states": states, "rules": rules,
+        "terminals": {t.name: (t.pattern.type, t.pattern.value, t.pattern.to_regexp())
+                      for t in lk.terminals},
+        "root": tuple(t.name for t in root.scanner.terminals),
+        "keywords": keywords, "ignore": tuple(sorted(root.ignore_types)),
+        "callbacks": tuple(sorted(root.user_callbacks)), "ws": "WS",
+        "flags": root.g_regex_flags, "lexers": lexers, "state_lexer": state_lexer,
+    }
+
+
+def _no_op(tok):
+    return tok
+
+
+def _rule(rule) -> tuple:
+    """(size, callback name, origin, expand1, alias, child filter, first symbol) as Lark's
+    ParseTreeBuilder makes a rule's callback: the transformer's method named by the alias (else the
+    template or the rule's name), ``ExpandSingleChild`` for ``?rule`` without an alias, and a child
+    filter that splices the children of ``_rule`` symbols (all tokens are kept)."""
+    o = rule.options
+    name = rule.alias or o.template_source or rule.origin.name
+    include = [(i, not sym.is_term and sym.name.startswith("_")) for i, sym in enumerate(rule.expansion)
+               if o.keep_all_tokens or not (sym.is_term and sym.filter_out)]
+    filt = tuple(include) if len(include) < len(rule.expansion) or any(x for _, x in include) else None
+    first = str(rule.expansion[0].name) if rule.expansion else ""
+    return (len(rule.expansion), str(name), str(rule.origin.name), bool(o.expand1 and not rule.alias),
+            None if rule.alias is None else str(rule.alias), filt, first)
+
+
+if __name__ == "__main__":   # python -m usqlrw.tables: build the tables into the cache now
+    d = load()
+    print(f"{_path(d['key'])}: {len(d['states'])} states, {len(d['rules'])} rules, "
+          f"{len(d['lexers'])} lexers (Lark {d['lark']})", file=sys.stderr)
