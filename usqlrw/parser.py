@@ -433,11 +433,12 @@ class _Runtime:
         flags = data["flags"]
         ws = data["ws"]
         ws_rx = regex[ws]
-        self.ws_chars = frozenset(_first_chars(ws_rx, flags) or ())
+        firsts = {n: (None if f is None else set(f)) for n, f in data["firsts"].items()}
+        self.ws_chars = frozenset(firsts[ws] or ())
         if not self.ws_chars:  # pragma: no cover - the grammar's WS is a character class
             raise AssertionError("WS must start with a known set of characters")
         self.skip = re.compile(ws_rx, flags).match
-        self.dispatch = _Dispatch([(n, regex[n], _first_chars(regex[n], flags))
+        self.dispatch = _Dispatch([(n, regex[n], firsts[n])
                                    for n in data["root"] if n != ws], flags)
         self.keywords = data["keywords"]
         self.ignore = frozenset(data["ignore"])

@@ -22,10 +22,11 @@ What the tables hold (:func:`build`, one dict):
     the start state and the state after the whole script.
 ``terminals``
     name -> (pattern kind ``"str"`` or ``"re"``, pattern value, regular expression).
-``root``, ``keywords``, ``ignore``, ``callbacks``, ``ws``, ``flags``
+``root``, ``keywords``, ``ignore``, ``callbacks``, ``ws``, ``flags``, ``firsts``
     the whole grammar's lexer: its terminals in Lark's order, keyword text -> keyword terminal (what
     an identifier becomes where the keyword is expected), the ignored terminals, the ignored ones
-    with a callback (comments), the whitespace terminal, the regular-expression flags.
+    with a callback (comments), the whitespace terminal, the regular-expression flags, and the
+    characters each terminal can start with (None: any).
 ``lexers``, ``state_lexer``
     Lark's contextual lexers (one per set of accepted terminals): the terminals in the order Lark
     tries them and the keyword maps of their identifiers; and each state's lexer.
@@ -46,7 +47,7 @@ from .keywords import grammar_path
 __all__ = ["SCHEMA", "load", "build", "table_key", "cache_dir", "TablesError"]
 
 #: Bumped whenever the layout of the tables changes: an older file is then rebuilt.
-SCHEMA = 1
+SCHEMA = 2
 _MAGIC = b"usqlrw parse tables\n"
 
 
@@ -128,7 +129,8 @@ def decode(raw: bytes, key: str) -> dict:
 
 _SHAPE = {"schema": int, "key": str, "lark": str, "start": int, "end": int, "states": list,
           "rules": list, "terminals": dict, "root": tuple, "keywords": dict, "ignore": tuple,
-          "callbacks": tuple, "ws": str, "flags": int, "lexers": list, "state_lexer": list}
+          "callbacks": tuple, "ws": str, "flags": int, "lexers": list, "state_lexer": list,
+          "firsts": dict}
 
 
 def _check(data, key: str) -> None:
@@ -148,7 +150,7 @@ def _check(data, key: str) -> None:
     if any(type(i) is not int or not 0 <= i < len(data["lexers"]) for i in data["state_lexer"]):
         raise TablesError("state lexer out of range")
     terms = data["terminals"]
-    if any(n not in terms for n in data["root"]) or data["ws"] not in terms:
+    if any(n not in terms or n not in data["firsts"] for n in data["root"]) or data["ws"] not in terms:
         raise TablesError("unknown terminal")
 
 
@@ -229,7 +231,15 @@ def build(grammar_text: str | None = None, key: str | None = None) -> dict:
         "keywords": keywords, "ignore": tuple(sorted(root.ignore_types)),
         "callbacks": tuple(sorted(root.user_callbacks)), "ws": "WS",
         "flags": root.g_regex_flags, "lexers": lexers, "state_lexer": state_lexer,
+        "firsts": {t.name: _firsts(t.pattern.to_regexp(), root.g_regex_flags) for t in lk.terminals},
     }
+
+
+def _firsts(regexp: str, flags: int):
+    """The characters a match can start with, as a sorted string, or None for any."""
+    from .parser import _first_chars
+    f = _first_chars(regexp, flags)
+    return None if f is None else "".join(sorted(f))
 
 
 def _no_op(tok):
