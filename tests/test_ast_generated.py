@@ -129,3 +129,18 @@ def test_trees_are_the_same_with_classes_made_by_dataclasses():
     assert p[0].startswith("True") and s[0].startswith("False")
     assert p[0].split()[1] == s[0].split()[1] != "0"
     assert p[1] == s[1]
+
+
+def test_the_builders_reading_of_annotations_is_typings():
+    # builder._simple_hint reads `A | None` and `tuple[A, ...]` without typing.get_type_hints;
+    # the plan of every class is the one typing's evaluation gives.
+    from usqlrw import builder as B
+    classes = [v for v in vars(A).values() if isinstance(v, type) and issubclass(v, A.Node)]
+    assert len(classes) > 150
+    read = 0
+    for cls in classes:
+        assert B._make_plan(cls) == B._make_plan(cls, simple=False), cls
+        read += sum(B._simple_hint(f.type) is not None for f in dataclasses.fields(cls))
+    assert read > 400
+    assert B._simple_hint("tuple[Expr | AliasedItem, ...]") == (True, (A.Expr, A.AliasedItem))
+    assert B._simple_hint("dict[int, Node]") is None and B._simple_hint("tuple[Expr]") is None

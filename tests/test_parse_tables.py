@@ -35,7 +35,9 @@ def test_the_tables_are_plain_data_and_round_trip(built):
     raw = T.encode(built)
     assert T.decode(raw, built["key"]) == built
     assert built["schema"] == T.SCHEMA and len(built["states"]) > 1000
-    assert all(type(a) is int for row in built["states"] for a in row.values())
+    assert all(type(r) is bytes for r in built["states"])
+    row = T.state_row(built, built["start"])
+    assert row and all(type(a) is int for a in row.values()) and "USE" in row
 
 
 @pytest.mark.parametrize("damage", ["magic", "checksum", "truncated", "key", "schema", "shape"])

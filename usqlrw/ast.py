@@ -161,50 +161,52 @@ def _from_generated(mcls, name, bases, ns, spec):
     ann = ns.get("__annotations__", {})
     if tuple(ann.items()) != own_annotations:
         return None
+    # Everything goes into the namespace, so the class is made once, with all of it.
+    mro = bases[0].__mro__ if len(bases) == 1 else \
+        type.__new__(mcls, "_", bases, {"__slots__": ()}).__mro__[1:]
+    fields: dict = {}
+    for b in reversed(mro):
+        base_fields = getattr(b, "__dataclass_fields__", None)
+        if base_fields is not None:
+            for f in base_fields.values():
+                fields[f.name] = f
     body = dict(ns)
-    own = {}
     for a, t in ann.items():
         classvar = t.startswith(("typing.ClassVar", "ClassVar"))
         v = body.get(a, _MISSING) if classvar else body.pop(a, _MISSING)
+        if classvar and isinstance(v, _dc.Field):
+            return None
         f = v if isinstance(v, _dc.Field) else _dc.field(default=v)
         f.name, f.type = a, t
         f._field_type = _dc._FIELD_CLASSVAR if classvar else _dc._FIELD
         if not classvar and f.kw_only is _MISSING:
             f.kw_only = False
-        if classvar and isinstance(v, _dc.Field):
-            return None
-        own[a] = f
-    body["__slots__"] = slots
-    cls = type.__new__(mcls, name, bases, body)
-    fields: dict = {}
-    for b in cls.__mro__[-1:0:-1]:
-        base_fields = getattr(b, "__dataclass_fields__", None)
-        if base_fields is not None:
-            for f in base_fields.values():
-                fields[f.name] = f
-    fields.update(own)
+        fields[a] = f
     std = [f for f in fields.values() if f._field_type is _dc._FIELD]
     if _field_rows(fields) != rows or any(
             f.default_factory is not _MISSING or not f.init or f.kw_only for f in std):
         return None   # the declaration is not the one generated from: dataclasses makes it
+    qualname, module = ns["__qualname__"], ns["__module__"]
     init = init_factory(*[f.default for f in std if f.default is not _MISSING])
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    cls.__init__ = init
-    cls.__dataclass_params__ = _PARAMS
-    cls.__dataclass_fields__ = fields
+    init.__qualname__ = f"{qualname}.__init__"
+    init.__module__ = module
     names = frozenset(f.name for f in std)
-    cls.__setattr__, cls.__delattr__ = _frozen(cls, names)
-    cls.__getstate__ = _getstate
-    cls.__setstate__ = _setstate
-    cls.__match_args__ = tuple(f.name for f in std)
+    setattr_, delattr_, bind = _frozen(qualname, module, names)
+    body.update(__slots__=slots, __init__=init, __dataclass_params__=_PARAMS,
+                __dataclass_fields__=fields, __setattr__=setattr_, __delattr__=delattr_,
+                __getstate__=_getstate, __setstate__=_setstate,
+                __match_args__=tuple(f.name for f in std))
     if not ns.get("__doc__"):
-        cls.__doc__ = doc
+        body["__doc__"] = doc
+    cls = type.__new__(mcls, name, bases, body)
+    bind(cls)
     return cls
 
 
-def _frozen(cls, names):
+def _frozen(qualname: str, module: str, names: frozenset):
+    """A frozen dataclass's __setattr__ and __delattr__, and the function that tells them their class."""
     FrozenInstanceError = _dc.FrozenInstanceError
+    cls = None
 
     def __setattr__(self, name, value):
         if type(self) is cls or name in names:
@@ -216,10 +218,14 @@ def _frozen(cls, names):
             raise FrozenInstanceError(f"cannot delete field {name!r}")
         super(cls, self).__delattr__(name)
 
+    def bind(c):
+        nonlocal cls
+        cls = c
+
     for fn in (__setattr__, __delattr__):
-        fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
-        fn.__module__ = cls.__module__
-    return __setattr__, __delattr__
+        fn.__qualname__ = f"{qualname}.{fn.__name__}"
+        fn.__module__ = module
+    return __setattr__, __delattr__, bind
 
 
 def _getstate(self):   # as dataclasses' own for a frozen class with slots (pickle, copy)

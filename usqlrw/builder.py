@@ -220,21 +220,58 @@ def _plan(cls) -> tuple:
     """((field, accepted node classes, multi, keyword words or None), ...) of ``cls``."""
     p = _PLANS.get(cls)
     if p is None:
-        hints = typing.get_type_hints(cls, vars(A))
-        out = []
-        for f in fields(cls):
-            if f.name == "span":
-                continue
+        p = _PLANS[cls] = _make_plan(cls)
+    return p
+
+
+def _make_plan(cls, simple: bool = True) -> tuple:
+    hints = None
+    out = []
+    for f in fields(cls):
+        if f.name == "span":
+            continue
+        found = _simple_hint(f.type) if simple else None
+        if found is None:   # an annotation _simple_hint does not read: typing does
+            if hints is None:
+                hints = typing.get_type_hints(cls, vars(A))
             t = hints[f.name]
             multi = typing.get_origin(t) is tuple
             if multi:
                 t = typing.get_args(t)[0]
-            words = f.metadata.get("words")
             acc = _accepts(t)
-            if acc or words:
-                out.append((f.name, acc, multi, words))
-        p = _PLANS[cls] = tuple(out)
-    return p
+        else:
+            multi, acc = found
+        words = f.metadata.get("words")
+        if acc or words:
+            out.append((f.name, acc, multi, words))
+    return tuple(out)
+
+
+_HINT = re.compile(r"(tuple\[)?([\w\s|]+?)(, \.\.\.\])?")
+_BUILTIN_TYPES = {"str": str, "bool": bool, "int": int, "object": object, "float": float}
+
+
+def _simple_hint(ann) -> tuple | None:
+    """(multi, accepted node classes) of an annotation written ``A | B | None`` or
+    ``tuple[A | B, ...]`` (names of usqlrw.ast, quoted or not), read without typing's evaluation
+    (a tenth of a small script's first parse); None for anything else."""
+    if not isinstance(ann, str):
+        return None
+    m = _HINT.fullmatch(ann.replace('"', "").replace("'", ""))
+    if m is None or (m.group(1) is None) != (m.group(3) is None):
+        return None
+    names = vars(A)
+    acc: tuple = ()
+    for name in m.group(2).split("|"):
+        name = name.strip()
+        if name == "None":
+            continue
+        t = names.get(name) or _BUILTIN_TYPES.get(name)
+        if not isinstance(t, type):
+            return None
+        if issubclass(t, A.Node) and t not in acc:
+            acc += (t,)
+    return m.group(1) is not None, acc
 
 
 _ROUTES: dict = {}      # (class, cursor, child type or keyword text) -> (field index, name, multi)

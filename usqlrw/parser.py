@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import re
 import os
 import sys
@@ -161,6 +160,7 @@ def get_parser():
         return _parser
     with _lock:
         if _parser is None:
+            import hashlib
             import lark
             text = grammar_path().read_text(encoding="utf-8")
             key = hashlib.sha256("\0".join(
@@ -413,21 +413,45 @@ def _callback(builder, name: str, expand1: bool, filt):
     return f
 
 
+class _Rows(dict):
+    """state -> its actions (a dict), decoded from the tables when the parser first reaches it."""
+
+    def __init__(self, data: dict):
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, state):
+        from .tables import state_row
+        row = self[state] = state_row(self.data, state)
+        return row
+
+
+class _Rules(dict):
+    """rule index -> (size, callback, origin name), made when the rule is first reduced; the
+    callback is None for a unit reduction (its child's value stays)."""
+
+    def __init__(self, data: dict, builder):
+        super().__init__()
+        self.specs, self.builder = data["rules"], builder
+
+    def __missing__(self, i):
+        size, name, origin, expand1, alias, filt, first = self.specs[i]
+        if size == 1 and not first.startswith("_") and ((expand1 and alias is None) or alias == "operation"):
+            rule = (0, None, origin)   # `?rule: x`, an operation of one operand: x's value
+        else:
+            rule = (size, _callback(self.builder, name, expand1, filt), origin)
+        self[i] = rule
+        return rule
+
+
 class _Runtime:
     """The loaded tables made ready for _drive_fast (once per process)."""
 
     def __init__(self, data: dict):
         from .builder import Builder
-        builder = Builder()
-        self.states = data["states"]
+        self.states = _Rows(data)
         self.start, self.end = data["start"], data["end"]
-        rules = []
-        for size, name, origin, expand1, alias, filt, first in data["rules"]:
-            if size == 1 and not first.startswith("_") and ((expand1 and alias is None) or alias == "operation"):
-                rules.append((0, None, origin))   # `?rule: x`, an operation of one operand: x's value
-            else:
-                rules.append((size, _callback(builder, name, expand1, filt), origin))
-        self.rules = rules
+        self.rules = _Rules(data, Builder())
         self.terminals = data["terminals"]
         regex = {n: v[2] for n, v in self.terminals.items()}
         flags = data["flags"]

@@ -11,9 +11,11 @@ shape) is rebuilt, never trusted.
 
 What the tables hold (:func:`build`, one dict):
 
-``states``
-    one dict per parser state: symbol name -> action; an action ``>= 0`` shifts (or, for a rule
-    name, goes) to that state, an action ``< 0`` reduces by rule ``~action``.
+``states``, ``symbols``
+    per parser state, its actions as bytes: (symbol, action) pairs of native 16-bit integers, the
+    symbol an index into ``symbols`` (terminal and rule names); an action ``>= 0`` shifts (or, for
+    a rule name, goes) to that state, an action ``< 0`` reduces by rule ``~action``. A state's
+    actions become a dict when the parser first reaches it (:func:`state_row`).
 ``rules``
     per rule: (size, callback name, origin name, expand1, alias, child filter, first symbol name);
     the child filter is None or the (index, splice) pairs of Lark's child filter (``_rule``
@@ -33,21 +35,19 @@ What the tables hold (:func:`build`, one dict):
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import re
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 from .keywords import grammar_path
 
-__all__ = ["SCHEMA", "load", "build", "table_key", "cache_dir", "TablesError"]
+__all__ = ["SCHEMA", "load", "build", "table_key", "cache_dir", "state_row", "TablesError"]
 
 #: Bumped whenever the layout of the tables changes: an older file is then rebuilt.
-SCHEMA = 2
+SCHEMA = 3
 _MAGIC = b"usqlrw parse tables\n"
 
 
@@ -80,9 +80,10 @@ def lark_version() -> str:
 
 
 def table_key(grammar_text: str) -> str:
-    """The tables' key: a hash of the grammar, the Lark version and the schema."""
-    return hashlib.sha256("\0".join((grammar_text, lark_version(), str(SCHEMA))).encode()
-                          ).hexdigest()[:24]
+    """The tables' key: a hash of the grammar (its CRC-32 and length: no hashlib to import at
+    start-up), the Lark version, the schema and the byte order."""
+    g = grammar_text.encode()
+    return f"{zlib.crc32(g):08x}{len(g):x}-{lark_version()}-{SCHEMA}{sys.byteorder[0]}"
 
 
 def _path(key: str) -> Path:
@@ -128,6 +129,7 @@ def decode(raw: bytes, key: str) -> dict:
 
 
 _SHAPE = {"schema": int, "key": str, "lark": str, "start": int, "end": int, "states": list,
+          "symbols": tuple,
           "rules": list, "terminals": dict, "root": tuple, "keywords": dict, "ignore": tuple,
           "callbacks": tuple, "ws": str, "flags": int, "lexers": list, "state_lexer": list,
           "firsts": dict}
@@ -144,7 +146,7 @@ def _check(data, key: str) -> None:
     n = len(data["states"])
     if not (0 <= data["start"] < n and 0 <= data["end"] < n) or len(data["state_lexer"]) != n:
         raise TablesError("states out of range")
-    if any(type(r) is not dict for r in data["states"]) or \
+    if any(type(r) is not bytes or len(r) % 4 for r in data["states"]) or \
             any(type(r) is not tuple or len(r) != 7 for r in data["rules"]):
         raise TablesError("malformed state or rule")
     if any(type(i) is not int or not 0 <= i < len(data["lexers"]) for i in data["state_lexer"]):
@@ -156,6 +158,7 @@ def _check(data, key: str) -> None:
 
 def save(path: Path, data: dict) -> None:
     """Write the tables atomically (a reader sees the old file or the whole new one)."""
+    import tempfile
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -191,14 +194,19 @@ def build(grammar_text: str | None = None, key: str | None = None) -> dict:
             rules.append(_rule(rule))
         return ~i
 
+    from array import array
+    symbols = tuple(sorted({str(name) for actions in table.states.values() for name in actions}))
+    index = {s: i for i, s in enumerate(symbols)}
     states = [None] * len(table.states)
     for state, actions in table.states.items():
-        row = {}
+        pairs = array("h")
         for name, (action, arg) in actions.items():
-            row[str(name)] = arg if action is Shift else rule_code(arg)
-        states[state] = row
+            pairs.extend((index[str(name)], arg if action is Shift else rule_code(arg)))
+        states[state] = pairs.tobytes()
     if any(r is None for r in states):   # pragma: no cover - Lark numbers its states 0..n-1
         raise TablesError("Lark's states are not numbered 0..n-1")
+    if len(symbols) > 32767 or len(states) > 32767 or len(rules) > 32767:  # pragma: no cover
+        raise TablesError("the grammar is too large for 16-bit tables")
 
     contextual = lk.parser.lexer
     root = contextual.root_lexer
@@ -224,7 +232,7 @@ def build(grammar_text: str | None = None, key: str | None = None) -> dict:
     return {
         "schema": SCHEMA, "key": key or table_key(grammar_text), "lark": lark.__version__,
         "start": table.start_states["script"], "end": table.end_states["script"],
-        "states": states, "rules": rules,
+        "states": states, "symbols": symbols, "rules": rules,
         "terminals": {t.name: (t.pattern.type, t.pattern.value, t.pattern.to_regexp())
                       for t in lk.terminals},
         "root": tuple(t.name for t in root.scanner.terminals),
@@ -240,6 +248,13 @@ def _firsts(regexp: str, flags: int):
     from .parser import _first_chars
     f = _first_chars(regexp, flags)
     return None if f is None else "".join(sorted(f))
+
+
+def state_row(data: dict, state: int) -> dict:
+    """The actions of ``state``: symbol name -> action."""
+    pairs = memoryview(data["states"][state]).cast("h")
+    symbols = data["symbols"]
+    return dict(zip([symbols[i] for i in pairs[0::2]], pairs[1::2].tolist()))
 
 
 def _no_op(tok):
