@@ -427,20 +427,20 @@ class _Rows(dict):
 
 
 class _Rules(dict):
-    """rule index -> (size, callback, origin name), made when the rule is first reduced; the
-    callback is None for a unit reduction (its child's value stays)."""
+    """reduce action (~rule index) -> (size, callback, origin name), made when the rule is first
+    reduced; the callback is None for a unit reduction (its child's value stays)."""
 
     def __init__(self, data: dict, builder):
         super().__init__()
         self.specs, self.builder = data["rules"], builder
 
-    def __missing__(self, i):
-        size, name, origin, expand1, alias, filt, first = self.specs[i]
+    def __missing__(self, act):
+        size, name, origin, expand1, alias, filt, first = self.specs[~act]
         if size == 1 and not first.startswith("_") and ((expand1 and alias is None) or alias == "operation"):
             rule = (0, None, origin)   # `?rule: x`, an operation of one operand: x's value
         else:
             rule = (size, _callback(self.builder, name, expand1, filt), origin)
-        self[i] = rule
+        self[act] = rule
         return rule
 
 
@@ -548,16 +548,17 @@ def _drive_fast(rt: _Runtime, text: str, comments: list):
     end = len(text)
     pos, line, line_start = 0, 1, 0
     last = None
+    row = table[rt.start]   # the actions of the state on top of the stack
     while True:
         # -- the next token --
-        row = table[states[-1]]
         if pos >= end:
             break
         ch = text[pos]
         if ch in ws_chars:
             start = skip(text, pos).end()
-            if "\n" in text[pos:start]:
-                line += text.count("\n", pos, start)
+            n = text.count("\n", pos, start)
+            if n:
+                line += n
                 line_start = text.rindex("\n", pos, start) + 1
             pos = start
             if pos >= end:
@@ -618,10 +619,11 @@ def _drive_fast(rt: _Runtime, text: str, comments: list):
             if act >= 0:
                 states.append(act)
                 values.append(token)
+                row = table[act]
                 break
-            size, cb, origin = rules[~act]
-            if cb is None:
-                del states[-1]
+            size, cb, origin = rules[act]
+            if cb is None:   # a unit reduction: the state below goes to the rule's state
+                states[-1] = goto = table[states[-2]][origin]
             else:
                 if size:
                     s = values[-size:]
@@ -630,17 +632,17 @@ def _drive_fast(rt: _Runtime, text: str, comments: list):
                 else:
                     s = []
                 values.append(cb(s))
-            row = table[states[-1]]
-            states.append(row[origin])
-            row = table[states[-1]]
+                goto = table[states[-1]][origin]
+                states.append(goto)
+            row = table[goto]
     end_state = rt.end
     while True:
-        act = table[states[-1]].get("$END")
+        act = row.get("$END")
         if act is None or act >= 0:
             raise _Fallback()
-        size, cb, origin = rules[~act]
+        size, cb, origin = rules[act]
         if cb is None:
-            del states[-1]
+            states[-1] = goto = table[states[-2]][origin]
         else:
             if size:
                 s = values[-size:]
@@ -649,10 +651,11 @@ def _drive_fast(rt: _Runtime, text: str, comments: list):
             else:
                 s = []
             values.append(cb(s))
-        states.append(table[states[-1]][origin])
-        if states[-1] == end_state:
+            goto = table[states[-1]][origin]
+            states.append(goto)
+        if goto == end_state:
             return values[-1]
-
+        row = table[goto]
 
 # -- a faster contextual lexer -------------------------------------------------------------------
 #
