@@ -326,7 +326,9 @@ def fill(cls, c, rule: str = ""):
                             _KW_TEXT[v] = text
                     if not text:
                         continue       # punctuation
-                    r = _route(cls, plan, i, text, text)
+                    r = _ROUTES.get((cls, i, text))
+                    if r is None:
+                        r = _route(cls, plan, i, text, text)
                     if r:
                         j, name, multi = r
                         k = keyword_node(x)
@@ -339,7 +341,9 @@ def fill(cls, c, rule: str = ""):
                     continue
             elif x is None:
                 continue
-            r = _route(cls, plan, i, tx, x)
+            r = _ROUTES.get((cls, i, tx))
+            if r is None:
+                r = _route(cls, plan, i, tx, x)
             if not r:
                 raise AssertionError(f"builder: {cls.__name__} ({rule}) has no field for {x!r}")
             j, name, multi = r
