@@ -24,6 +24,7 @@ from .ast import Comment, Script
 from .errors import USqlSyntaxError
 from .keywords import grammar_keywords, grammar_path
 from .source import DecodeError, Source, decode, line_col
+from .tables import first_chars as _first_chars
 from .tokens import Token
 
 __all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
@@ -679,71 +680,6 @@ def _install_fast_lexer(p) -> None:
     lexer = _contextual(getattr(p.parser, "lexer", None))
     if type(lexer) is ContextualLexer:
         lexer.__class__ = _make_fast_lexer_class()
-
-
-def _first_chars(regexp: str, flags: int = 0):
-    """The characters a match of ``regexp`` can start with, as a set (over-approximated: lookarounds
-    and anchors are ignored), or None when that may be any character."""
-    try:
-        from re import _parser as sre_parse, _constants as c
-    except ImportError:  # Python 3.10
-        import sre_constants as c
-        import sre_parse
-    try:
-        parsed = sre_parse.parse(regexp, flags)
-    except Exception:  # pragma: no cover
-        return None
-    if parsed.state.flags & (c.SRE_FLAG_IGNORECASE | c.SRE_FLAG_VERBOSE):
-        return None
-    classes = {c.CATEGORY_DIGIT: "0123456789", c.CATEGORY_SPACE: " \t\n\r\f\v",
-               c.CATEGORY_WORD: None}
-
-    def seq(items):
-        out = set()
-        for op, av in items:
-            f, nullable = item(op, av)
-            if f is None:
-                return None, False
-            out |= f
-            if not nullable:
-                return out, False
-        return out, True
-
-    def item(op, av):
-        if op is c.LITERAL:
-            return {chr(av)}, False
-        if op is c.IN:
-            out = set()
-            for iop, iav in av:
-                if iop is c.LITERAL:
-                    out.add(chr(iav))
-                elif iop is c.RANGE and iav[1] - iav[0] < 512:
-                    out |= {chr(x) for x in range(iav[0], iav[1] + 1)}
-                elif iop is c.CATEGORY and classes.get(iav) is not None:
-                    out |= set(classes[iav])
-                else:  # NEGATE, wide ranges, \w: anything
-                    return None, False
-            return out, False
-        if op is c.BRANCH:
-            out, nullable = set(), False
-            for alt in av[1]:
-                f, n = seq(alt)
-                if f is None:
-                    return None, False
-                out |= f
-                nullable = nullable or n
-            return out, nullable
-        if op is c.SUBPATTERN:
-            return seq(av[-1])
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT) or op is getattr(c, "POSSESSIVE_REPEAT", None):
-            f, n = seq(av[2])
-            return f, (n or av[0] == 0)
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            return set(), True
-        return None, False
-
-    f, nullable = seq(parsed)
-    return None if nullable else f
 
 
 class _Dispatch(dict):
