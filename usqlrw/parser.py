@@ -27,7 +27,7 @@ from .source import DecodeError, Source, decode, line_col
 from .tables import first_chars as _first_chars
 from .tokens import Token
 
-__all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
+__all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser", "prepare"]
 
 
 def _cache_dir() -> Path:
@@ -483,6 +483,12 @@ class _Runtime:
             alts = "|".join(f"(?P<{n}>{self.regex[n]})" for n in names)
             lx = self.lexers[i] = (re.compile(alts, self.flags).match, unless)
         return lx
+
+
+def prepare() -> None:
+    """Load the parse tables (building them on a machine's first parse) and make the parser
+    ready, with no Lark import: call it before forking worker processes, so they share it."""
+    _runtime()
 
 
 def _reserved_words() -> frozenset:
