@@ -31,6 +31,12 @@ def built():
     return T.build()
 
 
+def test_the_key_names_the_lark_version_without_importing_lark():
+    import importlib.metadata
+    assert T.lark_version() == importlib.metadata.version("lark")
+    assert f"-{T.lark_version()}-" in T.table_key("grammar")
+
+
 def test_the_tables_are_plain_data_and_round_trip(built):
     raw = T.encode(built)
     assert T.decode(raw, built["key"]) == built

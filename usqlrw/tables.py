@@ -63,7 +63,7 @@ def cache_dir() -> Path:
     return Path(base) / "usqlrw"
 
 
-_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
+_VERSION = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.M)
 
 
 def lark_version() -> str:
