@@ -1,11 +1,11 @@
 """Latency of `usqlrw check` as a pre-commit hook runs it: a new process on 1 and on 50 small files.
 
-    .venv/bin/python benchmarks/bench_hook.py [--runs N]
+    .venv/bin/python benchmarks/bench_hook.py [--runs N] [--compile]
 
 Measures wall time of whole processes (interpreter start-up, imports, grammar load from the
 parse-table cache, parsing, every lint rule, output), median and best of N runs, with a warm parse
 cache (the normal case) and once with an empty cache (the first run on a machine). Prints figures;
-asserts nothing.
+asserts nothing. `--compile` writes the .pyc files first (an installed package has them).
 """
 from __future__ import annotations
 
@@ -54,10 +54,24 @@ def timed(cmd, env, runs):
     return times
 
 
+def _bytecode_present() -> bool:
+    import importlib.util
+    import usqlrw
+    src = Path(usqlrw.__file__).with_name("ast_generated.py")
+    return Path(importlib.util.cache_from_source(str(src))).exists()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--compile", action="store_true",
+                    help="write usqlrw's .pyc files first, as an installed package has them "
+                         "(this environment may set PYTHONDONTWRITEBYTECODE)")
     args = ap.parse_args()
+    if args.compile:
+        import compileall
+        import usqlrw
+        compileall.compile_dir(str(Path(usqlrw.__file__).parent), quiet=1)
     tmp = Path(tempfile.mkdtemp(prefix="usqlrw-bench-hook-"))
     try:
         files = []
@@ -70,9 +84,11 @@ def main():
         base = usqlrw_cmd() + ["check", "-q"]
         # the empty-cache case: the first run on a machine builds the parse tables
         cold = timed(base + files[:1], env, 1)[0]
-        bare = timed([sys.executable, "-c", "pass"], env, args.runs)
-        one = timed(base + files[:1], env, args.runs)
-        fifty = timed(base + files, env, args.runs)
+        bare, one, fifty = [], [], []
+        for _ in range(args.runs):   # interleaved, so the machine's load falls on all alike
+            bare += timed([sys.executable, "-c", "pass"], env, 1)
+            one += timed(base + files[:1], env, 1)
+            fifty += timed(base + files, env, 1)
         size = sum(os.path.getsize(f) for f in files)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs each, median (best)")
         print(f"  bare interpreter start-up      {statistics.median(bare) * 1000:7.0f} ms ({min(bare) * 1000:.0f})")
@@ -82,6 +98,8 @@ def main():
         per = (statistics.median(fifty) - statistics.median(one)) / 49
         print(f"  each further file              {per * 1000:7.1f} ms")
         print(f"  1 file, empty parse cache      {cold * 1000:7.0f} ms (first run on a machine)")
+        print(f"  1 file / bare interpreter      {statistics.median(one) / statistics.median(bare):7.1f} x")
+        print(f"  usqlrw's .pyc files            {'present' if _bytecode_present() else 'absent (sources compiled on each run)'}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -104,12 +104,156 @@ def kws(*words: str):
     return field(default=(), metadata={"words": frozenset(words), "multi": True})
 
 
+# -- how the node classes are made ----------------------------------------------------------------
+#
+# Each class below is declared as a frozen dataclass with slots (``@_nd``). Making ~200 of them with
+# ``dataclasses`` at import costs about 90 ms (generated methods exec'd one by one, every class
+# built twice for its slots), so their parts are generated ahead of time into
+# usqlrw/ast_generated.py (``python -m usqlrw.ast_codegen``; tests/test_ast_generated.py checks it
+# is current and that every class behaves as the dataclass would). _NodeMeta builds a class once,
+# with its slots, its dataclass fields and the generated ``__init__``, when the declaration is
+# exactly the one the module was generated from; otherwise (a declaration changed and the module
+# not regenerated, or USQLRW_DATACLASS_NODES set) ``dataclasses`` makes it as before.
+
+import dataclasses as _dc
+
+_MISSING = _dc.MISSING
+_FIELD_KINDS = {"f": _dc._FIELD, "c": _dc._FIELD_CLASSVAR}
+_KIND_OF = {v: k for k, v in _FIELD_KINDS.items()}
+# Names a declaration may not define for the generated parts to stand in for dataclasses'.
+_OWN_PARTS = ("__init__", "__setattr__", "__delattr__", "__getstate__", "__setstate__",
+              "__post_init__", "__match_args__", "__slots__", "__dataclass_fields__")
+
+
+def _generated_classes() -> dict:
+    import os
+    if __name__ != "usqlrw.ast" or os.environ.get("USQLRW_DATACLASS_NODES"):
+        return {}
+    try:
+        from .ast_generated import CLASSES
+    except ImportError:   # pragma: no cover - the generated module is part of the package
+        return {}
+    return CLASSES
+
+
+def _field_rows(fields: dict) -> tuple:
+    """(name, annotation, kind, repr of the default or None) of each entry of __dataclass_fields__:
+    what the generated parts of a class were made for."""
+    return tuple((f.name, f.type, _KIND_OF.get(f._field_type, "?"),
+                  None if f.default is _MISSING else repr(f.default)) for f in fields.values())
+
+
+class _NodeMeta(type):
+    """Makes a node class in one go from its generated parts (see above)."""
+
+    def __new__(mcls, name, bases, ns, **kw):
+        spec = _GENERATED.get(name)
+        if spec is not None and not kw and ns.get("__qualname__") == name \
+                and not any(k in ns for k in _OWN_PARTS):
+            cls = _from_generated(mcls, name, bases, ns, spec)
+            if cls is not None:
+                return cls
+        return super().__new__(mcls, name, bases, ns, **kw)
+
+
+def _from_generated(mcls, name, bases, ns, spec):
+    rows, own_annotations, slots, doc, init_factory = spec
+    ann = ns.get("__annotations__", {})
+    if tuple(ann.items()) != own_annotations:
+        return None
+    # Everything goes into the namespace, so the class is made once, with all of it.
+    mro = bases[0].__mro__ if len(bases) == 1 else \
+        type.__new__(mcls, "_", bases, {"__slots__": ()}).__mro__[1:]
+    fields: dict = {}
+    for b in reversed(mro):
+        base_fields = getattr(b, "__dataclass_fields__", None)
+        if base_fields is not None:
+            for f in base_fields.values():
+                fields[f.name] = f
+    body = dict(ns)
+    for a, t in ann.items():
+        classvar = t.startswith(("typing.ClassVar", "ClassVar"))
+        v = body.get(a, _MISSING) if classvar else body.pop(a, _MISSING)
+        if classvar and isinstance(v, _dc.Field):
+            return None
+        f = v if isinstance(v, _dc.Field) else _dc.field(default=v)
+        f.name, f.type = a, t
+        f._field_type = _dc._FIELD_CLASSVAR if classvar else _dc._FIELD
+        if not classvar and f.kw_only is _MISSING:
+            f.kw_only = False
+        fields[a] = f
+    std = [f for f in fields.values() if f._field_type is _dc._FIELD]
+    if _field_rows(fields) != rows or any(
+            f.default_factory is not _MISSING or not f.init or f.kw_only for f in std):
+        return None   # the declaration is not the one generated from: dataclasses makes it
+    qualname, module = ns["__qualname__"], ns["__module__"]
+    init = init_factory(*[f.default for f in std if f.default is not _MISSING])
+    init.__qualname__ = f"{qualname}.__init__"
+    init.__module__ = module
+    names = frozenset(f.name for f in std)
+    setattr_, delattr_, bind = _frozen(qualname, module, names)
+    body.update(__slots__=slots, __init__=init, __dataclass_params__=_PARAMS,
+                __dataclass_fields__=fields, __setattr__=setattr_, __delattr__=delattr_,
+                __getstate__=_getstate, __setstate__=_setstate,
+                __match_args__=tuple(f.name for f in std))
+    if not ns.get("__doc__"):
+        body["__doc__"] = doc
+    cls = type.__new__(mcls, name, bases, body)
+    bind(cls)
+    return cls
+
+
+def _frozen(qualname: str, module: str, names: frozenset):
+    """A frozen dataclass's __setattr__ and __delattr__, and the function that tells them their class."""
+    FrozenInstanceError = _dc.FrozenInstanceError
+    cls = None
+
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    def bind(c):
+        nonlocal cls
+        cls = c
+
+    for fn in (__setattr__, __delattr__):
+        fn.__qualname__ = f"{qualname}.{fn.__name__}"
+        fn.__module__ = module
+    return __setattr__, __delattr__, bind
+
+
+def _getstate(self):   # as dataclasses' own for a frozen class with slots (pickle, copy)
+    return [getattr(self, f.name) for f in _dc.fields(self)]
+
+
+def _setstate(self, state):
+    for f, value in zip(_dc.fields(self), state):
+        object.__setattr__(self, f.name, value)
+
+
+@_dc.dataclass(frozen=True, eq=False, repr=False, slots=True)
+class _Params:
+    """Gives the dataclass parameters object every node class carries."""
+
+
+_PARAMS = _Params.__dataclass_params__
+_GENERATED = _generated_classes()
+
+
 def _nd(cls):
+    if "__dataclass_fields__" in cls.__dict__:   # made from its generated parts
+        return cls
     return dataclass(frozen=True, eq=False, repr=False, slots=True)(cls)
 
 
 @_nd
-class Node:
+class Node(metaclass=_NodeMeta):
     span: Span
 
     #: (field name, object kind, action) for each ObjectName field the class holds, when fixed.

@@ -16,10 +16,13 @@ import typing
 from dataclasses import fields, replace
 from types import UnionType
 
-from lark import Token, Tree
 
 from . import ast as A
 from .source import Span
+from .tokens import Token
+
+# A child that is a ``str`` is a token: usqlrw.tokens.Token from the parser's own loop, Lark's
+# Token when Lark's loop runs (error messages, tests); both carry the same attributes.
 
 # Tokens that carry a value (everything else is a keyword or punctuation).
 VALUE_TOKENS = frozenset({
@@ -52,12 +55,12 @@ _make_span = _span_maker()
 
 
 def span_of(first, last) -> Span:
-    if type(first) is Token:
+    if isinstance(first, str):
         start, line, col = first.start_pos, first.line, first.column
     else:
         s = first.span
         start, line, col = s.start, s.line, s.column
-    if type(last) is Token:
+    if isinstance(last, str):
         end, eline, ecol = last.end_pos, last.end_line, last.end_column
     else:
         s = last.span
@@ -132,7 +135,7 @@ def _flat(c) -> list:
 
 
 def _kw(c) -> set:
-    return {x.value for x in c if isinstance(x, Token) and x.type not in VALUE_TOKENS}
+    return {x.value for x in c if isinstance(x, str) and x.type not in VALUE_TOKENS}
 
 
 def _first(c, cls):
@@ -144,7 +147,7 @@ def _first(c, cls):
 
 def _tok(c, type_):
     for x in c:
-        if isinstance(x, Token) and x.type == type_:
+        if isinstance(x, str) and x.type == type_:
             return x
     return None
 
@@ -217,21 +220,58 @@ def _plan(cls) -> tuple:
     """((field, accepted node classes, multi, keyword words or None), ...) of ``cls``."""
     p = _PLANS.get(cls)
     if p is None:
-        hints = typing.get_type_hints(cls, vars(A))
-        out = []
-        for f in fields(cls):
-            if f.name == "span":
-                continue
+        p = _PLANS[cls] = _make_plan(cls)
+    return p
+
+
+def _make_plan(cls, simple: bool = True) -> tuple:
+    hints = None
+    out = []
+    for f in fields(cls):
+        if f.name == "span":
+            continue
+        found = _simple_hint(f.type) if simple else None
+        if found is None:   # an annotation _simple_hint does not read: typing does
+            if hints is None:
+                hints = typing.get_type_hints(cls, vars(A))
             t = hints[f.name]
             multi = typing.get_origin(t) is tuple
             if multi:
                 t = typing.get_args(t)[0]
-            words = f.metadata.get("words")
             acc = _accepts(t)
-            if acc or words:
-                out.append((f.name, acc, multi, words))
-        p = _PLANS[cls] = tuple(out)
-    return p
+        else:
+            multi, acc = found
+        words = f.metadata.get("words")
+        if acc or words:
+            out.append((f.name, acc, multi, words))
+    return tuple(out)
+
+
+_HINT = re.compile(r"(tuple\[)?([\w\s|]+?)(, \.\.\.\])?")
+_BUILTIN_TYPES = {"str": str, "bool": bool, "int": int, "object": object, "float": float}
+
+
+def _simple_hint(ann) -> tuple | None:
+    """(multi, accepted node classes) of an annotation written ``A | B | None`` or
+    ``tuple[A | B, ...]`` (names of usqlrw.ast, quoted or not), read without typing's evaluation
+    (a tenth of a small script's first parse); None for anything else."""
+    if not isinstance(ann, str):
+        return None
+    m = _HINT.fullmatch(ann.replace('"', "").replace("'", ""))
+    if m is None or (m.group(1) is None) != (m.group(3) is None):
+        return None
+    names = vars(A)
+    acc: tuple = ()
+    for name in m.group(2).split("|"):
+        name = name.strip()
+        if name == "None":
+            continue
+        t = names.get(name) or _BUILTIN_TYPES.get(name)
+        if not isinstance(t, type):
+            return None
+        if issubclass(t, A.Node) and t not in acc:
+            acc += (t,)
+    return m.group(1) is not None, acc
 
 
 _ROUTES: dict = {}      # (class, cursor, child type or keyword text) -> (field index, name, multi)
@@ -273,7 +313,7 @@ def fill(cls, c, rule: str = ""):
             xs = (x,)
         for x in xs:
             tx = type(x)
-            if tx is Token:
+            if isinstance(x, str):
                 if x.type in VALUE_TOKENS:
                     x = token_node(x)
                     tx = type(x)
@@ -286,7 +326,9 @@ def fill(cls, c, rule: str = ""):
                             _KW_TEXT[v] = text
                     if not text:
                         continue       # punctuation
-                    r = _route(cls, plan, i, text, text)
+                    r = _ROUTES.get((cls, i, text))
+                    if r is None:
+                        r = _route(cls, plan, i, text, text)
                     if r:
                         j, name, multi = r
                         k = keyword_node(x)
@@ -299,7 +341,9 @@ def fill(cls, c, rule: str = ""):
                     continue
             elif x is None:
                 continue
-            r = _route(cls, plan, i, tx, x)
+            r = _ROUTES.get((cls, i, tx))
+            if r is None:
+                r = _route(cls, plan, i, tx, x)
             if not r:
                 raise AssertionError(f"builder: {cls.__name__} ({rule}) has no field for {x!r}")
             j, name, multi = r
@@ -457,12 +501,21 @@ _LIST_RULES = ("statement_list", "column_definitions", "ident_list", "parameters
                "arguments")
 
 
+class _Inlined:
+    """The value of an inlined ``_rule`` (Lark's Tree for it): the parent's child filter splices
+    its ``children`` in."""
+    __slots__ = ("data", "children")
+
+    def __init__(self, data, children):
+        self.data, self.children = data, children
+
+
 class Builder:
     """The transformer handed to Lark. Method names are grammar aliases."""
 
     def __default__(self, rule, c, _meta):
         if rule.startswith("_"):  # inlined helper rules: Lark splices their .children into the parent
-            return Tree(rule, c)
+            return _Inlined(rule, c)
         cls = _CLASSES.get(rule)
         if cls is None:
             cls = _CLASSES[rule] = A.node_class(rule)
@@ -502,7 +555,7 @@ class Builder:
         try:
             return A.ObjectName.from_parts(_span(c), tuple(parts))
         except ValueError as e:
-            raise _error_at(c[0] if isinstance(c[0], Token) else _tok_of(c[0]),
+            raise _error_at(c[0] if isinstance(c[0], str) else _tok_of(c[0]),
                             f"a catalog name has at most 4 parts (account.database.schema.object): {e}") from None
 
     def dotted_name(self, c):
@@ -595,7 +648,7 @@ class Builder:
     # -- queries --
 
     def extract(self, c):
-        i = next(k for k, x in enumerate(c) if isinstance(x, Token) and x.value == "FROM")
+        i = next(k for k, x in enumerate(c) if isinstance(x, str) and x.value == "FROM")
         cols = tuple(_nodes(c[:i]))
         _check_builtin_columns(cols, "an EXTRACT column")
         rest = _nodes(c[i:])
@@ -616,15 +669,15 @@ class Builder:
         return A.TableTypeColumns(_span(c), name)
 
     def column_ref(self, c):
-        n = [token_node(x) if type(x) is Token and x.type == "VARIABLE" else x for x in c]
+        n = [token_node(x) if isinstance(x, str) and x.type == "VARIABLE" else x for x in c]
         n = _nodes(n)
         if len(n) == 2:
             return A.ColumnRef(_span(c), n[0], n[1])
         return A.ColumnRef(_span(c), None, n[0])
 
     def select_list(self, c):
-        return _seq(c, [token_node(x) if type(x) is Token and x.type == "STAR" else x
-                        for x in c if not (type(x) is Token and x.type != "STAR")])
+        return _seq(c, [token_node(x) if isinstance(x, str) and x.type == "STAR" else x
+                        for x in c if not (isinstance(x, str) and x.type != "STAR")])
 
     def star(self, c):
         return A.Star(_span(c))
@@ -710,7 +763,7 @@ class Builder:
         guard = _first(n, A.Keyword)
         ident = _first(n, A.Identifier)
         table = _first(n, A.ObjectName)
-        inc = c[-1] if isinstance(c[-1], Token) and c[-1].value in ("ON", "OFF") and len(c) > 5 \
+        inc = c[-1] if isinstance(c[-1], str) and c[-1].value in ("ON", "OFF") and len(c) > 5 \
             and c[-2].value == "=" else None
         return _roled(A.UpdateStatistics(_span(c), guard, ident, table,
                                          keyword_node(inc) if inc is not None else None))
@@ -725,7 +778,7 @@ class Builder:
 
     def credential_option(self, c):
         n = _nodes(c)
-        return A.CredentialOption(_span(c), token_node(c[0]) if type(c[0]) is Token else n[0], n[-1])
+        return A.CredentialOption(_span(c), token_node(c[0]) if isinstance(c[0], str) else n[0], n[-1])
 
     def data_source_option(self, c):
         return A.DataSourceOption(_span(c), token_node(c[0]), _nodes(c)[-1])
@@ -823,7 +876,7 @@ class Builder:
         star = False
         items = []
         for x in c:
-            if type(x) is Token:
+            if isinstance(x, str):
                 if x.type == "STAR":
                     star = True
                 elif x.value in ("DISTINCT", "ALL"):
@@ -861,7 +914,7 @@ class Builder:
         typ = _first(n, A.Type)
         args = next((tuple(x) for x in c if isinstance(x, tuple)), ())
         init = _first(n, A.Initializer)
-        array = any(type(x) is Token and x.type == "ARRAY_BRACKETS" for x in c[1:2])
+        array = any(isinstance(x, str) and x.type == "ARRAY_BRACKETS" for x in c[1:2])
         return A.New(_span(c), typ, array, args, init)
 
     def linq_orderby(self, c):
@@ -873,7 +926,7 @@ class Builder:
     def linq_from(self, c):
         n = _nodes(c)
         typ = _first(n, A.Type)
-        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        name = next(x for x in c if isinstance(x, str) and x.type == "NAME")
         return A.LinqFrom(_span(c), typ, token_node(name), n[-1])
 
     def linq_let(self, c):
@@ -900,7 +953,7 @@ class Builder:
         else:
             params = (A.LambdaParameter(tok_span(t), p, ""),)
         body = c[-1]
-        if isinstance(body, Token):
+        if isinstance(body, str):
             body = A.CSharpBlock(tok_span(body), body.value)
         return A.Lambda(_span(c), params, body)
 
@@ -1064,7 +1117,7 @@ def arrange(c: list) -> A.Node:
     pending_not = None
     for x in c:
         if expect_operand:
-            if isinstance(x, Token):
+            if isinstance(x, str):
                 if x.type == "CAST":
                     ops.append(_Op(_CAST_PREC, True, x, (), prefix=True))
                 else:
@@ -1110,7 +1163,7 @@ def arrange(c: list) -> A.Node:
 def _if(self, c):
     """IF ... THEN ... [ELSEIF ... THEN ...]* [ELSE ...] END."""
     n = _nodes(c)
-    first_then = next(k for k, x in enumerate(c) if type(x) is Token and x.value == "THEN")
+    first_then = next(k for k, x in enumerate(c) if isinstance(x, str) and x.value == "THEN")
     stmts = tuple(c[first_then + 1]) if first_then + 1 < len(c) and isinstance(c[first_then + 1], tuple) else ()
     first = A.IfBranch(span_of(c[0], _edge(c[:first_then + 2], -1)), n[0], stmts)
     branches = [first] + [x for x in n if isinstance(x, A.IfBranch)]
@@ -1159,7 +1212,7 @@ def _error_after(end: int, message):
 def _check_operators(c) -> None:
     """comparison-operators-u-sql.md, not-equal-to-u-sql.md: U-SQL's operators are C#'s: != not <>."""
     for x in c:
-        if type(x) is Token and x.value == "<>":
+        if isinstance(x, str) and x.value == "<>":
             raise _error_at(x, "U-SQL has no <>: compare with != (C# syntax)")
 
 
@@ -1331,7 +1384,7 @@ def _check_create_table(c) -> None:
         if isinstance(d, A.DistributedBy) and isinstance(d.scheme, A.DirectHashDistribution) \
                 and len(d.scheme.columns) > 1:
             raise _error_after(d.scheme.columns[0].span.end, "DIRECT HASH takes one column")
-    as_query = any(type(x) is Token and x.value == "AS" for x in n)
+    as_query = any(isinstance(x, str) and x.value == "AS" for x in n)
     cols = [x for x in n if isinstance(x, A.ColumnDefinition)]
     _check_builtin_columns(cols, "a table column")
     if as_query:
@@ -1340,7 +1393,7 @@ def _check_create_table(c) -> None:
                                           "(the query gives them): write (INDEX name CLUSTERED (c) "
                                           "DISTRIBUTED BY ...) AS query")
         if index is None:
-            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            as_tok = next(x for x in n if isinstance(x, str) and x.value == "AS")
             raise _error_at(as_tok, "CREATE TABLE ... AS query needs its INDEX and distribution first: "
                                     "(INDEX name CLUSTERED (c) DISTRIBUTED BY HASH (c)) AS query")
     if index is None and parts:
@@ -1348,7 +1401,7 @@ def _check_create_table(c) -> None:
                                        "inside the parentheses: INDEX name CLUSTERED (c)")
     if index is not None and not any(isinstance(d, A.DistributedBy) for d in parts):
         if as_query:   # ( INDEX ... ) AS query: the distribution belongs before AS
-            as_tok = next(x for x in n if type(x) is Token and x.value == "AS")
+            as_tok = next(x for x in n if isinstance(x, str) and x.value == "AS")
             raise _error_at(as_tok, "a table with an INDEX needs its distribution before AS: "
                                     "PARTITIONED BY HASH (c) | DIRECT HASH (c) | RANGE (c) | ROUND ROBIN")
         e = _error_after(_span(c).end, "a table with an INDEX needs its distribution: "

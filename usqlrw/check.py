@@ -89,8 +89,8 @@ def check_many(items, jobs: int | None = None, on_result=None):
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    from .parser import get_parser
-    get_parser()   # build once, before the workers fork
+    from .parser import prepare
+    prepare()   # load the parse tables once, before the workers fork
     rulesets, index, work = [], {}, []
     for inp, rules in items:
         if id(rules) not in index:

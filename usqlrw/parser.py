@@ -1,20 +1,18 @@
-"""U-SQL text to typed AST: Lark LALR(1) with the contextual lexer, built once per process.
+"""U-SQL text to typed AST: an LALR(1) driver and contextual lexer over usqlrw's own tables.
 
-The parse tables are cached in the user's cache directory (``$USQLRW_CACHE_DIR``, else
-``$XDG_CACHE_HOME/usqlrw``, else ``~/.cache/usqlrw``), keyed by a hash of the grammar and of the
-Lark, Python and usqlrw versions, so a stale cache is never loaded. Syntax errors become
-:class:`USqlSyntaxError` with the line, the column and a message in U-SQL terms.
-
-Parsing does not go through ``Lark.parse``: :func:`_drive` runs Lark's LALR tables and the typed-AST
-callbacks (usqlrw.builder) in one loop with a faster contextual lexer inlined; both give exactly
-Lark's results (tests/test_parser_lexer.py), and Lark's own lexer and error machinery take over
-for anything unusual. benchmarks/README.md has the figures.
+The tables (usqlrw/tables.py) come from Lark's LALR analysis of grammar/usql.lark, computed once and
+kept in the user's cache directory (``$USQLRW_CACHE_DIR``, else ``$XDG_CACHE_HOME/usqlrw``, else
+``~/.cache/usqlrw``) as plain marshal data keyed by a hash of the grammar and the Lark version; a
+valid script parses with no Lark import (:func:`_drive_fast`). Syntax errors become
+:class:`USqlSyntaxError` with the line, the column and a message in U-SQL terms: for those the
+script is parsed again by Lark's tables and loop (:func:`_drive`, the slow path, with Lark's own
+cache), whose exceptions the messages are built from. Both give exactly Lark's results
+(tests/test_parser_lexer.py). benchmarks/README.md has the figures.
 """
 from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import re
 import os
 import sys
@@ -26,8 +24,10 @@ from .ast import Comment, Script
 from .errors import USqlSyntaxError
 from .keywords import grammar_keywords, grammar_path
 from .source import DecodeError, Source, decode, line_col
+from .tables import first_chars as _first_chars
+from .tokens import Token
 
-__all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser"]
+__all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_parser", "prepare"]
 
 
 def _cache_dir() -> Path:
@@ -129,10 +129,7 @@ def _glued_error(prev, tok) -> USqlSyntaxError:
 @functools.lru_cache(maxsize=None)
 def _reserved_terminals() -> dict:
     """reserved keyword -> its terminal name."""
-    from .builder import reserved_words
-    reserved = reserved_words()
-    return {t.pattern.value: t.name for t in get_parser().terminals
-            if t.pattern.type == "str" and t.pattern.value in reserved}
+    return _runtime().reserved
 
 
 def _misplaced_keyword(value: str, prev):
@@ -167,6 +164,7 @@ def get_parser():
         return _parser
     with _lock:
         if _parser is None:
+            import hashlib
             import lark
             text = grammar_path().read_text(encoding="utf-8")
             key = hashlib.sha256("\0".join(
@@ -376,6 +374,299 @@ def _drive(p, text: str):
         raise
 
 
+# -- the fast path: usqlrw's own tables, no Lark ------------------------------------------------
+#
+# The same loop as _drive, over the plain tables of usqlrw.tables (loaded from the cache with no
+# Lark import): the actions are integers (a shift or goto to state n is n, a reduction by rule r is
+# ~r), the callbacks are the Builder's methods wrapped as Lark's ParseTreeBuilder wraps them, and
+# tokens are usqlrw.tokens.Token. A token Lark's contextual lexer would give differently is lexed
+# as it does, with the state's own lexer (its terminals in Lark's order). Anything that is not a
+# valid script raises _Fallback: the script is then parsed again by _drive, whose Lark exceptions
+# feed the error messages, so errors are worded exactly as before.
+
+class _Fallback(Exception):
+    """The fast path met an error: Lark's loop parses the text again and words it."""
+
+
+def _callback(builder, name: str, expand1: bool, filt):
+    f = getattr(builder, name, None)
+    if f is None:
+        default = builder.__default__
+
+        def f(c, name=name):
+            return default(name, c, None)
+    if expand1:
+        inner = f
+
+        def f(c, inner=inner):
+            return c[0] if len(c) == 1 else inner(c)
+    if filt is not None:
+        built = f
+
+        def f(children, built=built, filt=filt):   # Lark's ChildFilterLALR_NoPlaceholders
+            filtered = []
+            for i, splice in filt:
+                if splice:
+                    if filtered:
+                        filtered += children[i].children
+                    else:
+                        filtered = children[i].children
+                else:
+                    filtered.append(children[i])
+            return built(filtered)
+    return f
+
+
+class _Rows(dict):
+    """state -> its actions (a dict), decoded from the tables when the parser first reaches it."""
+
+    def __init__(self, data: dict):
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, state):
+        from .tables import state_row
+        row = self[state] = state_row(self.data, state)
+        return row
+
+
+class _Rules(dict):
+    """reduce action (~rule index) -> (size, callback, origin name), made when the rule is first
+    reduced; the callback is None for a unit reduction (its child's value stays)."""
+
+    def __init__(self, data: dict, builder):
+        super().__init__()
+        self.specs, self.builder = data["rules"], builder
+
+    def __missing__(self, act):
+        size, name, origin, expand1, alias, filt, first = self.specs[~act]
+        if size == 1 and not first.startswith("_") and ((expand1 and alias is None) or alias == "operation"):
+            rule = (0, None, origin)   # `?rule: x`, an operation of one operand: x's value
+        else:
+            rule = (size, _callback(self.builder, name, expand1, filt), origin)
+        self[act] = rule
+        return rule
+
+
+class _Runtime:
+    """The loaded tables made ready for _drive_fast (once per process)."""
+
+    def __init__(self, data: dict):
+        from .builder import Builder
+        self.states = _Rows(data)
+        self.start, self.end = data["start"], data["end"]
+        self.rules = _Rules(data, Builder())
+        self.terminals = data["terminals"]
+        regex = {n: v[2] for n, v in self.terminals.items()}
+        flags = data["flags"]
+        ws = data["ws"]
+        ws_rx = regex[ws]
+        firsts = {n: (None if f is None else set(f)) for n, f in data["firsts"].items()}
+        self.ws_chars = frozenset(firsts[ws] or ())
+        if not self.ws_chars:  # pragma: no cover - the grammar's WS is a character class
+            raise AssertionError("WS must start with a known set of characters")
+        self.skip = re.compile(ws_rx, flags).match
+        self.dispatch = _Dispatch([(n, regex[n], firsts[n])
+                                   for n in data["root"] if n != ws], flags)
+        self.keywords = data["keywords"]
+        self.ignore = frozenset(data["ignore"])
+        self.comment_types = frozenset(data["callbacks"])
+        self.regex, self.flags = regex, flags
+        self.lexer_specs, self.state_lexer = data["lexers"], data["state_lexer"]
+        self.lexers: dict = {}
+        reserved = _reserved_words()
+        self.reserved = {v: n for n, (kind, v, _) in self.terminals.items() if kind == "str" and v in reserved}
+
+    def state_lexer_for(self, state: int):
+        """(match, {terminal: {text: keyword terminal}}) of Lark's lexer for ``state``."""
+        i = self.state_lexer[state]
+        lx = self.lexers.get(i)
+        if lx is None:
+            names, unless = self.lexer_specs[i]
+            alts = "|".join(f"(?P<{n}>{self.regex[n]})" for n in names)
+            lx = self.lexers[i] = (re.compile(alts, self.flags).match, unless)
+        return lx
+
+
+def prepare() -> None:
+    """Load the parse tables (building them on a machine's first parse) and make the parser
+    ready, with no Lark import: call it before forking worker processes, so they share it."""
+    _runtime()
+
+
+def _reserved_words() -> frozenset:
+    from .keywords import reserved_words
+    return reserved_words()
+
+
+_runtime_obj = None
+
+
+def _runtime() -> _Runtime:
+    global _runtime_obj
+    if _runtime_obj is None:
+        with _lock:
+            if _runtime_obj is None:
+                from . import tables
+                paused = gc.isenabled()   # loading makes a large graph and no garbage
+                if paused:
+                    gc.disable()
+                try:
+                    _runtime_obj = _Runtime(tables.load())
+                finally:
+                    if paused:
+                        gc.enable()
+    return _runtime_obj
+
+
+def _state_token(rt: _Runtime, state: int, text: str, pos: int, line: int, line_start: int, comments):
+    """The next token as Lark's lexer for ``state`` gives it (ignored tokens skipped, comments
+    kept): (token or None at the end, pos, line, line_start); _Fallback where it gives none."""
+    match, unless = rt.state_lexer_for(state)
+    end = len(text)
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            raise _Fallback()
+        value, kind = m.group(), m.lastgroup
+        if kind in unless:
+            kind = unless[kind].get(value, kind)
+        start = pos
+        col = start - line_start + 1
+        sline = line
+        pos = m.end()
+        if "\n" in value:
+            line += value.count("\n")
+            line_start = start + value.rindex("\n") + 1
+        if kind in rt.ignore:
+            if kind in rt.comment_types:
+                comments.append(Token(kind, value, start, sline, col, line, pos - line_start + 1, pos))
+            continue
+        return Token(kind, value, start, sline, col, line, pos - line_start + 1, pos), pos, line, line_start
+    return None, pos, line, line_start
+
+
+def _drive_fast(rt: _Runtime, text: str, comments: list):
+    """Lex and parse ``text`` in one loop over usqlrw's own tables; returns what the start
+    rule's callback returns. Raises _Fallback where the script is not valid."""
+    table, rules = rt.states, rt.rules
+    dispatch, ws_chars, keywords, skip = rt.dispatch, rt.ws_chars, rt.keywords, rt.skip
+    ignore, comment_types, reserved = rt.ignore, rt.comment_types, rt.reserved
+    states = [rt.start]
+    values: list = []
+    new_str = str.__new__
+    end = len(text)
+    pos, line, line_start = 0, 1, 0
+    last = None
+    row = table[rt.start]   # the actions of the state on top of the stack
+    while True:
+        # -- the next token --
+        if pos >= end:
+            break
+        ch = text[pos]
+        if ch in ws_chars:
+            start = skip(text, pos).end()
+            n = text.count("\n", pos, start)
+            if n:
+                line += n
+                line_start = text.rindex("\n", pos, start) + 1
+            pos = start
+            if pos >= end:
+                break
+            ch = text[pos]
+        m = dispatch[ch](text, pos)
+        kind = None
+        if m is not None:
+            kind = m.lastgroup
+            value = m.group()
+            if kind == "NAME":
+                kw = keywords.get(value)
+                if kw is not None and kw in row:
+                    kind = kw
+                elif "NAME" not in row:
+                    kind = None
+                elif kw is not None and value in reserved and (
+                        last is None or last.value not in (".", "?.")):
+                    kind = reserved[value]   # a reserved word where a name may stand (WholeWords)
+            elif kind not in row and kind not in ignore:
+                kind = None
+        if kind is not None:
+            start = pos
+            token = new_str(Token, value)
+            token.type = kind
+            token.value = value
+            token.start_pos = start
+            token.line = line
+            token.column = start - line_start + 1
+            pos = m.end()
+            if "\n" in value:
+                line += value.count("\n")
+                line_start = start + value.rindex("\n") + 1
+            token.end_line = line
+            token.end_column = pos - line_start + 1
+            token.end_pos = pos
+            if kind in ignore:
+                if kind in comment_types:
+                    comments.append(token)
+                continue
+            if last is not None and last.end_pos == start and _glued(last, token):
+                raise _glued_error(last, token)
+        else:  # Lark's lexer for this state decides
+            token, pos, line, line_start = _state_token(rt, states[-1], text, pos, line, line_start, comments)
+            if token is None:
+                break
+            kind = token.type
+            if _glued(last, token):
+                raise _glued_error(last, token)
+            if kind == "NAME" and token.value in reserved and (last is None or last.value not in (".", "?.")):
+                kind = token.type = reserved[token.value]
+        last = token
+        # -- fed to the parser: reduce as needed, then shift --
+        while True:
+            act = row.get(kind)
+            if act is None:
+                raise _Fallback()
+            if act >= 0:
+                states.append(act)
+                values.append(token)
+                row = table[act]
+                break
+            size, cb, origin = rules[act]
+            if cb is None:   # a unit reduction: the state below goes to the rule's state
+                states[-1] = goto = table[states[-2]][origin]
+            else:
+                if size:
+                    s = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    s = []
+                values.append(cb(s))
+                goto = table[states[-1]][origin]
+                states.append(goto)
+            row = table[goto]
+    end_state = rt.end
+    while True:
+        act = row.get("$END")
+        if act is None or act >= 0:
+            raise _Fallback()
+        size, cb, origin = rules[act]
+        if cb is None:
+            states[-1] = goto = table[states[-2]][origin]
+        else:
+            if size:
+                s = values[-size:]
+                del states[-size:]
+                del values[-size:]
+            else:
+                s = []
+            values.append(cb(s))
+            goto = table[states[-1]][origin]
+            states.append(goto)
+        if goto == end_state:
+            return values[-1]
+        row = table[goto]
+
 # -- a faster contextual lexer -------------------------------------------------------------------
 #
 # Lark's contextual lexer runs one regular expression per parser state, and one loop iteration per
@@ -398,71 +689,6 @@ def _install_fast_lexer(p) -> None:
     lexer = _contextual(getattr(p.parser, "lexer", None))
     if type(lexer) is ContextualLexer:
         lexer.__class__ = _make_fast_lexer_class()
-
-
-def _first_chars(regexp: str, flags: int = 0):
-    """The characters a match of ``regexp`` can start with, as a set (over-approximated: lookarounds
-    and anchors are ignored), or None when that may be any character."""
-    try:
-        from re import _parser as sre_parse, _constants as c
-    except ImportError:  # Python 3.10
-        import sre_constants as c
-        import sre_parse
-    try:
-        parsed = sre_parse.parse(regexp, flags)
-    except Exception:  # pragma: no cover
-        return None
-    if parsed.state.flags & (c.SRE_FLAG_IGNORECASE | c.SRE_FLAG_VERBOSE):
-        return None
-    classes = {c.CATEGORY_DIGIT: "0123456789", c.CATEGORY_SPACE: " \t\n\r\f\v",
-               c.CATEGORY_WORD: None}
-
-    def seq(items):
-        out = set()
-        for op, av in items:
-            f, nullable = item(op, av)
-            if f is None:
-                return None, False
-            out |= f
-            if not nullable:
-                return out, False
-        return out, True
-
-    def item(op, av):
-        if op is c.LITERAL:
-            return {chr(av)}, False
-        if op is c.IN:
-            out = set()
-            for iop, iav in av:
-                if iop is c.LITERAL:
-                    out.add(chr(iav))
-                elif iop is c.RANGE and iav[1] - iav[0] < 512:
-                    out |= {chr(x) for x in range(iav[0], iav[1] + 1)}
-                elif iop is c.CATEGORY and classes.get(iav) is not None:
-                    out |= set(classes[iav])
-                else:  # NEGATE, wide ranges, \w: anything
-                    return None, False
-            return out, False
-        if op is c.BRANCH:
-            out, nullable = set(), False
-            for alt in av[1]:
-                f, n = seq(alt)
-                if f is None:
-                    return None, False
-                out |= f
-                nullable = nullable or n
-            return out, nullable
-        if op is c.SUBPATTERN:
-            return seq(av[-1])
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT) or op is getattr(c, "POSSESSIVE_REPEAT", None):
-            f, n = seq(av[2])
-            return f, (n or av[0] == 0)
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            return set(), True
-        return None, False
-
-    f, nullable = seq(parsed)
-    return None if nullable else f
 
 
 class _Dispatch(dict):
@@ -621,20 +847,40 @@ def parse(data: bytes | str, path: str | None = None) -> Script:
 
 
 def parse_source(src: Source, path: str | None = None) -> Script:
-    from lark.exceptions import UnexpectedInput, VisitError
     from dataclasses import replace
-    p = get_parser()
-    _local.comments = comments = []
+    rt = _runtime()
+    comments: list = []
     # The tree only grows while it is built: no cycle to collect, so the collector is paused
     # (it would walk the growing tree again and again: a third of a 5 MB parse).
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        script = _drive(p, src.text)
+        script = _drive_fast(rt, src.text, comments)
+    except _Fallback:   # not a valid script: Lark's loop finds the same error and words it
+        comments = []
+        script = _slow_parse(src, path, comments)
+    except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
+        raise _builder_error(e, src.text, path) from None
+    except RecursionError:
+        raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
+    finally:
+        if paused:
+            gc.enable()
+    from .builder import tok_span
+    return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
+
+
+def _slow_parse(src: Source, path, comments: list):
+    """The parse by Lark's tables and loop (_drive): the same result as _drive_fast, and for an
+    invalid script Lark's exception, worded by _syntax_error."""
+    from lark.exceptions import UnexpectedInput, VisitError
+    _local.comments = comments
+    try:
+        return _drive(get_parser(), src.text)
     except UnexpectedInput as e:
         raise _syntax_error(e, src.text, path) from None
-    except USqlSyntaxError as e:  # a builder check on a construct the grammar is lenient about
+    except USqlSyntaxError as e:
         raise _builder_error(e, src.text, path) from None
     except VisitError as e:
         inner = e.orig_exc
@@ -645,10 +891,6 @@ def parse_source(src: Source, path: str | None = None) -> Script:
         raise USqlSyntaxError("script is nested too deeply to parse", 1, 1, path) from None
     finally:
         _local.comments = None
-        if paused:
-            gc.enable()
-    from .builder import tok_span
-    return replace(script, comments=tuple(Comment(tok_span(t), t.value) for t in comments), source=src)
 
 
 _SPACE_AND_COMMENTS = re.compile(r"(?:\s|//[^\n]*|/\*[\s\S]*?\*/)*")

@@ -136,8 +136,8 @@ def rewrite(paths, config_path, out_dir, in_place, show_diff, check_only, jobs, 
     mode = "check" if check_only else "diff" if show_diff and not (out_dir or in_place) else \
         "in-place" if in_place else "out" if out_dir else "stdout"
     config = _load_config(config_path)
-    from ..parser import get_parser
-    get_parser()  # build once, before worker processes fork
+    from ..parser import prepare
+    prepare()  # load the parse tables once, before worker processes fork
 
     discovery = make_discovery(paths)
     # standard input is always rewritten: an editor piping a file through must get it back
