@@ -89,8 +89,8 @@ def _init_DottedName(_d0):
     return __init__
 
 
-def _init_Type(_d0, _d1, _d2, _d3, _d4, _d5):
-    def __init__(self, span: 'Span', name: 'str' = _d0, parts: 'tuple' = _d1, args: "tuple['Type', ...]" = _d2, nullable: 'bool' = _d3, array_rank: 'int' = _d4, text: 'str' = _d5) -> None:
+def _init_Type(_d0, _d1, _d2, _d3, _d4, _d5, _d6):
+    def __init__(self, span: 'Span', name: 'str' = _d0, parts: 'tuple' = _d1, args: "tuple['Type', ...]" = _d2, nullable: 'bool' = _d3, array_rank: 'int' = _d4, text: 'str' = _d5, global_alias: 'bool' = _d6) -> None:
         _set(self, 'span', span)
         _set(self, 'name', name)
         _set(self, 'parts', parts)
@@ -98,6 +98,7 @@ def _init_Type(_d0, _d1, _d2, _d3, _d4, _d5):
         _set(self, 'nullable', nullable)
         _set(self, 'array_rank', array_rank)
         _set(self, 'text', text)
+        _set(self, 'global_alias', global_alias)
     return __init__
 
 
@@ -159,6 +160,13 @@ def _init_NullLiteral():
 
 
 def _init_Name(_d0):
+    def __init__(self, span: 'Span', ident: 'Identifier | None' = _d0) -> None:
+        _set(self, 'span', span)
+        _set(self, 'ident', ident)
+    return __init__
+
+
+def _init_GlobalName(_d0):
     def __init__(self, span: 'Span', ident: 'Identifier | None' = _d0) -> None:
         _set(self, 'span', span)
         _set(self, 'ident', ident)
@@ -571,11 +579,13 @@ def _init_OffsetFetch(_d0, _d1):
     return __init__
 
 
-def _init_OptionHint(_d0, _d1):
-    def __init__(self, span: 'Span', name: 'Identifier | None' = _d0, value: 'Expr | None' = _d1) -> None:
+def _init_OptionHint(_d0, _d1, _d2, _d3):
+    def __init__(self, span: 'Span', name: 'Identifier | None' = _d0, value: 'Expr | None' = _d1, args: 'tuple[Expr, ...]' = _d2, hints: "tuple['OptionHint', ...]" = _d3) -> None:
         _set(self, 'span', span)
         _set(self, 'name', name)
         _set(self, 'value', value)
+        _set(self, 'args', args)
+        _set(self, 'hints', hints)
     return __init__
 
 
@@ -1705,9 +1715,9 @@ CLASSES = {
         'A .NET namespace or class name in USING: ``System.Text``.',
         _init_DottedName),
     'Type': (
-        (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('name', 'str', 'f', "''"), ('parts', 'tuple', 'f', '()'), ('args', "tuple['Type', ...]", 'f', '()'), ('nullable', 'bool', 'f', 'False'), ('array_rank', 'int', 'f', '0'), ('text', 'str', 'f', "''")),
-        (('name', 'str'), ('parts', 'tuple'), ('args', "tuple['Type', ...]"), ('nullable', 'bool'), ('array_rank', 'int'), ('text', 'str')),
-        ('name', 'parts', 'args', 'nullable', 'array_rank', 'text'),
+        (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('name', 'str', 'f', "''"), ('parts', 'tuple', 'f', '()'), ('args', "tuple['Type', ...]", 'f', '()'), ('nullable', 'bool', 'f', 'False'), ('array_rank', 'int', 'f', '0'), ('text', 'str', 'f', "''"), ('global_alias', 'bool', 'f', 'False')),
+        (('name', 'str'), ('parts', 'tuple'), ('args', "tuple['Type', ...]"), ('nullable', 'bool'), ('array_rank', 'int'), ('text', 'str'), ('global_alias', 'bool')),
+        ('name', 'parts', 'args', 'nullable', 'array_rank', 'text', 'global_alias'),
         'A type as written: ``int?``, ``SQL.MAP<string, int?>``, ``byte[]``, ``System.DateTime``.\n\n    ``name`` is the dotted name (``SQL.MAP``), ``args`` the type arguments, ``nullable`` the ``?``,\n    ``array_rank`` the number of ``[]``; ``text`` the whole type without spaces.',
         _init_Type),
     'TableTypeRef': (
@@ -1764,6 +1774,12 @@ CLASSES = {
         ('ident',),
         'A bare column or member name in an expression.',
         _init_Name),
+    'GlobalName': (
+        (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('ident', 'Identifier | None', 'f', 'None')),
+        (('ident', 'Identifier | None'),),
+        ('ident',),
+        "A name in C#'s global namespace: ``global::System`` (in ``global::System.DateTime.Parse(s)``).",
+        _init_GlobalName),
     'GenericName': (
         (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('ident', 'Identifier | None', 'f', 'None'), ('type_args', 'tuple[Type, ...]', 'f', '()')),
         (('ident', 'Identifier | None'), ('type_args', 'tuple[Type, ...]')),
@@ -2071,10 +2087,10 @@ CLASSES = {
         '``OFFSET n ROWS [FETCH ...]`` or ``FETCH ...`` alone.',
         _init_OffsetFetch),
     'OptionHint': (
-        (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('name', 'Identifier | None', 'f', 'None'), ('value', 'Expr | None', 'f', 'None')),
-        (('name', 'Identifier | None'), ('value', 'Expr | None')),
-        ('name', 'value'),
-        "OptionHint(span: 'Span', name: 'Identifier | None' = None, value: 'Expr | None' = None)",
+        (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('name', 'Identifier | None', 'f', 'None'), ('value', 'Expr | None', 'f', 'None'), ('args', 'tuple[Expr, ...]', 'f', '()'), ('hints', "tuple['OptionHint', ...]", 'f', '()')),
+        (('name', 'Identifier | None'), ('value', 'Expr | None'), ('args', 'tuple[Expr, ...]'), ('hints', "tuple['OptionHint', ...]")),
+        ('name', 'value', 'args', 'hints'),
+        '``name [= value]``, ``name(args) [= value]`` or ``name(args) = (hint, ...)``:\n    ``ROWCOUNT = 500``, ``SKEWFACTOR(Query) = 0.5``, ``PARTITION(F) = (PARTITIONCOUNT = 1000)``.',
         _init_OptionHint),
     'OptionClause': (
         (('span', 'Span', 'f', None), ('name_roles', 'typing.ClassVar[tuple]', 'c', '()'), ('hints', 'tuple[OptionHint, ...]', 'f', '()')),

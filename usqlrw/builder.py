@@ -732,7 +732,7 @@ class Builder:
         """PARTITIONED BY BUCKETS (cols) HASH (cols) INTO n: the PARTITIONED BY (cols) and the
         DISTRIBUTED BY HASH (cols) INTO n of today's syntax, each with the span of its words."""
         c = [x for x in c if x is not None]
-        name = next(x for x in c if type(x) is Token and x.type == "NAME")
+        name = next(x for x in c if isinstance(x, str) and x.type == "NAME")
         if name.value != "BUCKETS":
             raise _error_at(name, f"unexpected identifier '{name.value}'; expected '(', BUCKETS, DIRECT, "
                                   f"HASH, RANGE, ROUND ROBIN")
@@ -819,7 +819,7 @@ class Builder:
         c = [x for x in c if x is not None]
         head = c[0]
         name = head if isinstance(head, A.Identifier) else A.Identifier(tok_span(head), head.value, False)
-        eq = next((i for i, x in enumerate(c) if type(x) is Token and x.value == "="), len(c))
+        eq = next((i for i, x in enumerate(c) if isinstance(x, str) and x.value == "="), len(c))
         after = _nodes(c[eq + 1:])
         hints = tuple(x for x in after if isinstance(x, A.OptionHint))
         value = None if hints or not after else after[0]
