@@ -3,7 +3,7 @@
 - state (the local emulator's SQLite files, the default submission ledger): ``$USQLRW_STATE_DIR``,
   else ``$XDG_STATE_HOME/usqlrw``, else ``~/.local/state/usqlrw``;
 - cache (the parse tables): ``$USQLRW_CACHE_DIR``, else ``$XDG_CACHE_HOME/usqlrw``, else
-  ``~/.cache/usqlrw`` (see usqlrw.parser).
+  ``~/.cache/usqlrw`` (``usqlrw.tables.cache_dir``, kept there so a parse imports nothing more).
 """
 from __future__ import annotations
 

@@ -31,11 +31,8 @@ __all__ = ["parse", "parse_source", "USqlSyntaxError", "grammar_path", "get_pars
 
 
 def _cache_dir() -> Path:
-    d = os.environ.get("USQLRW_CACHE_DIR")
-    if d:
-        return Path(d)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "usqlrw"
+    from .tables import cache_dir
+    return cache_dir()
 
 
 _lock = threading.Lock()
