@@ -5,10 +5,10 @@ import os
 import re
 import stat
 import sys
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
+
+# tempfile and pathlib load only when a file is written (check reads, and starts without them)
 
 SCRIPT_SUFFIXES = (".usql",)
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
@@ -84,6 +84,7 @@ class WriteRefused(Exception):
 
 
 def _temp_file(folder: Path, name: str) -> tuple[int, str]:
+    import tempfile
     return tempfile.mkstemp(prefix=f".{name}{TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=folder)
 
 
@@ -171,6 +172,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, sync_dir: bool = True) ->
 
     The file's permission bits are kept; a reader sees the old or the new content, never a mix.
     """
+    from pathlib import Path
     path = Path(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -206,6 +208,7 @@ def write_in_place(path: str | os.PathLike, data: bytes, original: bytes, sync_d
 
     Raises :class:`WriteRefused` (a one-line reason) or ``OSError`` (the system's reason).
     """
+    from pathlib import Path
     real = Path(os.path.realpath(path))
     st = os.stat(real)
     if not stat.S_ISREG(st.st_mode):
