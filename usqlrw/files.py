@@ -6,7 +6,6 @@ import re
 import stat
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 # tempfile and pathlib load only when a file is written (check reads, and starts without them)
 
@@ -14,13 +13,41 @@ SCRIPT_SUFFIXES = (".usql",)
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 
 
-@dataclass(frozen=True)
 class Input:
-    """One script to process: where it came from and its bytes (None if it could not be read)."""
+    """One script to process: where it came from and its bytes (None if it could not be read).
+
+    Immutable, compared and hashed by its fields, picklable: what ``@dataclass(frozen=True)``
+    made it before, written out because `usqlrw check` makes this class at every start."""
+    __slots__ = ("path", "root", "data", "error")
     path: str                 # as shown to the user ("-" is shown as the stdin filename)
     root: str | None          # the folder argument it was found under, if any
     data: bytes | None
-    error: str | None = None  # why it could not be read
+    error: str | None         # why it could not be read (default None)
+
+    def __init__(self, path: str, root: str | None, data: bytes | None, error: str | None = None):
+        for k, v in (("path", path), ("root", root), ("data", data), ("error", error)):
+            object.__setattr__(self, k, v)
+
+    def _fields(self) -> tuple:
+        return (self.path, self.root, self.data, self.error)
+
+    def __repr__(self) -> str:
+        return "Input(path=%r, root=%r, data=%r, error=%r)" % self._fields()
+
+    def __eq__(self, other):
+        return self._fields() == other._fields() if other.__class__ is self.__class__ else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):
+        return (Input, self._fields())
 
     @property
     def relative(self) -> str:
