@@ -169,6 +169,21 @@ def test_parse_reads_only_the_hook_options():
         assert parse(argv) is None, argv
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may read any file")
+def test_an_unreadable_path_goes_to_click(tree, tmp_path):
+    """click's Path type refuses an existing path this user cannot read (exit 2); the fast path
+    leaves such a command line to click rather than say "cannot read" itself."""
+    f = tmp_path / "secret.usql"
+    f.write_text(CLEAN)
+    f.chmod(0)
+    try:
+        assert parse(["check", str(f)]) is None
+        fast, slow = _run(tree, ["check", str(f)], fast=True), _run(tree, ["check", str(f)], fast=False)
+        assert fast == slow and fast[0] == 2 and b"is not readable" in fast[2]
+    finally:
+        f.chmod(0o644)
+
+
 def test_usqlrw_no_fast_path_turns_it_off(monkeypatch):
     monkeypatch.setenv("USQLRW_NO_FAST_PATH", "1")
     assert parse(["check", "a.usql"]) is None

@@ -8,7 +8,8 @@ hook's command lines by hand::
 
 (options and files in any order, as click allows) and :func:`run` calls the same
 :func:`usqlrw.cli.checking.run_check` the click command calls. Anything else (another command or
-option, ``-`` or ``--``, ``--help``, a format it does not know, no file, shell completion, an
+option, ``-`` or ``--``, ``--help``, a format it does not know, no file, a path that exists but
+cannot be read (click words that one), shell completion, an
 ASCII-only standard stream that click would rewrap) returns None from :func:`parse`, and click
 handles the command line as always. ``USQLRW_NO_FAST_PATH=1`` turns the fast path off (the
 tests run every case both ways and compare the bytes).
@@ -37,6 +38,16 @@ def _plain_stream(stream) -> bool:
         return False
 
 
+def _readable_or_absent(path: str) -> bool:
+    """What click's ``Path(allow_dash=True)`` of ``check``'s PATHS lets through: a path that does not
+    exist, or one this user may read (else click says the path is not readable, exit 2)."""
+    try:
+        os.stat(path)
+    except OSError:
+        return True
+    return os.access(path, os.R_OK)
+
+
 def parse(argv: list[str]) -> dict | None:
     """The options of a ``check`` command line the fast path runs, or None for click."""
     if len(argv) < 2 or argv[0] != "check" or os.environ.get("USQLRW_NO_FAST_PATH"):
@@ -60,6 +71,8 @@ def parse(argv: list[str]) -> dict | None:
                 return None
         elif a.startswith("-"):
             return None
+        elif not _readable_or_absent(a):
+            return None                             # click's Path type: "... is not readable."
         else:
             paths.append(a)
     if not paths or not (_plain_stream(sys.stdout) and _plain_stream(sys.stderr)):
