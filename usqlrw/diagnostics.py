@@ -5,7 +5,6 @@ Every renderer takes the same list; none of them imports anything heavy unless i
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 __all__ = ["Diagnostic", "from_syntax_error", "render_text", "render_json", "render_sarif",
@@ -95,6 +94,7 @@ def render_text(diags, color: bool = False, show_source: bool = True) -> str:
 # -- json -------------------------------------------------------------------------------------
 
 def render_json(diags) -> str:
+    import json
     return json.dumps([d.to_dict() for d in diags], indent=2, ensure_ascii=False)
 
 
@@ -188,6 +188,7 @@ def sarif_log(diags, rules=None) -> dict:
 
 
 def render_sarif(diags) -> str:
+    import json
     return json.dumps(sarif_log(diags), indent=2, ensure_ascii=False)
 
 

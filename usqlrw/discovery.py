@@ -16,7 +16,6 @@ which names every staged file).
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -187,6 +186,7 @@ def generated_by_usqlrw(folder: str) -> str | None:
                 if os.path.getsize(p) > 50_000_000:
                     continue
                 with open(p, encoding="utf-8") as f:
+                    import json
                     data = json.load(f)
             except (OSError, ValueError):
                 continue

@@ -5,22 +5,49 @@ import os
 import re
 import stat
 import sys
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
+
+# tempfile and pathlib load only when a file is written (check reads, and starts without them)
 
 SCRIPT_SUFFIXES = (".usql",)
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 
 
-@dataclass(frozen=True)
 class Input:
-    """One script to process: where it came from and its bytes (None if it could not be read)."""
+    """One script to process: where it came from and its bytes (None if it could not be read).
+
+    Immutable, compared and hashed by its fields, picklable: what ``@dataclass(frozen=True)``
+    made it before, written out because `usqlrw check` makes this class at every start."""
+    __slots__ = ("path", "root", "data", "error")
     path: str                 # as shown to the user ("-" is shown as the stdin filename)
     root: str | None          # the folder argument it was found under, if any
     data: bytes | None
-    error: str | None = None  # why it could not be read
+    error: str | None         # why it could not be read (default None)
+
+    def __init__(self, path: str, root: str | None, data: bytes | None, error: str | None = None):
+        for k, v in (("path", path), ("root", root), ("data", data), ("error", error)):
+            object.__setattr__(self, k, v)
+
+    def _fields(self) -> tuple:
+        return (self.path, self.root, self.data, self.error)
+
+    def __repr__(self) -> str:
+        return "Input(path=%r, root=%r, data=%r, error=%r)" % self._fields()
+
+    def __eq__(self, other):
+        return self._fields() == other._fields() if other.__class__ is self.__class__ else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):
+        return (Input, self._fields())
 
     @property
     def relative(self) -> str:
@@ -84,6 +111,7 @@ class WriteRefused(Exception):
 
 
 def _temp_file(folder: Path, name: str) -> tuple[int, str]:
+    import tempfile
     return tempfile.mkstemp(prefix=f".{name}{TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=folder)
 
 
@@ -171,6 +199,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, sync_dir: bool = True) ->
 
     The file's permission bits are kept; a reader sees the old or the new content, never a mix.
     """
+    from pathlib import Path
     path = Path(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -206,6 +235,7 @@ def write_in_place(path: str | os.PathLike, data: bytes, original: bytes, sync_d
 
     Raises :class:`WriteRefused` (a one-line reason) or ``OSError`` (the system's reason).
     """
+    from pathlib import Path
     real = Path(os.path.realpath(path))
     st = os.stat(real)
     if not stat.S_ISREG(st.st_mode):

@@ -13,79 +13,14 @@ import sys
 
 import click
 
-from .options import (aliased_option, detail, discovery_options, info, level, make_discovery,
-                      report_skipped, verbosity_options)
-from .progress import Progress
+from .checking import FORMATS
+from .checking import Runner as _Runner  # noqa: F401  (the names before the click-free split)
+from .checking import split_codes as _split  # noqa: F401
+from .checking import use_color as _use_color  # noqa: F401
+from .options import _DISC, aliased_option, discovery_options, level, verbosity_options
+from .output import UsageError
 
-_FORMATS = ["text", "json", "sarif", "github"]
-
-
-def _use_color(choice: str, stream=None) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
-
-
-def _split(values) -> list:
-    return [c.strip() for v in values for c in v.split(",") if c.strip()]
-
-
-class _Runner:
-    """Per-file settings, rules and DR config, each computed once per folder or file."""
-
-    def __init__(self, select, ignore, config_file, isolated, dr_config):
-        from ..lint.settings import Settings, load_settings
-        self.cli_select, self.cli_ignore = select or None, ignore
-        self.fixed = load_settings(config_file) if config_file else (Settings() if isolated else None)
-        self.cli_dr = dr_config
-        self._dr: dict = {}
-        self._rules: dict = {}
-        self.warnings: list = list(self.fixed.warnings) if self.fixed else []
-
-    def settings_for(self, path: str):
-        if self.fixed is not None:
-            return self.fixed
-        from ..lint.settings import find_settings
-        s = find_settings(path if path not in ("-", "<stdin>") else os.getcwd())
-        for w in s.warnings:
-            if w not in self.warnings:
-                self.warnings.append(w)
-                click.echo(f"warning: {w}", err=True)
-        return s
-
-    def dr_config(self, path):
-        if path is None:
-            return None
-        if path not in self._dr:
-            from ..config import ConfigError, load_config
-            try:
-                self._dr[path] = load_config(path)
-            except ConfigError as e:
-                raise click.UsageError(f"DR config: {e}") from None
-        return self._dr[path]
-
-    def rules_for(self, path: str):
-        from ..lint.registry import SelectionError, select_rules
-        s = self.settings_for(path)
-        select = self.cli_select if self.cli_select else s.select
-        ignore = list(s.ignore) + list(self.cli_ignore) + s.ignored_for(path)
-        dr = self.dr_config(self.cli_dr or s.dr_config)
-        key = (tuple(select or ()), tuple(ignore), id(dr))
-        if key not in self._rules:
-            from ..check import RuleSet
-            try:
-                chosen = select_rules(select, ignore)
-            except SelectionError as e:
-                raise click.UsageError(str(e)) from None
-            self._rules[key] = RuleSet(chosen, dr)
-        return self._rules[key]
+_FORMATS = list(FORMATS)
 
 
 @click.command("check")
@@ -130,89 +65,25 @@ def check(paths, fmt, color, select, ignore, dr_config, config_file, isolated, s
     """
     if runnable:
         return _runnable(paths, stdin_filename, level() < 0, exit_zero)
-    from ..check import check_many
-    from ..diagnostics import render_text
-    from ..files import iter_inputs
-    from ..lint.settings import SettingsError
-
+    from .checking import run_check
+    ctx = click.get_current_context()
     try:
-        runner = _Runner(_split(select), _split(ignore), config_file, isolated, dr_config)
-    except SettingsError as e:
+        rc = run_check(paths, fmt=fmt, color=color, select=select, ignore=ignore, dr_config=dr_config,
+                       config_file=config_file, isolated=isolated, stdin_filename=stdin_filename,
+                       no_source=no_source, exit_zero=exit_zero, show_settings=show_settings, jobs=jobs,
+                       given_discovery=ctx.meta.get(_DISC, {}))
+    except UsageError as e:
         raise click.UsageError(str(e)) from None
-    for w in runner.warnings:
-        click.echo(f"warning: {w}", err=True)
-    if show_settings:
-        for p in paths:
-            _show_settings(runner, stdin_filename if p == "-" else p)
-        return
-    use_color = fmt == "text" and _use_color(color)
-    discovery = make_discovery(paths, runner.fixed)
-    items = []
-    for inp in iter_inputs(paths, stdin_filename, discovery=discovery):
-        try:
-            items.append((inp, runner.rules_for(inp.path)))
-        except SettingsError as e:
-            raise click.UsageError(str(e)) from None
-    report_skipped(discovery)
-    bar = Progress(len(items), "checking")
-    all_diags, bad_files = [], 0
-    for (inp, _), diags in zip(items, check_many(items, jobs, lambda done, total: bar.update(done))):
-        if diags:
-            bad_files += 1
-            all_diags += diags
-            if fmt == "text":
-                bar.clear()
-                click.echo(render_text(diags, color=use_color, show_source=not no_source), color=use_color)
-                bar.redraw()
-        else:
-            detail(f"{inp.path}: clean")
-    bar.clear()
-    n_files = len(items)
-    if fmt != "text":
-        from ..diagnostics import FORMATS
-        out = FORMATS[fmt](all_diags)
-        if out:
-            click.echo(out)
-    if n_files == 0:
-        # as ruff, black and sqlfluff: nothing to check is not a failure, but say so
-        click.echo("warning: no U-SQL scripts found (*.usql)" + (
-            f"; {len(discovery.skipped)} skipped, -v says why" if discovery.skipped and level() <= 0 else ""),
-            err=True)
-    else:
-        s = "s" if n_files != 1 else ""
-        if bad_files:
-            errs = sum(d.severity == "error" for d in all_diags)
-            warns = len(all_diags) - errs
-            detail_ = f"{errs} error{'s' if errs != 1 else ''}" + (
-                f", {warns} warning{'s' if warns != 1 else ''}" if warns else "")
-            info(f"{n_files} script{s} checked, {bad_files} with findings ({detail_})")
-        else:
-            info(f"{n_files} script{s} checked, all clean")
-    sys.exit(0 if exit_zero else (1 if all_diags else 0))
+    if not show_settings:
+        sys.exit(rc)
 
 
 def _show_settings(runner, path: str) -> None:
-    from ..lint.registry import SelectionError, select_rules
-    s = runner.settings_for(path)
-    select = runner.cli_select or s.select
-    ignore = list(s.ignore) + list(runner.cli_ignore) + s.ignored_for(path)
+    from .checking import show_settings_of
     try:
-        chosen = select_rules(select, ignore)
-    except SelectionError as e:
+        show_settings_of(runner, path)
+    except UsageError as e:
         raise click.UsageError(str(e)) from None
-    dr = runner.cli_dr or s.dr_config
-    click.echo(f"{path}:")
-    click.echo(f"  settings file: {s.path or '(none: defaults)'}")
-    click.echo(f"  select: {', '.join(select) if select else 'ALL'}")
-    click.echo(f"  ignore: {', '.join(ignore) if ignore else '(nothing)'}")
-    click.echo(f"  dr config: {dr or '(none: DR003, DR005, DR006 are skipped)'}")
-    ran = [r.code for r in chosen if r.check is not None and (dr or not r.needs_config)]
-    click.echo(f"  rules that run: {', '.join(ran) if ran else '(none)'}")
-    from ..discovery import DEFAULT_EXCLUDE
-    exc = s.exclude if s.exclude is not None else list(DEFAULT_EXCLUDE)
-    click.echo(f"  folder search skips: {', '.join(exc + list(s.extend_exclude))}"
-               + ("; what .gitignore ignores" if s.respect_gitignore else "")
-               + ("; excludes apply to named files too (force-exclude)" if s.force_exclude else ""))
 
 
 @click.command("rules")

@@ -16,25 +16,9 @@ import functools
 
 import click
 
+from .output import detail, info, level, report_skipped  # noqa: F401  (the click-free part)
+
 _LEVEL = "usqlrw.verbosity"
-
-
-def level() -> int:
-    """-1 quiet, 0 normal, 1 verbose (for the command now running)."""
-    ctx = click.get_current_context(silent=True)
-    return ctx.meta.get(_LEVEL, 0) if ctx is not None else 0
-
-
-def info(message: str, **kw) -> None:
-    """A status or summary line on standard error; not with -q."""
-    if level() >= 0:
-        click.echo(message, err=True, **kw)
-
-
-def detail(message: str, **kw) -> None:
-    """A line only -v shows."""
-    if level() > 0:
-        click.echo(message, err=True, **kw)
 
 
 def _set_level(value: int):
@@ -126,22 +110,12 @@ def discovery_options(f):
 
 def make_discovery(paths, settings=None):
     """The Discovery for this run: command-line values over the settings closest to the first path."""
-    import os
-
-    from ..discovery import Discovery
-    from ..lint.settings import SettingsError, find_settings
+    from .checking import discovery_for
+    from .output import UsageError
     ctx = click.get_current_context(silent=True)
     given = (ctx.meta.get(_DISC, {}) if ctx is not None else {})
-    if settings is None:
-        first = next((p for p in paths if p != "-"), None) or os.getcwd()
-        try:
-            settings = find_settings(first)
-        except SettingsError as e:
-            raise click.UsageError(str(e)) from None
-    return Discovery.from_settings(settings, **given)
+    try:
+        return discovery_for(paths, settings, given)
+    except UsageError as e:
+        raise click.UsageError(str(e)) from None
 
-
-def report_skipped(discovery) -> None:
-    """-v: what the search left out, and why."""
-    for path, why in discovery.skipped:
-        detail(f"{path}: skipped, {why}")

@@ -6,7 +6,7 @@ import shutil
 import sys
 import time
 
-from .options import level
+from .output import level
 
 MIN_TOTAL = 20        # smaller batches end before a bar would help
 

@@ -6,9 +6,8 @@ never change meaning once released; a renamed rule keeps its old code as an alia
 from __future__ import annotations
 
 import importlib
-import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 FAMILIES = {
     "SEM": ("usqlrw.lint.semantic", "semantic errors the U-SQL compiler reports but a parse does not see"),
@@ -37,6 +36,7 @@ class Rule:
     def explain(self) -> str:
         """The long text of ``usqlrw rules CODE``."""
         lines = [f"{self.code} ({self.name}): {self.summary}", ""]
+        import textwrap
         paras = [textwrap.fill(" ".join(p.split()), 96)
                  for p in textwrap.dedent(self.explanation).strip().split("\n\n") if p.strip()]
         if paras:

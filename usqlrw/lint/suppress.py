@@ -12,26 +12,34 @@ SUP002, so stale and mistyped suppressions do not pile up.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 from ..diagnostics import Diagnostic
 
 _DIRECTIVE = re.compile(r"usqlrw\s*:\s*ignore(?P<file>-file)?\b(?:\s*\[(?P<codes>[^\]]*)\])?")
 
 
-@dataclass(eq=False)
+# Plain classes, not dataclasses: made at every start of `usqlrw check`, where each dataclass
+# costs about 4 M instructions to make; neither is compared or copied.
+
 class Directive:
-    span: object                 # the comment's span
-    codes: list | None           # None: every rule
-    used: set = field(default_factory=set)   # codes it silenced
+    __slots__ = ("span", "codes", "used")
+
+    def __init__(self, span, codes, used=None):
+        self.span = span            # the comment's span
+        self.codes = codes          # None: every rule
+        self.used = set() if used is None else used   # codes it silenced
+
+    def __repr__(self):
+        return f"Directive(span={self.span!r}, codes={self.codes!r}, used={self.used!r})"
 
 
-@dataclass
 class Suppressions:
-    file_wide: list = field(default_factory=list)      # [Directive]
-    by_line: dict = field(default_factory=dict)         # line -> [Directive]
-    directives: list = field(default_factory=list)
-    bad: list = field(default_factory=list)            # (span, code) of unknown codes
+    __slots__ = ("file_wide", "by_line", "directives", "bad")
+
+    def __init__(self):
+        self.file_wide: list = []       # [Directive]
+        self.by_line: dict = {}         # line -> [Directive]
+        self.directives: list = []
+        self.bad: list = []             # (span, code) of unknown codes
 
     @classmethod
     def of(cls, ctx) -> "Suppressions":
