@@ -73,16 +73,10 @@ def reader(emu):
     return read
 
 
-def test_compare_rows_is_a_multiset_comparison():
-    assert compare_rows(["a", "b", "b"], ["b", "a", "b"]) == ([], [])
-    assert compare_rows(["a", "b", "b"], ["a", "b"]) == ([("b", 1)], [])
-    assert compare_rows(["x"] * 3, ["y"], sample=1) == ([("x", 3)], [("y", 1)])
-
-
-def test_a_drill_that_ran_ends_with_every_table_equal_and_a_difference_is_an_error(drill):
-    tmp, paths, emu = drill
+def replicate_and_fail_over(tmp, paths, emu):
+    """The primary as it runs before the failover (the DDL, then the job's DR copy, which stages the
+    rows), then the plan applied on the secondary up to its last import."""
     cfg = load_config(tmp / "dr.toml")
-    # the primary as it runs before the failover: the DDL, then the job's DR copy (it stages the rows)
     bundle = build_bundle([(p, usqlrw.parse(Path(p).read_text())) for p in paths], cfg)
     run_job(emu, PRIM, DDL)
     run_job(emu, PRIM, next(v for n, v in bundle.files.items() if n.startswith("primary/jobs/")).decode())
@@ -93,6 +87,17 @@ def test_a_drill_that_ran_ends_with_every_table_equal_and_a_difference_is_an_err
     last_import = [s["id"] for s in steps if s["kind"] in ("catalog", "import")][-1]
     apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, until=last_import,
                retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+
+
+def test_compare_rows_is_a_multiset_comparison():
+    assert compare_rows(["a", "b", "b"], ["b", "a", "b"]) == ([], [])
+    assert compare_rows(["a", "b", "b"], ["a", "b"]) == ([("b", 1)], [])
+    assert compare_rows(["x"] * 3, ["y"], sample=1) == ([("x", 3)], [("y", 1)])
+
+
+def test_a_drill_that_ran_ends_with_every_table_equal_and_a_difference_is_an_error(drill):
+    tmp, paths, emu = drill
+    replicate_and_fail_over(tmp, paths, emu)
     result = verify_plan(tmp / "plan", endpoint=emu.url, read_store=reader(emu))
     assert [(c.primary, c.secondary, c.equal, c.primary_rows, c.secondary_rows) for c in result] == [
         ("Sales.dbo.Counts", "SalesDR.dbo.Counts", True, 3, 3)]
@@ -120,17 +125,7 @@ def test_cli_verify_reads_an_emulators_stores_through_the_store_client(drill):
     """No reader given: verify reads the export files over the emulator's WebHDFS stores with the real
     azure-datalake-store client; exit 0 when equal, 1 when a row differs."""
     tmp, paths, emu = drill
-    cfg = load_config(tmp / "dr.toml")
-    bundle = build_bundle([(p, usqlrw.parse(Path(p).read_text())) for p in paths], cfg)
-    run_job(emu, PRIM, DDL)
-    run_job(emu, PRIM, next(v for n, v in bundle.files.items() if n.startswith("primary/jobs/")).decode())
-    r = CliRunner().invoke(cli, ["failover", "plan", "-c", str(tmp / "dr.toml"), "--out", str(tmp / "plan"), *paths],
-                           catch_exceptions=False)
-    assert r.exit_code == 0, r.stderr
-    steps = json.loads((tmp / "plan" / "plan.json").read_text())["steps"]
-    last_import = [s["id"] for s in steps if s["kind"] in ("catalog", "import")][-1]
-    apply_plan(tmp / "plan", endpoint=emu.url, poll_interval=0.01, until=last_import,
-               retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+    replicate_and_fail_over(tmp, paths, emu)
     r = CliRunner().invoke(cli, ["failover", "verify", str(tmp / "plan"), "--endpoint", emu.url, "--no-outputs"],
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output + r.stderr

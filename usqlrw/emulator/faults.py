@@ -53,3 +53,22 @@ class Fault:
         if self.method and self.method.upper() != method.upper():
             return False
         return not self.path or re.search(self.path, path, re.I) is not None
+
+
+def delay_or_drop(fault: Fault, handler, emu, path: str) -> bool:
+    """The part of a fault every route applies the same way: wait ``delay`` seconds, then, for
+    ``drop``, close the connection unanswered (recorded as a request answered with 0). True when
+    dropped: the request ends there."""
+    import socket
+    import time
+    if fault.delay:
+        time.sleep(fault.delay)
+    if not fault.drop:
+        return False
+    handler.close_connection = True
+    try:
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    emu.requests.append((handler.command, path, 0))
+    return True

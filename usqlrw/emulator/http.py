@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..jobs.odata import ODataError, parse_filter, parse_time, sort_documents
 from .catalog import _CATALOG_COLLECTIONS, _catalog_doc
+from .faults import delay_or_drop
 from .state import _ACCOUNT_NAME, _NS, ApiError, _now, log
 
 if TYPE_CHECKING:
@@ -238,15 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._cancel_created = False
         fault = emu.take_fault(self.command, parts.path)
         if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop:
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                emu.requests.append((self.command, parts.path, 0))
+            if delay_or_drop(fault, self, emu, parts.path):
                 return
             if fault.cancel:
                 self._cancel_created = True

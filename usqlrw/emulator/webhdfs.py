@@ -23,11 +23,10 @@ import hmac
 import json
 import os
 import shutil
-import socket
-import time
 import uuid
 from urllib.parse import parse_qsl, unquote
 
+from .faults import delay_or_drop
 from .stores import store_dir
 
 __all__ = ["PREFIX", "serve", "PathRefused"]
@@ -168,15 +167,7 @@ def serve(handler, parts) -> None:
         return send.error(400, "IllegalArgumentException", "The request body is shorter than its Content-Length.")
     fault = emu.take_fault(handler.command, parts.path)
     if fault is not None:
-        if fault.delay:
-            time.sleep(fault.delay)
-        if fault.drop:
-            handler.close_connection = True
-            try:
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            emu.requests.append((handler.command, parts.path, 0))
+        if delay_or_drop(fault, handler, emu, parts.path):
             return
         if fault.status:
             return send.error(fault.status, "InjectedFault", f"Injected fault (HTTP {fault.status}).")
